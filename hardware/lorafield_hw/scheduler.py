@@ -1,0 +1,270 @@
+"""Discrete-event scheduler on a virtual clock with microsecond resolution.
+
+Everything in the emulated world runs on one `Scheduler`: chips, the air, sensors, boards
+and the firmware on them. Time only moves when the scheduler moves it, so a simulated day
+runs in seconds and a run is deterministic for a given seed.
+
+Two kinds of actors share the clock:
+
+* **callbacks** scheduled with `at()` / `after()`: instantaneous reactions (a frame ends on
+  air, a chip raises DIO0, a sensor's scenario changes);
+* **processes** started with `spawn()`: ordinary blocking code such as firmware or a
+  driver's polling loop. A process runs in its own thread, but only one thread ever runs at
+  a time: control is handed back and forth explicitly, in virtual-time order, so there is
+  no real concurrency and no nondeterminism. When a process consumes time (`advance()`,
+  `wait()`) it hands control to the scheduler until its virtual wake-up time.
+
+Code that is neither (a test driving a driver directly from the main thread) may also call
+`advance()`: the scheduler then runs every event due until the new time before returning.
+That is how a busy-polling driver such as adafruit_rfm9x sees the world move while it polls.
+"""
+
+import heapq
+import itertools
+import random
+import threading
+
+US_PER_S = 1_000_000
+
+
+class ProcessKilled(BaseException):
+    """Raised inside a process that was killed (power cut, deep sleep, test teardown).
+
+    A BaseException so that firmware's `except Exception` cannot swallow it: after a power
+    cut no more code of that process may run.
+    """
+
+
+class Event:
+    """A scheduled callback; `cancel()` it to drop it before it fires."""
+
+    __slots__ = ("time_us", "callback", "args", "cancelled")
+
+    def __init__(self, time_us, callback, args):
+        self.time_us = time_us
+        self.callback = callback
+        self.args = args
+        self.cancelled = False
+
+    def cancel(self):
+        self.cancelled = True
+
+
+class Scheduler:
+    def __init__(self, seed=0):
+        self.now_us = 0
+        self.seed = seed
+        self.random = random.Random(seed)
+        self._queue = []
+        self._sequence = itertools.count()
+        self._running = False
+        self._current = None  # the Process whose thread is running, if any
+        self.processes = []
+
+    # -- time -------------------------------------------------------------------------------
+    @property
+    def now_s(self):
+        return self.now_us / US_PER_S
+
+    def at(self, time_us, callback, *args):
+        """Run `callback(*args)` at virtual time `time_us` (never in the past)."""
+        time_us = max(int(time_us), self.now_us)
+        event = Event(time_us, callback, args)
+        heapq.heappush(self._queue, (time_us, next(self._sequence), event))
+        return event
+
+    def after(self, delay_us, callback, *args):
+        return self.at(self.now_us + int(delay_us), callback, *args)
+
+    def next_event_time(self):
+        while self._queue and self._queue[0][2].cancelled:
+            heapq.heappop(self._queue)
+        return self._queue[0][0] if self._queue else None
+
+    def run_until(self, time_us):
+        """Fire every event due up to `time_us`, then leave the clock at `time_us`."""
+        if self._running:
+            raise RuntimeError("run_until() called from inside the scheduler")
+        self._running = True
+        try:
+            while True:
+                due = self.next_event_time()
+                if due is None or due > time_us:
+                    break
+                _, _, event = heapq.heappop(self._queue)
+                self.now_us = event.time_us
+                event.callback(*event.args)
+            self.now_us = max(self.now_us, int(time_us))
+        finally:
+            self._running = False
+
+    def run(self, limit_us=None):
+        """Run until no events remain (or until `limit_us`)."""
+        while True:
+            due = self.next_event_time()
+            if due is None or (limit_us is not None and due > limit_us):
+                break
+            self.run_until(due)
+        if limit_us is not None:
+            self.run_until(limit_us)
+
+    def advance(self, delay_us):
+        """The caller consumes `delay_us` of virtual time (SPI transfer, sleep, busy wait)."""
+        delay_us = max(0, int(delay_us))
+        process = self._current
+        if process is not None and threading.current_thread() is process.thread:
+            process.sleep_us(delay_us)
+        elif self._running:
+            raise RuntimeError("a scheduler callback cannot consume time; spawn a process")
+        else:
+            self.run_until(self.now_us + delay_us)
+
+    # -- processes --------------------------------------------------------------------------
+    def spawn(self, function, *args, name=None, delay_us=0):
+        """Start `function(*args)` as a process `delay_us` from now; returns the Process."""
+        process = Process(self, function, args, name or getattr(function, "__name__", "process"))
+        self.processes.append(process)
+        self.after(delay_us, process._step)
+        return process
+
+    @property
+    def current_process(self):
+        return self._current
+
+    def time_module(self):
+        """A stand-in for the `time` module (monotonic/sleep/time) on this virtual clock."""
+        return VirtualTime(self)
+
+    def shutdown(self):
+        """Kill every process still alive (test teardown); their threads end."""
+        for process in self.processes:
+            process.kill()
+        self.processes = [p for p in self.processes if p.alive]
+
+
+class Process:
+    """Blocking code run in lock-step with the scheduler (see the module docstring)."""
+
+    def __init__(self, scheduler, function, args, name):
+        self.scheduler = scheduler
+        self.name = name
+        self._function = function
+        self._args = args
+        self._resume = threading.Semaphore(0)
+        self._paused = threading.Semaphore(0)
+        self.thread = threading.Thread(target=self._main, name=name, daemon=True)
+        self.started = False
+        self.alive = True
+        self.result = None
+        self.exception = None
+        self._killed = False
+        self._wake_event = None
+        self._notified = False
+
+    def _main(self):
+        try:
+            self._check_killed()
+            self.result = self._function(*self._args)
+        except ProcessKilled:
+            pass
+        except BaseException as exc:  # re-raised in the scheduler's thread by _step
+            self.exception = exc
+        finally:
+            self.alive = False
+            self._paused.release()
+
+    def _step(self):
+        """Scheduler side: let the process run until it blocks again or ends."""
+        if not self.alive:
+            return
+        scheduler = self.scheduler
+        previous, scheduler._current = scheduler._current, self
+        if self.started:
+            self._resume.release()
+        else:
+            self.started = True
+            self.thread.start()
+        self._paused.acquire()
+        scheduler._current = previous
+        if self.exception is not None:
+            exc, self.exception = self.exception, None
+            raise exc
+
+    def _block(self):
+        """Process side: hand control to the scheduler until resumed."""
+        self._paused.release()
+        self._resume.acquire()
+        self._check_killed()
+
+    def _check_killed(self):
+        if self._killed:
+            raise ProcessKilled(self.name)
+
+    def sleep_us(self, delay_us):
+        self._wake_event = self.scheduler.after(delay_us, self._step)
+        self._block()
+
+    def wait(self, timeout_us=None):
+        """Block until `notify()` or the timeout; returns True if notified."""
+        if self._notified:
+            self._notified = False
+            return True
+        if timeout_us is not None:
+            self._wake_event = self.scheduler.after(timeout_us, self._step)
+        else:
+            self._wake_event = None
+        self._block()
+        notified, self._notified = self._notified, False
+        return notified
+
+    def notify(self):
+        """Wake the process from `wait()` at the current virtual time (e.g. from an IRQ)."""
+        self._notified = True
+        if self._wake_event is not None:
+            self._wake_event.cancel()
+        if self.alive and self.started and self.scheduler._current is not self:
+            self._wake_event = self.scheduler.after(0, self._step)
+
+    def kill(self):
+        """End the process at once: it runs no further code (power cut, deep sleep)."""
+        if not self.alive:
+            return
+        self._killed = True
+        if self._wake_event is not None:
+            self._wake_event.cancel()
+        if not self.started:
+            self.alive = False
+            return
+        if threading.current_thread() is self.thread:
+            raise ProcessKilled(self.name)
+        previous, self.scheduler._current = self.scheduler._current, self
+        self._resume.release()
+        self._paused.acquire()
+        self.scheduler._current = previous
+
+
+class VirtualTime:
+    """Duck-typed `time` module for drivers that poll `time.monotonic()` (adafruit_rfm9x).
+
+    Reading the clock costs `read_cost_us` of virtual time, as reading a real clock in a
+    polling loop does; without that a busy-wait on `monotonic()` would never see time pass.
+    """
+
+    def __init__(self, scheduler, read_cost_us=10):
+        self._scheduler = scheduler
+        self.read_cost_us = read_cost_us
+
+    def monotonic(self):
+        self._scheduler.advance(self.read_cost_us)
+        return self._scheduler.now_us / US_PER_S
+
+    def monotonic_ns(self):
+        self._scheduler.advance(self.read_cost_us)
+        return self._scheduler.now_us * 1000
+
+    def time(self):
+        return self.monotonic()
+
+    def sleep(self, seconds):
+        self._scheduler.advance(round(seconds * US_PER_S))
+

@@ -1,0 +1,1 @@
+"""The `lorafield` command line and host-side workbench tools."""

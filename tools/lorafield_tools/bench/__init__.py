@@ -1,0 +1,1 @@
+"""Benchmarks behind `lorafield bench NAME`; each prints `name: value` figures."""

@@ -1,0 +1,1 @@
+"""One module per `lorafield` subcommand (see lorafield_tools.cli.COMMANDS)."""
