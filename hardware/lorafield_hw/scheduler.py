@@ -267,4 +267,3 @@ class VirtualTime:
 
     def sleep(self, seconds):
         self._scheduler.advance(round(seconds * US_PER_S))
-
