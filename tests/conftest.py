@@ -35,3 +35,24 @@ def micropython_factory():
     yield make
     for vm in vms:
         vm.close()
+
+
+# -- .mpy size report ----------------------------------------------------------------------
+_MPY_REPORT = pytest.StashKey[str]()
+
+
+@pytest.fixture
+def record_mpy_report(request):
+    """Tests call this with a one-line .mpy size summary; it is printed after the run."""
+
+    def record(line: str) -> None:
+        request.config.stash[_MPY_REPORT] = line
+
+    return record
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    line = config.stash.get(_MPY_REPORT, None)
+    if line:
+        terminalreporter.write_sep("-", "MicroPython .mpy size")
+        terminalreporter.write_line(line)
