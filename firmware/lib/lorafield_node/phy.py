@@ -52,7 +52,7 @@ class FrameError(ValueError):
     """A malformed, inconsistent or unauthentic frame; ``reason`` says which."""
 
     def __init__(self, reason):
-        ValueError.__init__(self, reason)
+        super().__init__(reason)
         self.reason = reason
 
 
@@ -77,7 +77,7 @@ def is_data(mtype):
 
 def direction_of(mtype):
     """UPLINK or DOWNLINK for a data-frame MType."""
-    return UPLINK if mtype == UNCONFIRMED_UP or mtype == CONFIRMED_UP else DOWNLINK
+    return UPLINK if mtype in (UNCONFIRMED_UP, CONFIRMED_UP) else DOWNLINK
 
 
 def fcnt32_from16(next_expected, fcnt16):
