@@ -8,6 +8,7 @@ HELP = "run a benchmark and print its figures"
 BENCHMARKS = {
     "codec": "codec",
     "air": "air",
+    "micropython": "micropython",
 }
 
 
