@@ -69,6 +69,26 @@ def test_heap_limit_exceeded_is_detected(micropython_factory):
         vm.run("keep = [bytearray(1024) for _ in range(96)]")
 
 
+def test_heap_growth_wins_over_a_later_exception(micropython_factory):
+    vm = micropython_factory(heap_kib=64)
+    with pytest.raises(HeapLimitExceeded, match="then raised"):
+        vm.run("keep = [bytearray(1024) for _ in range(96)]\nraise ValueError('late')")
+
+
+def test_vm_restarts_after_heap_limit(micropython_factory):
+    vm = micropython_factory(heap_kib=64)
+    with pytest.raises(HeapLimitExceeded):
+        vm.run("keep = [bytearray(1024) for _ in range(96)]")
+    # A fresh VM with the initial heap again, project files still in /lib.
+    assert vm.run("import os\nprint('lorafield_codec' in os.listdir('/lib'))") == "True\n"
+    assert vm.gc_total == vm.gc_total_initial
+
+
+def test_stdin_reads_eof_without_eating_the_protocol(micropython):
+    assert micropython.run("import sys\nprint(repr(sys.stdin.read(3)))") == "''\n"
+    assert micropython.run("print('still here')") == "still here\n"
+
+
 def test_same_code_fits_a_bigger_heap(micropython_factory):
     vm = micropython_factory(heap_kib=128)
     vm.run("keep = [bytearray(1024) for _ in range(96)]")

@@ -34,6 +34,8 @@ try {
     mp = await loadMicroPython({
         heapsize,
         linebuffer: false,
+        // MicroPython's stdin is EOF: the real stdin carries this protocol and must not be read.
+        stdin: () => null,
         stdout: (b) => out.push(Buffer.from(b)),
         stderr: (b) => err.push(Buffer.from(b)),
     });

@@ -170,26 +170,31 @@ class MicroPythonVM:
             raise MicroPythonError(f"MicroPython host is gone ({what})", "HostExit") from None
         reply = self._receive(what)
         self.gc_total = reply.get("gc_total")
+        # The heap check comes first: code that outgrew the heap would have hit MemoryError on
+        # the device, whatever happened after.
+        self._check_heap(reply)
         if not reply.get("ok"):
             if reply.get("fatal"):
                 self._kill()
             raise MicroPythonError(
                 reply.get("traceback", ""), reply.get("type", ""), reply.get("stdout", "")
             )
-        self._check_heap(reply.get("stdout", ""))
         return reply
 
-    def _check_heap(self, stdout: str) -> None:
-        if self.heap_kib is None or self.gc_total is None:
+    def _check_heap(self, reply: dict) -> None:
+        if self.heap_kib is None or self.gc_total is None or self.gc_total_initial is None:
             return
-        if self.gc_total_initial is not None and self.gc_total > self.gc_total_initial:
+        if self.gc_total > self.gc_total_initial:
             grown, initial = self.gc_total, self.gc_total_initial
             self._kill()
+            then = ""
+            if not reply.get("ok"):
+                then = f"; the code then raised:\n{reply.get('traceback', '')}"
             raise HeapLimitExceeded(
                 f"heap limit of {self.heap_kib} KiB exceeded: MicroPython's GC total grew from "
-                f"{initial} to {grown} bytes (a split heap was added)",
+                f"{initial} to {grown} bytes (a split heap was added){then}",
                 "HeapLimitExceeded",
-                stdout,
+                reply.get("stdout", ""),
             )
 
     @staticmethod
