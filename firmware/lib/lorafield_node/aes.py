@@ -181,7 +181,12 @@ class PyAes:
             t2 = rk[i - 2]
             t3 = rk[i - 1]
             if i % 16 == 0:
-                t0, t1, t2, t3 = S[t1] ^ _RCON[i // 16 - 1], S[t2], S[t3], S[t0]
+                # RotWord + SubWord + Rcon, without a tuple (no heap use on MicroPython).
+                t = t0
+                t0 = S[t1] ^ _RCON[i // 16 - 1]
+                t1 = S[t2]
+                t2 = S[t3]
+                t3 = S[t]
             rk[i] = rk[i - 16] ^ t0
             rk[i + 1] = rk[i - 15] ^ t1
             rk[i + 2] = rk[i - 14] ^ t2
