@@ -1,5 +1,5 @@
-"""Fixtures for the LoRaWAN protocol-core tests: the network's AES-decrypt step, a fake
-`cryptolib` and the known-answer program shared with the MicroPython VM."""
+"""Fixtures for the LoRaWAN protocol-core tests: a fake `cryptolib` and the known-answer
+program shared with the MicroPython VM."""
 
 from __future__ import annotations
 
@@ -10,12 +10,6 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
-
-def encrypt_join_accept(app_key: bytes, plaintext: bytes) -> bytes:
-    """What the network puts on air: MHDR kept, the rest AES-*decrypted* with the AppKey."""
-    dec = Cipher(algorithms.AES(app_key), modes.ECB()).decryptor()
-    return plaintext[:1] + dec.update(plaintext[1:]) + dec.finalize()
 
 
 def fake_cryptolib_module(calls: list[str] | None = None) -> types.ModuleType:

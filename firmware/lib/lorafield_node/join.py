@@ -140,7 +140,7 @@ def cflist_frequencies(freqs_hz):
     out = bytearray(16)
     for i, f in enumerate(freqs_hz):
         if f % 100 or not 0 <= f // 100 <= 0xFFFFFF:
-            raise FrameError("CFList frequency not encodable")
+            raise FrameError("CFList frequency not a 24-bit multiple of 100 Hz")
         _put_le(out, 3 * i, f // 100, 3)
     out[15] = CFLIST_FREQUENCIES
     return bytes(out)

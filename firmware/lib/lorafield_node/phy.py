@@ -331,10 +331,11 @@ def check_mic(phy, crypto, fcnt32):
 
 def decrypt_payload(frame, crypto, fcnt32):
     """Replace ``frame.payload`` with its plaintext (NwkSKey for FPort 0, else AppSKey)."""
-    if frame.fport is not None and not frame.decrypted:
-        frame.payload = crypto.crypt(
-            frame.payload, frame.fport, frame.direction, frame.dev_addr, fcnt32
-        )
+    if not frame.decrypted:
+        if frame.fport is not None:
+            frame.payload = crypto.crypt(
+                frame.payload, frame.fport, frame.direction, frame.dev_addr, fcnt32
+            )
         frame.decrypted = True
     return frame
 
