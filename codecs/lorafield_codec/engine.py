@@ -114,18 +114,35 @@ def _check_len(f, seq, name):
         raise CodecError(OUT_OF_RANGE, name, "length")
 
 
+def _at(exc, name, i):
+    """The same error, naming element i (built only on failure: no garbage per element)."""
+    return CodecError(exc.reason, name + "[" + str(i) + "]", exc.detail)
+
+
 def _enc_enum_list(f, v, name):
     if type(v) is not list and type(v) is not tuple:
         raise CodecError(WRONG_TYPE, name, "list expected")
     _check_len(f, v, name)
-    return [_enc_enum(f, v[i], name + "[" + str(i) + "]") for i in range(len(v))]
+    out = []
+    for i in range(len(v)):
+        try:
+            out.append(_enc_enum(f, v[i], name))
+        except CodecError as exc:
+            raise _at(exc, name, i) from None
+    return out
 
 
 def _dec_enum_list(f, v, name):
     if type(v) is not list:
         raise CodecError(WRONG_TYPE, name)
     _check_len(f, v, name)
-    return [_dec_enum(f, v[i], name + "[" + str(i) + "]") for i in range(len(v))]
+    out = []
+    for i in range(len(v)):
+        try:
+            out.append(_dec_enum(f, v[i], name))
+        except CodecError as exc:
+            raise _at(exc, name, i) from None
+    return out
 
 
 def _enc_map(f, v, name):
@@ -301,7 +318,10 @@ def _enc_delta(slot, data):
     out = [_enc_int(fi, data[fi["name"]], fi["name"])]
     prev = 0
     for i in range(len(seq)):
-        n = _enc_int(f, seq[i], name + "[" + str(i) + "]")
+        try:
+            n = _enc_int(f, seq[i], name)
+        except CodecError as exc:
+            raise _at(exc, name, i) from None
         out.append(n - prev)
         prev = n
     return out
@@ -320,7 +340,10 @@ def _dec_delta(slot, v, out):
         if not _is_int(v[i]):
             raise CodecError(WRONG_TYPE, name)
         level += v[i]
-        levels.append(_dec_int(f, level, name + "[" + str(i - 1) + "]"))
+        try:
+            levels.append(_dec_int(f, level, name))
+        except CodecError as exc:
+            raise _at(exc, name, i - 1) from None
     out[name] = levels
 
 

@@ -32,3 +32,4 @@ class CodecError(ValueError):
         super().__init__(msg)
         self.reason = reason
         self.field = field
+        self.detail = detail
