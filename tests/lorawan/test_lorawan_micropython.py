@@ -145,3 +145,22 @@ def test_pure_python_aes_random_blocks_match_cpython(micropython):
         "    print(new_aes(k).encrypt(b).hex())\n"
     )
     assert out.split() == want
+
+
+def test_uplink_build_and_mic_check_allocate_nothing(micropython):
+    # This port never collects while code runs, so gc.mem_alloc() deltas are exact here.
+    out = micropython.run(
+        "import gc\n"
+        "from lorafield_node import phy\n"
+        "c = phy.SessionCrypto(bytes(16), bytes(range(16)))\n"
+        "buf = bytearray(64)\n"
+        "payload = bytes(40)\n"
+        "fopts = b'\\x06\\x73\\x07'\n"
+        "down = phy.build_data(c, 3, 0x26011234, 7, 0x20, b'', 1, b'hello')\n"
+        "a0 = gc.mem_alloc()\n"
+        "for i in range(50):\n"
+        "    n = phy.build_data_into(buf, c, 4, 0x26011234, i, 0x80, fopts, 9, payload)\n"
+        "    ok = phy.check_mic(down, c, 7)\n"
+        "print(gc.mem_alloc() - a0, n, ok)\n"
+    )
+    assert out.split() == ["0", str(13 + 3 + 40), "True"]

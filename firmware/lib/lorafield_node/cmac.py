@@ -3,7 +3,8 @@
 LoRaWAN uses it for every MIC (LoRaWAN 1.0.4 sections 4.4 and 6.2.4/6.2.5). The MAC is
 computed incrementally so a caller can feed a header block (B0) and the frame without joining
 them into a new buffer: ``start()``, ``update(data)`` as often as needed, ``finish_into(out)``.
-Only ``finish_into``'s caller-supplied buffer is written; nothing is allocated per byte.
+``update`` takes a range and ``finish_into`` an offset, so a frame is MACed where it lies in
+its buffer: nothing is allocated per message or per byte.
 """
 
 try:
@@ -37,11 +38,14 @@ class Cmac:
             x[i] = 0
         self._pos = 0
 
-    def update(self, data):
-        """Feed more message bytes (any buffer)."""
+    def update(self, data, start=0, end=-1):
+        """Feed data[start:end] (any buffer; end -1 = to the end) without slicing it."""
         x = self._x
         pos = self._pos
-        for b in data:
+        if end < 0:
+            end = len(data)
+        for i in range(start, end):
+            b = data[i]
             if pos == 16:
                 # A full block is only encrypted once more data follows: the last block
                 # gets K1/K2 mixed in first (RFC 4493 section 2.4 step 4).
@@ -51,8 +55,8 @@ class Cmac:
             pos += 1
         self._pos = pos
 
-    def finish_into(self, out, n=16):
-        """Write the first ``n`` bytes of the tag into ``out``; ``start()`` before reuse."""
+    def finish_into(self, out, n=16, off=0):
+        """Write the first ``n`` bytes of the tag to ``out[off:]``; ``start()`` before reuse."""
         x = self._x
         pos = self._pos
         if pos == 16:
@@ -64,7 +68,7 @@ class Cmac:
             x[i] ^= k[i]
         self._aes.encrypt_into(x, x)
         for i in range(n):
-            out[i] = x[i]
+            out[off + i] = x[i]
         self._pos = 0
         for i in range(16):
             x[i] = 0

@@ -206,18 +206,19 @@ class SessionCrypto:
         b[15] = last
         return b
 
-    def mic_into(self, msg, direction, dev_addr, fcnt32, out):
-        """MIC = CMAC(NwkSKey, B0 | msg)[0:4] written into ``out`` (section 4.4)."""
-        if len(msg) > 255:
+    def mic_into(self, msg, msg_len, direction, dev_addr, fcnt32, out, off=0):
+        """MIC = CMAC(NwkSKey, B0 | msg[0:msg_len])[0:4] written to out[off:off + 4]
+        (section 4.4). ``out`` may be ``msg`` itself (the MIC follows the frame)."""
+        if msg_len > 255:
             raise FrameError("frame too long for B0")
         c = self._cmac
         c.start()
-        c.update(self._block(0x49, direction, dev_addr, fcnt32, len(msg)))
-        c.update(msg)
-        c.finish_into(out, 4)
+        c.update(self._block(0x49, direction, dev_addr, fcnt32, msg_len))
+        c.update(msg, 0, msg_len)
+        c.finish_into(out, 4, off)
 
     def mic(self, msg, direction, dev_addr, fcnt32):
-        self.mic_into(msg, direction, dev_addr, fcnt32, self._mic)
+        self.mic_into(msg, len(msg), direction, dev_addr, fcnt32, self._mic)
         return bytes(self._mic)
 
     def crypt_into(self, buf, start, end, fport, direction, dev_addr, fcnt32):
@@ -299,8 +300,7 @@ def build_data_into(
             buf[p] = b
             p += 1
         crypto.crypt_into(buf, start, p, fport, direction, dev_addr, fcnt32)
-    mv = memoryview(buf)
-    crypto.mic_into(mv[0:p], direction, dev_addr, fcnt32, mv[p : p + 4])
+    crypto.mic_into(buf, p, direction, dev_addr, fcnt32, buf, p)
     return p + 4
 
 
@@ -320,9 +320,8 @@ def check_mic(phy, crypto, fcnt32):
     if not is_data(mtype):
         raise FrameError("not a data frame")
     dev_addr = phy[1] | (phy[2] << 8) | (phy[3] << 16) | (phy[4] << 24)
-    mv = memoryview(phy)
     mic = crypto._mic
-    crypto.mic_into(mv[0 : n - 4], direction_of(mtype), dev_addr, fcnt32, mic)
+    crypto.mic_into(phy, n - 4, direction_of(mtype), dev_addr, fcnt32, mic)
     d = 0
     for i in range(4):
         d |= mic[i] ^ phy[n - 4 + i]  # no early exit

@@ -9,6 +9,7 @@ BENCHMARKS = {
     "codec": "codec",
     "air": "air",
     "micropython": "micropython",
+    "crypto": "crypto",
 }
 
 
