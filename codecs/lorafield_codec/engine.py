@@ -234,7 +234,11 @@ def _enc_code(f, v):
         return 1 if _enc_value(f, v) else 0
     if t == "int":
         return _enc_int(f, v, f["name"]) - f["min"] * f.get("scale", 1)
-    return _enc_value(f, v)  # enum index, version int
+    if t == "enum":
+        return _enc_enum(f, v, f["name"])
+    if t == "version":
+        return _enc_version(f, v, f["name"])
+    raise CodecError(WRONG_TYPE, f["name"], "schema type " + t + " in bits")
 
 
 def _dec_code(f, code):
