@@ -1,0 +1,533 @@
+"""Register-level model of the Semtech SX1276 LoRa transceiver (LoRa modem only).
+
+The chip sits behind an SPI transaction interface, as on a board: chip select low starts a
+transaction, the first byte is the register address with bit 7 set for a write, the bytes
+after it are a burst that auto-increments the address -- except at RegFifo (0x00), where
+each byte goes to or comes from the FIFO at RegFifoAddrPtr, which then increments
+(datasheet 4.3, 4.1.2.3). A RESET line (active low, 5 ms until ready: 7.2.2) and the DIO0
+and DIO1 outputs (Table 18) complete the pins. `select()`/`transfer()`/`deselect()` are the
+transaction primitives; `lorafield_hw.radio_bus` adapts them to busio/machine SPI objects.
+
+What is modelled (the rest of the register file reads back what was written):
+
+* RegOpMode: sleep, standby, FSTX/FSRX, TX, RX continuous, RX single; LongRangeMode only
+  changes in sleep (6.4). Sleep clears the FIFO. Reset restores the Table 41 defaults.
+* TX: PayloadLength bytes from FifoTxBaseAddr go on the air for the Semtech time on air of
+  the configured SF/BW/CR/preamble/header/CRC/LDRO, then TxDone and back to standby (4.1.6).
+* RX: entering RX starts listening; RX single gives up with RxTimeout after RegSymbTimeout
+  symbols unless a preamble was detected by then (4.1.6.2). A frame that started before the
+  receiver listened is not received. ValidHeader after the header, then RxDone at the end of
+  the frame with the payload at FifoRxCurrentAddr, RxNbBytes, RegPktSnrValue and
+  RegPktRssiValue (5.5.5); PayloadCrcError when the frame was corrupted (collision, LDRO
+  mismatch, truncated) and its header announces a CRC. RX single then returns to standby.
+* IRQ flags are cleared by writing 1; masked IRQs never set their flag (6.4). DIO0/DIO1
+  follow the flags selected by RegDioMapping1; a rising edge calls the pin's IRQ handler.
+* IQ polarity: TX is inverted when RegInvertIQ bit 0 is clear, RX when bit 6 is set; RX
+  with inverted IQ only works with RegInvertIQ2 = 0x19 (and normal IQ with 0x1D), as in
+  Semtech's reference driver.
+* Every SPI transaction costs virtual time: an overhead plus 8 bits per byte at the SPI
+  clock, so drivers that busy-poll registers see time pass.
+"""
+
+from . import sx1276_registers as r
+from .air import Counters, same_channel
+from .airtime import BANDWIDTHS_HZ, symbol_time_us, time_on_air_us
+
+RESET_READY_US = 5_000  # datasheet 7.2.2: wait 5 ms after releasing NRESET
+SPI_OVERHEAD_US = 2.0  # chip-select setup/hold and the bus driver's own cost per transaction
+
+
+class Dio:
+    """An output line of the chip, read by the MCU (machine.Pin-like)."""
+
+    IRQ_RISING = 1
+    IRQ_FALLING = 2
+
+    def __init__(self, name):
+        self.name = name
+        self._level = 0
+        self._handler = None
+        self._trigger = 0
+
+    def value(self):
+        return self._level
+
+    __call__ = value
+
+    def irq(self, handler=None, trigger=IRQ_RISING):
+        """Register `handler(pin)` for edges in `trigger` (None removes it)."""
+        self._handler = handler
+        self._trigger = trigger if handler is not None else 0
+
+    def _drive(self, level):
+        level = 1 if level else 0
+        if level == self._level:
+            return
+        self._level = level
+        edge = self.IRQ_RISING if level else self.IRQ_FALLING
+        if self._trigger & edge:
+            self._handler(self)
+
+    def __repr__(self):
+        return f"Dio({self.name}={self._level})"
+
+
+class SX1276:
+    def __init__(
+        self,
+        scheduler,
+        air=None,
+        *,
+        name="sx1276",
+        position=(0.0, 0.0),
+        spi_hz=5_000_000,
+        spi_overhead_us=SPI_OVERHEAD_US,
+        seed=None,
+    ):
+        self.scheduler = scheduler
+        self.air = air
+        self.name = name
+        self.position = tuple(position)
+        self.spi_hz = spi_hz
+        self.spi_overhead_us = spi_overhead_us
+        self.demodulators = 1
+        self.tx = Counters()  # the fate of the frames this endpoint sent
+        self.rx = Counters()  # frames that reached this endpoint as a receiver
+        self.dio0 = Dio(f"{name}.DIO0")
+        self.dio1 = Dio(f"{name}.DIO1")
+        self._corruption_state = (scheduler.seed if seed is None else seed) * 2654435761 + 1
+        self._time_debt_us = 0.0
+        self._reset_low = False
+        self._ready_at_us = 0
+        self._selected = False
+        self._address = None
+        self._writing = False
+        # Called as listener(chip, mode, now_us) whenever the operating mode changes (energy
+        # accounting, tests); `mode_changed_us` is the time of the last change.
+        self.mode_listeners = []
+        self.mode_changed_us = scheduler.now_us
+        if air is not None:
+            air.attach(self)
+        self._power_on_reset()
+
+    # -- reset ------------------------------------------------------------------------------
+    def _power_on_reset(self):
+        self._abort_activity()
+        self.regs = bytearray(128)
+        for address, value in r.RESET_VALUES.items():
+            self.regs[address] = value
+        self.fifo = bytearray(r.FIFO_SIZE)
+        self._tx_frame = None
+        self._tx_event = None
+        self._rx_timeout_event = None
+        self._header_event = None
+        self._locked = None
+        self._rx_start_us = None
+        self._rx_write_ptr = 0
+        self._update_dio()
+        self._mode_changed(self.mode)
+
+    def _abort_activity(self):
+        if getattr(self, "_tx_event", None) is not None:
+            self._tx_event.cancel()
+            if self._tx_frame is not None and self.air is not None:
+                self.air.abort(self._tx_frame)
+        self._tx_event = self._tx_frame = None
+        self._stop_rx()
+
+    def set_reset(self, level):
+        """Drive the NRESET line: low holds the chip in reset; rising edge restarts it."""
+        level = bool(level)
+        if not level and not self._reset_low:
+            self._reset_low = True
+            self._power_on_reset()
+        elif level and self._reset_low:
+            self._reset_low = False
+            self._ready_at_us = self.scheduler.now_us + RESET_READY_US
+
+    @property
+    def ready(self):
+        return not self._reset_low and self.scheduler.now_us >= self._ready_at_us
+
+    # -- SPI --------------------------------------------------------------------------------
+    def set_chip_select(self, level):
+        """Drive NSS: low starts a transaction, high ends it."""
+        if level:
+            self.deselect()
+        else:
+            self.select()
+
+    def select(self):
+        if self._selected:
+            return
+        self._selected = True
+        self._address = None
+        self._consume(self.spi_overhead_us)
+
+    def deselect(self):
+        self._selected = False
+        self._address = None
+
+    def transfer(self, data):
+        """Clock `data` out to the chip (MOSI); returns the bytes it clocked back (MISO)."""
+        out = bytearray(len(data))
+        if self._selected and self.ready:
+            for index, byte in enumerate(data):
+                if self._address is None:
+                    self._address = byte & 0x7F
+                    self._writing = bool(byte & 0x80)
+                    continue
+                if self._writing:
+                    self._write(self._address, byte)
+                else:
+                    out[index] = self._read(self._address)
+                if self._address != r.REG_FIFO:
+                    self._address = (self._address + 1) & 0x7F
+        self._consume(len(data) * 8_000_000 / self.spi_hz)
+        return bytes(out)
+
+    def transaction(self, data):
+        """A whole transaction: select, transfer `data`, deselect."""
+        self.select()
+        try:
+            return self.transfer(data)
+        finally:
+            self.deselect()
+
+    def read_register(self, address):
+        return self.transaction(bytes((address & 0x7F, 0)))[1]
+
+    def write_register(self, address, value):
+        self.transaction(bytes((address | 0x80, value)))
+
+    def _consume(self, microseconds):
+        """Charge SPI time to the caller. Inside a scheduler callback (an IRQ handler that
+        touches SPI) time cannot pass; the access is then instantaneous."""
+        self._time_debt_us += microseconds
+        whole = int(self._time_debt_us)
+        if whole <= 0:
+            return
+        try:
+            self.scheduler.advance(whole)
+        except RuntimeError:
+            pass
+        self._time_debt_us -= whole
+
+    # -- register file ----------------------------------------------------------------------
+    def _read(self, address):
+        regs = self.regs
+        if address == r.REG_FIFO:
+            pointer = regs[r.REG_FIFO_ADDR_PTR]
+            regs[r.REG_FIFO_ADDR_PTR] = (pointer + 1) & 0xFF
+            return self.fifo[pointer]
+        if address == r.REG_RSSI_VALUE:
+            return self._rssi_register(self._current_rssi_dbm())
+        return regs[address]
+
+    def _write(self, address, value):
+        regs = self.regs
+        if address == r.REG_FIFO:
+            pointer = regs[r.REG_FIFO_ADDR_PTR]
+            self.fifo[pointer] = value
+            regs[r.REG_FIFO_ADDR_PTR] = (pointer + 1) & 0xFF
+        elif address == r.REG_OP_MODE:
+            self._write_op_mode(value)
+        elif address == r.REG_IRQ_FLAGS:
+            regs[address] &= ~value & 0xFF
+            self._update_dio()
+        elif address in r.READ_ONLY:
+            pass
+        else:
+            regs[address] = value
+            if address == r.REG_DIO_MAPPING1:
+                self._update_dio()
+
+    def _write_op_mode(self, value):
+        old = self.regs[r.REG_OP_MODE]
+        if (old ^ value) & r.LONG_RANGE_MODE and old & r.MODE_MASK != r.MODE_SLEEP:
+            value = (value & ~r.LONG_RANGE_MODE) | (old & r.LONG_RANGE_MODE)
+        self.regs[r.REG_OP_MODE] = value
+        old_mode, new_mode = old & r.MODE_MASK, value & r.MODE_MASK
+        if new_mode == old_mode:
+            return
+        self._mode_changed(new_mode)
+        if old_mode == r.MODE_TX:
+            self._abort_activity()
+        if old_mode in (r.MODE_RX_CONTINUOUS, r.MODE_RX_SINGLE):
+            self._stop_rx()
+        if new_mode == r.MODE_SLEEP:
+            self.fifo[:] = bytes(r.FIFO_SIZE)
+        if not value & r.LONG_RANGE_MODE:
+            return  # FSK/OOK modem: not modelled
+        if new_mode == r.MODE_TX:
+            self._start_tx()
+        elif new_mode in (r.MODE_RX_CONTINUOUS, r.MODE_RX_SINGLE):
+            self._start_rx(single=new_mode == r.MODE_RX_SINGLE)
+
+    def _set_mode(self, mode):
+        self.regs[r.REG_OP_MODE] = (self.regs[r.REG_OP_MODE] & ~r.MODE_MASK) | mode
+        self._mode_changed(mode)
+
+    def _mode_changed(self, mode):
+        self.mode_changed_us = self.scheduler.now_us
+        for listener in self.mode_listeners:
+            listener(self, mode, self.mode_changed_us)
+
+    @property
+    def mode(self):
+        return self.regs[r.REG_OP_MODE] & r.MODE_MASK
+
+    # -- IRQs and DIO pins ------------------------------------------------------------------
+    def _raise_irq(self, bits):
+        bits &= ~self.regs[r.REG_IRQ_FLAGS_MASK] & 0xFF
+        self.regs[r.REG_IRQ_FLAGS] |= bits
+        self._update_dio()
+
+    def _update_dio(self):
+        flags = self.regs[r.REG_IRQ_FLAGS]
+        mapping = self.regs[r.REG_DIO_MAPPING1]
+        self.dio0._drive(flags & r.DIO0_SOURCES[mapping >> 6])
+        self.dio1._drive(flags & r.DIO1_SOURCES[(mapping >> 4) & 0x03])
+
+    # -- decoded configuration --------------------------------------------------------------
+    @property
+    def frequency_hz(self):
+        regs = self.regs
+        frf = (regs[r.REG_FRF_MSB] << 16) | (regs[r.REG_FRF_MID] << 8) | regs[r.REG_FRF_LSB]
+        return frf * r.FXOSC_HZ / r.FSTEP_DIVISOR
+
+    @property
+    def bandwidth_hz(self):
+        code = self.regs[r.REG_MODEM_CONFIG1] >> 4
+        return int(BANDWIDTHS_HZ[min(code, 9)])  # codes above 9 are reserved
+
+    @property
+    def coding_rate(self):
+        """Denominator 5..8 of the coding rate 4/x (codes outside 1..4 are reserved)."""
+        return min(max((self.regs[r.REG_MODEM_CONFIG1] >> 1) & 0x07, 1), 4) + 4
+
+    @property
+    def implicit_header(self):
+        return bool(self.regs[r.REG_MODEM_CONFIG1] & 0x01)
+
+    @property
+    def spreading_factor(self):
+        return min(max(self.regs[r.REG_MODEM_CONFIG2] >> 4, 6), 12)  # 6..12 (4.1.1.2)
+
+    @property
+    def crc_on(self):
+        return bool(self.regs[r.REG_MODEM_CONFIG2] & r.RX_PAYLOAD_CRC_ON)
+
+    @property
+    def ldro(self):
+        return bool(self.regs[r.REG_MODEM_CONFIG3] & r.LOW_DATA_RATE_OPTIMIZE)
+
+    @property
+    def preamble_length(self):
+        return (self.regs[r.REG_PREAMBLE_MSB] << 8) | self.regs[r.REG_PREAMBLE_LSB]
+
+    @property
+    def symbol_timeout(self):
+        """RegSymbTimeout: ModemConfig2 bits 1-0 are bits 9-8, RegSymbTimeoutLsb bits 7-0."""
+        return ((self.regs[r.REG_MODEM_CONFIG2] & 0x03) << 8) | self.regs[r.REG_SYMB_TIMEOUT_LSB]
+
+    @property
+    def sync_word(self):
+        return self.regs[r.REG_SYNC_WORD]
+
+    @property
+    def tx_iq_inverted(self):
+        return not self.regs[r.REG_INVERT_IQ] & r.INVERT_IQ_TX_OFF
+
+    @property
+    def rx_iq_inverted(self):
+        return bool(self.regs[r.REG_INVERT_IQ] & r.INVERT_IQ_RX)
+
+    @property
+    def tx_power_dbm(self):
+        """Output power from RegPaConfig/RegPaDac (datasheet 5.4.3)."""
+        pa = self.regs[r.REG_PA_CONFIG]
+        output_power = pa & 0x0F
+        if pa & 0x80:  # PA_BOOST
+            power = 17 - (15 - output_power)
+            if self.regs[r.REG_PA_DAC] & 0x07 == 0x07:
+                power += 3  # +20 dBm option
+            return power
+        max_power = 10.8 + 0.6 * ((pa >> 4) & 0x07)
+        return max_power - (15 - output_power)
+
+    @property
+    def _rssi_offset(self):
+        return r.RSSI_OFFSET_LF if self.frequency_hz < r.LF_HF_BOUNDARY_HZ else r.RSSI_OFFSET_HF
+
+    def _rssi_register(self, dbm):
+        return min(max(round(dbm - self._rssi_offset), 0), 255)
+
+    def _current_rssi_dbm(self):
+        if self.air is None:
+            from .air import noise_floor_dbm
+
+            return noise_floor_dbm(self.bandwidth_hz)
+        return self.air.channel_power_dbm(self, self.frequency_hz, self.bandwidth_hz)
+
+    # -- TX ---------------------------------------------------------------------------------
+    def _start_tx(self):
+        length = self.regs[r.REG_PAYLOAD_LENGTH]
+        base = self.regs[r.REG_FIFO_TX_BASE_ADDR]
+        payload = bytes(self.fifo[(base + i) & 0xFF] for i in range(length))
+        settings = dict(
+            coding_rate=self.coding_rate,
+            preamble=self.preamble_length,
+            crc=self.crc_on,
+            implicit_header=self.implicit_header,
+            ldro=self.ldro,
+        )
+        sf, bw = self.spreading_factor, self.bandwidth_hz
+        airtime_us = time_on_air_us(length, sf, bw, **settings)
+        if self.air is not None:
+            self._tx_frame = self.air.transmit(
+                self,
+                payload,
+                frequency_hz=self.frequency_hz,
+                sf=sf,
+                bw_hz=bw,
+                power_dbm=self.tx_power_dbm,
+                sync_word=self.sync_word,
+                iq_inverted=self.tx_iq_inverted,
+                **settings,
+            )
+        self._tx_event = self.scheduler.after(round(airtime_us), self._tx_done)
+
+    def _tx_done(self):
+        self._tx_event = self._tx_frame = None
+        self._set_mode(r.MODE_STDBY)
+        self._raise_irq(r.IRQ_TX_DONE)
+
+    # -- RX ---------------------------------------------------------------------------------
+    def _start_rx(self, single):
+        self._rx_start_us = self.scheduler.now_us
+        self._rx_write_ptr = self.regs[r.REG_FIFO_RX_BASE_ADDR]
+        if self.air is not None:
+            self.air.listen(self)
+        if single:
+            timeout_us = self.symbol_timeout * symbol_time_us(
+                self.spreading_factor, self.bandwidth_hz
+            )
+            self._rx_timeout_event = self.scheduler.after(round(timeout_us), self._rx_timeout)
+
+    def _stop_rx(self):
+        for name in ("_rx_timeout_event", "_header_event"):
+            event = getattr(self, name, None)
+            if event is not None:
+                event.cancel()
+            setattr(self, name, None)
+        self._locked = None
+        self._rx_start_us = None
+        if self.air is not None:
+            self.air.stop_listening(self)
+
+    def _rx_timeout(self):
+        self._rx_timeout_event = None
+        locked = self._locked
+        if locked is not None and locked.frame.lock_us <= self.scheduler.now_us:
+            return  # preamble detected in time: keep receiving
+        self._stop_rx()
+        self._set_mode(r.MODE_STDBY)
+        self._raise_irq(r.IRQ_RX_TIMEOUT)
+
+    # Receiver interface used by lorafield_hw.air.
+    def air_channel_match(self, frame):
+        return (
+            self.regs[r.REG_OP_MODE] & r.LONG_RANGE_MODE
+            and frame.sf == self.spreading_factor
+            and frame.bw_hz == self.bandwidth_hz
+            and same_channel(frame.frequency_hz, self.frequency_hz, frame.bw_hz)
+        )
+
+    def air_decodable(self, frame):
+        expected_iq2 = r.INVERT_IQ2_ON if self.rx_iq_inverted else r.INVERT_IQ2_OFF
+        return (
+            self._rx_start_us is not None
+            and frame.start_us >= self._rx_start_us
+            and frame.sync_word == self.sync_word
+            and frame.iq_inverted == self.rx_iq_inverted
+            and self.regs[r.REG_INVERT_IQ2] == expected_iq2
+            and frame.implicit_header == self.implicit_header
+        )
+
+    def air_lock(self, reception):
+        self._locked = reception
+        if self._header_event is not None:
+            self._header_event.cancel()
+        self._header_event = None
+        if not reception.frame.implicit_header:
+            self._header_event = self.scheduler.at(
+                round(reception.frame.header_end_us()), self._valid_header, reception
+            )
+
+    def _valid_header(self, reception):
+        self._header_event = None
+        if self._locked is not reception:
+            return
+        hop = self.regs[r.REG_HOP_CHANNEL] & ~r.CRC_ON_PAYLOAD
+        self.regs[r.REG_HOP_CHANNEL] = hop | (r.CRC_ON_PAYLOAD if reception.frame.crc else 0)
+        self._increment(r.REG_RX_HEADER_CNT_MSB)
+        self._raise_irq(r.IRQ_VALID_HEADER)
+
+    def air_rx_end(self, reception):
+        if self._locked is not reception:
+            return
+        self._locked = None
+        frame = reception.frame
+        payload = frame.payload
+        corrupted = reception.collided or frame.ldro != self.ldro
+        if frame.implicit_header:
+            crc_present = self.crc_on
+            length = self.regs[r.REG_PAYLOAD_LENGTH]
+            if length != len(payload) or frame.crc != crc_present:
+                corrupted = True
+            payload = (payload + bytes(length))[:length]
+        else:
+            crc_present = frame.crc
+        if corrupted:
+            payload = self._corrupt(payload)
+        start = self._rx_write_ptr
+        for index, byte in enumerate(payload):
+            self.fifo[(start + index) & 0xFF] = byte
+        self._rx_write_ptr = (start + len(payload)) & 0xFF
+        regs = self.regs
+        regs[r.REG_FIFO_RX_CURRENT_ADDR] = start
+        regs[r.REG_RX_NB_BYTES] = len(payload)
+        regs[r.REG_FIFO_RX_BYTE_ADDR] = self._rx_write_ptr
+        snr = max(-32.0, min(31.75, reception.snr_db))
+        regs[r.REG_PKT_SNR_VALUE] = round(snr * 4) & 0xFF
+        # 5.5.5: with a negative SNR the register holds total power, signal plus noise.
+        regs[r.REG_PKT_RSSI_VALUE] = self._rssi_register(reception.rssi_dbm - min(snr, 0))
+        self._increment(r.REG_RX_PACKET_CNT_MSB)
+        irq = r.IRQ_RX_DONE
+        if corrupted and crc_present:
+            irq |= r.IRQ_PAYLOAD_CRC_ERROR
+        if self.mode == r.MODE_RX_SINGLE:
+            self._stop_rx()
+            self._set_mode(r.MODE_STDBY)
+        self._raise_irq(irq)
+
+    def _increment(self, msb_address):
+        value = ((self.regs[msb_address] << 8) | self.regs[msb_address + 1]) + 1
+        self.regs[msb_address] = (value >> 8) & 0xFF
+        self.regs[msb_address + 1] = value & 0xFF
+
+    def _corrupt(self, payload):
+        """Flip bits deterministically (xorshift): what a collided frame leaves in the FIFO."""
+        data = bytearray(payload)
+        state = self._corruption_state & 0xFFFFFFFF or 1
+        for index in range(len(data)):
+            state ^= (state << 13) & 0xFFFFFFFF
+            state ^= state >> 17
+            state ^= (state << 5) & 0xFFFFFFFF
+            data[index] ^= (state & 0xFF) or 0x01
+        self._corruption_state = state
+        return bytes(data)
+
+    def __repr__(self):
+        return f"SX1276({self.name!r}, mode={self.mode})"
