@@ -503,4 +503,6 @@ def decode(fport, payload):
     data = {}
     for i in range(len(slots)):
         _dec_slot(slots[i], items[i] if i < len(items) else None, data)
+    if not data:  # a bare null: the encoder refuses a message with no field at all
+        raise CodecError(MISSING, None, "at least one field")
     return kind, data
