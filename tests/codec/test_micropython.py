@@ -1,9 +1,11 @@
 """The shared vectors on the real MicroPython VM: identical bytes and data, within a 64 KiB heap."""
 
 import json
+import random
 from pathlib import Path
 
 import pytest
+from lorafield_codec import KINDS, encode
 
 pytestmark = pytest.mark.micropython
 
@@ -86,6 +88,75 @@ def test_micropython_cbor_floats_match_cpython(micropython):
     expected = [dumps(x).hex() for x in values + [float("inf"), float("-inf"), float("nan")]]
     assert lines[0::2] == expected
     assert set(lines[1::2]) == {"True"}
+
+
+def _random_reading(rng):
+    """A valid reading of a random kind, values drawn over the schema's whole ranges."""
+    kind = rng.choice(sorted(KINDS))
+    opt = rng.random
+    if kind == "parking":
+        data = {"occupied": rng.random() < 0.5}
+        if opt() < 0.5:
+            data["since_s"] = rng.choice([rng.randint(0, 40000), rng.randint(0, 2**32 - 1)])
+        if opt() < 0.3:
+            data["mag_uT"] = rng.randint(-32768, 32767)
+    elif kind == "water_level":
+        if opt() < 0.5:
+            data = {"level_mm": rng.randint(-100000, 100000)}
+        else:
+            first = rng.randint(-5000, 5000)
+            levels = [first + sum(rng.randint(-30, 30) for _ in range(i)) for i in range(32)]
+            data = {"levels_mm": levels[: rng.randint(1, 32)], "interval_s": rng.randint(1, 86400)}
+        if opt() < 0.3:
+            data["alarm"] = rng.choice(["rise", "high", "low"])
+        if opt() < 0.3:
+            data["distance_mm"] = rng.randint(0, 100000)
+    elif kind == "temperature":
+        data = {"temperature_c": rng.randint(-4000, 8500) / 100}
+        if opt() < 0.5:
+            data["humidity_pct"] = rng.randint(0, 1000) / 10
+        if opt() < 0.5:
+            data["pressure_hpa"] = rng.randint(3000, 11000) / 10
+    elif kind == "status":
+        data = {"battery_mv": rng.randint(0, 65535)}
+        if opt() < 0.5:
+            data["uptime_s"] = rng.randint(0, 2**32 - 1)
+        if opt() < 0.5:
+            data["fw"] = f"{rng.randint(0, 255)}.{rng.randint(0, 31)}.{rng.randint(0, 31)}"
+        if opt() < 0.5:
+            data["reset_cause"] = rng.choice(["power_on", "watchdog", "deep_sleep", "other"])
+        if opt() < 0.5:
+            data["errors"] = rng.sample(["sensor", "radio", "i2c", "join"], rng.randint(0, 4))
+        if opt() < 0.5:
+            data["interval_s"] = rng.randint(1, 86400)
+    else:
+        data = {"interval_s": rng.randint(60, 86400)}
+        for flag in ("reboot", "request_status", "rejoin"):
+            if opt() < 0.3:
+                data[flag] = True
+        if opt() < 0.5:
+            data["thresholds"] = {"high_c": rng.randint(-4000, 8500) / 100, "rise_mm": 5}
+    return kind, data
+
+
+def test_random_readings_give_identical_bytes_and_data(micropython):
+    rng = random.Random(2)
+    readings = [_random_reading(rng) for _ in range(300)]
+    micropython.write_file("/readings.json", json.dumps(readings))
+    code = """
+import json
+from lorafield_codec import decode, encode, fport_of
+with open("/readings.json") as fh:
+    for kind, data in json.load(fh):
+        payload = encode(kind, data)
+        print(json.dumps([payload.hex(), decode(fport_of(kind), payload)[1]]))
+"""
+    lines = micropython.run(code).splitlines()
+    assert len(lines) == len(readings)
+    for (kind, data), line in zip(readings, lines, strict=True):
+        hexa, back = json.loads(line)
+        assert hexa == encode(kind, data).hex(), (kind, data)
+        assert back == data, (kind, data)
 
 
 CHECK_ONE = r"""
