@@ -57,6 +57,7 @@ class NorFlash:
         self.program_counts = [0] * block_count
         self.bytes_programmed = 0
         self.operations = 0
+        self.torn = 0  # operations interrupted by a power cut
         self.delay = delay  # callable(us) consuming virtual time, or None
         self.on_cut = None
         self._random = random.Random(seed)
@@ -158,9 +159,11 @@ class NorFlash:
             try:
                 self.delay(duration_us)
             except BaseException:  # the process was killed mid-operation: power is gone
+                self.torn += 1
                 tear(None)
                 raise
         if phase == "during":
+            self.torn += 1
             tear(armed[2])
             self._cut()
         apply()

@@ -1,0 +1,519 @@
+"""The emulated board: runs the real firmware against the virtual world.
+
+    board = EmulatedBoard(scheduler, main, "heltec_lora32_v2", air=air, sensors=[...])
+    board.power_on()
+    scheduler.run_until(...)
+
+`main(board_view)` is the firmware's entry function (what main.py calls on a device). Each
+boot runs it as a scheduler process with a fresh `BootView`, an implementation of the
+firmware's BOARD INTERFACE (`lorafield_node.board.Board`). The `EmulatedBoard` itself is
+the hardware and outlives boots: flash, radio chip, sensors, battery, energy meter.
+
+Boot and death, as on the device:
+
+* `power_on()` boots with reset cause PWRON_RESET after the profile's boot time;
+* `view.deepsleep(ms)` ends the process (every Python object of the firmware is dropped)
+  and boots again `ms` later with DEEPSLEEP_RESET; only the flash survives;
+* `power_cut()` kills the process at once, at any instant, including inside a flash erase
+  or program (which is then torn); `flash.arm_cut(...)` / `cut_at_flash_operation()`
+  lands the cut on a chosen flash operation;
+* a watchdog that is not fed in time kills the process and boots with WDT_RESET;
+* `reset()` is the reset button (HARD_RESET).
+
+After its boot ends, a view is dead: every object it handed out raises ProcessKilled when
+used, so a `finally:` in the firmware cannot touch hardware after deep sleep or a cut.
+
+Pin interrupts (the radio's DIO0) are delivered as on MicroPython: the handler runs in the
+firmware's thread between two of its board calls (micropython.schedule semantics), and it
+ends a light sleep early.
+
+If the firmware's entry function returns, the device would sit in the REPL: the MCU stays
+active until the next reset. An exception from the firmware propagates out of the
+scheduler (a test sees it) instead of dropping to the REPL.
+"""
+
+import random
+
+from lorafield_node import board as contract
+
+from lorafield_hw import profiles
+from lorafield_hw.buses import I2C, UART, OneWire, Pin
+from lorafield_hw.energy import Battery, EnergyMeter, sx1276_state
+from lorafield_hw.flash import NorFlash
+from lorafield_hw.scheduler import ProcessKilled
+
+CLOCK_READ_US = 10  # reading ticks costs time, so busy-wait loops see the clock move
+
+
+class DeepSleep(BaseException):
+    """Raised by BootView.deepsleep(): the process ends, the board sleeps."""
+
+
+class _Live:
+    """Wraps an object handed to the firmware: usable only while its boot is alive, and
+    every call first runs pending pin interrupt handlers (between two statements)."""
+
+    def __init__(self, target, view):
+        object.__setattr__(self, "_target", target)
+        object.__setattr__(self, "_view", view)
+
+    def __getattr__(self, name):
+        attribute = getattr(self._target, name)
+        if not callable(attribute):
+            return attribute
+        view = self._view
+
+        def call(*args, **kwargs):
+            view._enter()
+            try:
+                return attribute(*args, **kwargs)
+            finally:
+                view._leave()
+
+        return call
+
+    def __setattr__(self, name, value):
+        setattr(self._target, name, value)
+
+    def __call__(self, *args, **kwargs):
+        return self.__getattr__("__call__")(*args, **kwargs)
+
+
+class _Watchdog:
+    def __init__(self, board, timeout_ms):
+        self._board = board
+        self.timeout_ms = timeout_ms
+        self.feed()
+
+    def feed(self):
+        self._board._arm_watchdog(self.timeout_ms)
+
+
+class EmulatedClock(contract.Clock):
+    def __init__(self, view, ticks_start_ms=0):
+        self._view = view
+        self._boot_us = view._board.scheduler.now_us
+        self._offset_us = ticks_start_ms * 1000
+
+    def _elapsed_us(self):
+        self._view._busy(CLOCK_READ_US)
+        return self._view._board.scheduler.now_us - self._boot_us + self._offset_us
+
+    def ticks_ms(self):
+        return (self._elapsed_us() // 1000) & contract.TICKS_MAX
+
+    def ticks_us(self):
+        return self._elapsed_us() & contract.TICKS_MAX
+
+    def sleep_ms(self, ms):
+        self._view._busy(int(ms) * 1000)
+
+    def sleep_us(self, us):
+        self._view._busy(int(us))
+
+
+class BootView(contract.Board):
+    """One boot's board (the firmware's BOARD INTERFACE on the emulated hardware)."""
+
+    def __init__(self, board, cause):
+        self._board = board
+        self._cause = cause
+        self._alive = True
+        self._pending = []  # (handler, pin) of interrupts not yet delivered
+        self._depth = 0
+        self._in_handler = False
+        self.name = board.profile.key
+        self._clock = EmulatedClock(self, board.ticks_start_ms)
+        self._radio = None
+        self._i2c = self._uart = self._onewire = None
+        self.dio0 = Pin("dio0", Pin.IN, dispatch=self._dispatch)
+
+    # -- liveness and interrupts -----------------------------------------------------------
+    def _check(self):
+        if not self._alive:
+            raise ProcessKilled("this boot is over")
+
+    def _enter(self):
+        self._check()
+        self._depth += 1
+        if self._depth == 1:
+            self._run_pending()
+
+    def _leave(self):
+        self._depth -= 1
+        if self._depth == 0:
+            self._board._poll_radio()
+
+    def _dispatch(self, handler, pin):
+        self._pending.append((handler, pin))
+        process = self._board.process
+        if process is not None and process.alive:
+            process.notify()
+
+    def _run_pending(self):
+        if self._in_handler:
+            return
+        self._in_handler = True
+        try:
+            while self._pending and self._alive:
+                handler, pin = self._pending.pop(0)
+                handler(_Live(pin, self))
+        finally:
+            self._in_handler = False
+
+    def _busy(self, us):
+        """Spend `us` of virtual time with the MCU active (an IRQ does not shorten it)."""
+        self._check()
+        scheduler = self._board.scheduler
+        deadline = scheduler.now_us + max(0, int(us))
+        while scheduler.now_us < deadline:
+            scheduler.advance(deadline - scheduler.now_us)
+            self._check()
+        if self._depth == 0:
+            self._run_pending()
+
+    # -- radio -----------------------------------------------------------------------------
+    def radio(self):
+        self._check()
+        if self._radio is None:
+            chip = self._board.radio
+            if chip is None:
+                raise OSError(19, "this board has no radio fitted")
+            from lorafield_hw.radio_bus import MachineSPI, chip_select_line, reset_line
+
+            self.dio0.drive(chip.dio0.value())
+            self._radio = (
+                _Live(MachineSPI(chip), self),
+                _Live(chip_select_line(chip), self),
+                _Live(reset_line(chip), self),
+                _Live(self.dio0, self),
+            )
+        return self._radio
+
+    # -- sensor buses ----------------------------------------------------------------------
+    def i2c(self):
+        self._check()
+        if self._i2c is None:
+            self._i2c = _Live(I2C(self._board.i2c_devices, advance=self._busy), self)
+        return self._i2c
+
+    def uart(self):
+        self._check()
+        if self._uart is None:
+            board = self._board
+            device = board.uart_device
+            uart = UART(device, clock=lambda: board.scheduler.now_us, advance=self._busy)
+            self._uart = _Live(uart, self)
+        return self._uart
+
+    def onewire(self):
+        self._check()
+        if self._onewire is None:
+            self._onewire = _Live(OneWire(self._board.onewire_devices, advance=self._busy), self)
+        return self._onewire
+
+    def sensor_power(self, on):
+        self._check()
+        if self._board.profile.switched_sensor_rail:
+            self._board._set_rail(bool(on))
+
+    # -- time and power --------------------------------------------------------------------
+    def clock(self):
+        self._check()
+        return self._clock
+
+    def lightsleep(self, ms):
+        self._enter()
+        try:
+            board = self._board
+            scheduler = board.scheduler
+            deadline = scheduler.now_us + max(0, int(ms)) * 1000
+            board._set_mcu("lightsleep")
+            try:
+                while scheduler.now_us < deadline and not self._pending:
+                    board.process.wait(deadline - scheduler.now_us)
+                    self._check()
+            finally:
+                if self._alive:
+                    board._set_mcu("active")
+            self._run_pending()
+        finally:
+            self._leave()
+
+    def deepsleep(self, ms=None):
+        self._check()
+        self._board._deepsleep(ms)
+        raise DeepSleep(ms)
+
+    def watchdog(self, timeout_ms):
+        self._check()
+        if timeout_ms <= 0:
+            raise ValueError("watchdog timeout must be > 0 ms")
+        return _Live(_Watchdog(self._board, int(timeout_ms)), self)
+
+    def reset_cause(self):
+        return self._cause
+
+    # -- storage ---------------------------------------------------------------------------
+    def flash(self):
+        self._check()
+        return _Live(self._board.flash, self)
+
+    def flash_prog_size(self):
+        return self._board.flash.prog_size
+
+    # -- identity and health ---------------------------------------------------------------
+    def battery_mv(self):
+        self._check()
+        meter = self._board.energy
+        meter.update()
+        return int(round(meter.battery.voltage_mv(meter.current_ma())))
+
+    def unique_id(self):
+        return self._board.uid
+
+    def random_bytes(self, n):
+        self._check()
+        return self._board._random.randbytes(n)
+
+
+class EmulatedBoard:
+    """The hardware of one emulated node (see the module docstring)."""
+
+    def __init__(
+        self,
+        scheduler,
+        main,
+        profile="heltec_lora32_v2",
+        *,
+        name="node",
+        air=None,
+        radio=None,
+        position=(0.0, 0.0),
+        sensors=(),
+        flash=None,
+        battery=None,
+        ticks_start_ms=0,
+        seed=0,
+    ):
+        self.scheduler = scheduler
+        self.main = main
+        self.profile = profiles.get(profile) if isinstance(profile, str) else profile
+        self.name = name
+        self.ticks_start_ms = ticks_start_ms
+        self._random = random.Random(f"{name}/{seed}/rng")
+        uid = random.Random(f"{name}/{seed}/uid")
+        self.uid = uid.randbytes(self.profile.unique_id_bytes)
+        self.flash = flash or NorFlash(
+            block_size=self.profile.flash_block_size,
+            block_count=self.profile.flash_blocks,
+            prog_size=self.profile.flash_prog_size,
+            seed=seed,
+        )
+        self.flash.delay = self._flash_delay
+        self.flash.on_cut = self._flash_cut
+        chemistry, capacity, cells = self.profile.battery
+        self.energy = EnergyMeter(
+            lambda: scheduler.now_us, battery or Battery(chemistry, capacity, cells)
+        )
+        self.radio = radio
+        if radio is None and air is not None:
+            from lorafield_hw.sx1276 import SX1276
+
+            self.radio = SX1276(scheduler, air, name=f"{name}.sx1276", position=position)
+        if self.radio is not None:
+            self.radio.dio0.irq(self._on_dio0, trigger=3)
+            self.radio.dio1.irq(self._on_radio_edge, trigger=3)
+        self.sensors = list(sensors)
+        self.i2c_devices = [s for s in self.sensors if hasattr(s, "i2c_write")]
+        self.onewire_devices = [s for s in self.sensors if hasattr(s, "ow_reset")]
+        uart = [s for s in self.sensors if hasattr(s, "uart_receive")]
+        if len(uart) > 1:
+            raise ValueError("one UART sensor per board")
+        self.uart_device = uart[0] if uart else None
+        for sensor in self.sensors:
+            sensor.charge_hook = self._sensor_charge
+            sensor.rail_changed(False)
+        self.powered = False
+        self.rail_on = False
+        self.process = None
+        self.view = None
+        self.boots = []  # (time_us, reset cause) of every boot
+        self.halted = False
+        self._wake_event = None
+        self._boot_event = None
+        self._watchdog_event = None
+
+    # -- external actions ------------------------------------------------------------------
+    def power_on(self, delay_ms=0):
+        """Connect the battery; boots with PWRON_RESET."""
+        if self.powered:
+            raise RuntimeError(f"{self.name} is already powered")
+        self.powered = True
+        self.energy.set("board", "on", self.profile.currents["board_floor"])
+        if self.radio is not None:
+            self.radio.set_reset(False)  # power-on reset of the chip: registers to defaults
+            self.radio.set_reset(True)
+        if not self.profile.switched_sensor_rail:
+            self._set_rail(True)
+        self._poll_radio()  # the chip wakes from its power-on reset in FSK standby
+        self._schedule_boot(contract.PWRON_RESET, delay_ms * 1000)
+
+    def power_cut(self):
+        """Remove power now: the firmware stops where it is; RAM, radio and sensor state
+        are lost; the flash keeps what it had (a flash operation in progress is torn)."""
+        if not self.powered:
+            return
+        self.powered = False
+        self._end_boot()
+        if self.process is not None and self.process.alive:
+            self.process.kill()
+        if self.radio is not None:
+            self.radio.set_reset(False)  # unpowered: no activity, registers lost
+            self.radio.deselect()
+        self._set_rail(False)
+        self._set_mcu("off")
+        self.energy.set("board", "off", 0.0)
+        self._poll_radio()
+
+    def reset(self):
+        """The reset button: reboot now with HARD_RESET."""
+        self._reboot(contract.HARD_RESET)
+
+    def cut_at_flash_operation(self, operation, phase="during", torn=None):
+        """Arm a power cut on the flash operation `operation` operations from now."""
+        self.flash.arm_cut(self.flash.operations + operation, phase, torn)
+
+    @property
+    def reset_causes(self):
+        return [cause for _, cause in self.boots]
+
+    # -- boots -----------------------------------------------------------------------------
+    def _schedule_boot(self, cause, delay_us=0):
+        self._set_mcu("active")  # ROM boot and interpreter start-up
+        boot_us = delay_us + self.profile.boot_ms * 1000
+        self._boot_event = self.scheduler.after(boot_us, self._boot, cause)
+
+    def _boot(self, cause):
+        self._boot_event = None
+        if not self.powered:
+            return
+        self.halted = False
+        self.boots.append((self.scheduler.now_us, cause))
+        if self.radio is not None:
+            self.radio.deselect()
+        self.view = BootView(self, cause)
+        self.process = self.scheduler.spawn(self._run, self.view, name=f"{self.name}.main")
+
+    def _run(self, view):
+        try:
+            self.main(view)
+        except DeepSleep:
+            return
+        finally:
+            view._alive = False
+        self.halted = True  # main returned: the REPL idles, MCU active
+
+    def _end_boot(self):
+        if self.view is not None:
+            self.view._alive = False
+        for name in ("_wake_event", "_boot_event", "_watchdog_event"):
+            event = getattr(self, name)
+            if event is not None:
+                event.cancel()
+            setattr(self, name, None)
+
+    def _reboot(self, cause):
+        """Kill the running firmware (if any) and boot again with `cause`."""
+        if not self.powered:
+            return
+        self._end_boot()
+        if self.process is not None and self.process.alive:
+            self.process.kill()
+        if self.profile.switched_sensor_rail:
+            self._set_rail(False)
+        self._schedule_boot(cause)
+
+    def _deepsleep(self, ms):
+        """Called in the firmware's thread; the process ends right after."""
+        self._end_boot()
+        if self.profile.switched_sensor_rail:
+            self._set_rail(False)  # Vext's control pin is released in deep sleep
+        self._set_mcu("deepsleep")
+        self._poll_radio()
+        if ms is not None:
+            self._wake_event = self.scheduler.after(int(ms) * 1000, self._wake)
+
+    def _wake(self):
+        self._wake_event = None
+        if self.powered:
+            self._schedule_boot(contract.DEEPSLEEP_RESET)
+
+    # -- watchdog --------------------------------------------------------------------------
+    def _arm_watchdog(self, timeout_ms):
+        if self._watchdog_event is not None:
+            self._watchdog_event.cancel()
+        self._watchdog_event = self.scheduler.after(timeout_ms * 1000, self._watchdog_bites)
+
+    def _watchdog_bites(self):
+        self._watchdog_event = None
+        self._reboot(contract.WDT_RESET)
+
+    # -- flash hooks -----------------------------------------------------------------------
+    def _flash_delay(self, us):
+        process = self.process
+        if process is not None and process.alive and self.scheduler.current_process is process:
+            self.view._busy(us)
+
+    def _flash_cut(self):
+        """An armed flash power cut fired (in the firmware's thread)."""
+        self.powered = False
+        self._end_boot()
+        if self.radio is not None:
+            self.radio.set_reset(False)
+            self.radio.deselect()
+        self._set_rail(False)
+        self._set_mcu("off")
+        self.energy.set("board", "off", 0.0)
+        self._poll_radio()
+        raise ProcessKilled("power cut during a flash operation")
+
+    # -- energy ----------------------------------------------------------------------------
+    def _set_mcu(self, state):
+        ma = 0.0 if state == "off" else self.profile.currents[state]
+        self.energy.set("mcu", state, ma)
+
+    def _set_rail(self, on):
+        if on == self.rail_on:
+            return
+        self.rail_on = on
+        for sensor in self.sensors:
+            sensor.rail_changed(on)
+        ma = sum(s.idle_ma for s in self.sensors) if on else 0.0
+        self.energy.set("sensors", "on" if on else "off", ma)
+
+    def _sensor_charge(self, mas):
+        self.energy.add_charge("sensors", mas)
+
+    def _poll_radio(self):
+        """The chip offers no op-mode hook: read its state at every board event (SPI
+        transaction, DIO edge, MCU state change)."""
+        if self.radio is None:
+            return
+        if not self.powered:
+            self.energy.set("radio", "off", 0.0)
+            return
+        label, ma = sx1276_state(self.radio)
+        self.energy.set("radio", label, ma)
+
+    def _on_radio_edge(self, _pin):
+        self._poll_radio()
+
+    def _on_dio0(self, pin):
+        self._poll_radio()
+        if self.view is not None and self.view._alive:
+            self.view.dio0.drive(pin.value())
+
+    def energy_report(self):
+        self._poll_radio()
+        return self.energy.report()

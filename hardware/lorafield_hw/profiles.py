@@ -1,0 +1,192 @@
+"""Board profiles as data: pin maps, supply currents, flash geometry, battery.
+
+The pin maps are the boards' real wiring (sources beside each); the real `machine`-based
+board classes (a later issue) and the emulated board read the same table. Currents are
+typical figures from the datasheets named; where a figure is a board-level estimate (the
+regulator, USB-UART bridge and LEDs of a dev board draw more than the MCU in deep sleep)
+it says so. They feed `lorafield_hw.energy`. The sensor UART and one-wire pins are
+lorafield's suggested wiring on pins each board leaves free (no strapping pins).
+"""
+
+# SX1276 supply currents (Semtech SX1276 datasheet rev 7, 2.5.1 Table 6), mA, typical.
+SX1276_CURRENT_MA = {
+    "sleep": 0.0002,  # IDDSL 0.2 uA
+    "idle": 0.0015,  # IDDIDLE, RC oscillator on
+    "standby": 1.6,  # IDDST, crystal on
+    "fs": 5.8,  # IDDFS, synthesizer (FSTX/FSRX, and CAD's ramp)
+    "rx_band1": 10.8,  # IDDR_L, LnaBoost off, band 1 (862-1020 MHz)
+    "rx_band1_boost": 11.5,  # LnaBoost on, band 1
+    "rx_band23": 12.0,  # bands 2 and 3 (410-525, 137-175 MHz)
+}
+# IDDT, TX supply current against output power: (dBm, mA) per PA output.
+SX1276_TX_MA = {
+    "pa_boost": ((17.0, 87.0), (20.0, 120.0)),
+    "rfo": ((7.0, 20.0), (13.0, 29.0)),
+}
+
+
+class BoardProfile:
+    """One real board: what the emulated board and the energy model need to know."""
+
+    def __init__(self, key, name, mcu, currents, pins, battery, **extra):
+        self.key = key
+        self.name = name
+        self.mcu = mcu  # "esp32" or "rp2040"
+        self.currents = currents  # mA: active, lightsleep, deepsleep, board_floor
+        self.pins = pins
+        self.battery = battery  # (chemistry, capacity mAh, cells)
+        self.unique_id_bytes = 6 if mcu == "esp32" else 8
+        # Flash partition for the store: esp32.Partition programs any byte range;
+        # rp2.Flash programs whole 256-byte pages (pico-sdk flash_range_program).
+        self.flash_block_size = 4096
+        self.flash_blocks = extra.pop("flash_blocks", 4)
+        self.flash_prog_size = 1 if mcu == "esp32" else 256
+        # Reset to main.py under MicroPython: ROM/second-stage boot, interpreter and
+        # filesystem start (an estimate; the MCU draws active current meanwhile).
+        self.boot_ms = extra.pop("boot_ms", 450 if mcu == "esp32" else 250)
+        self.switched_sensor_rail = "vext" in pins
+        self.extra = extra
+
+    def __repr__(self):
+        return f"BoardProfile({self.key!r})"
+
+
+# ESP32 (Espressif ESP32 datasheet v4.x, Table "Power consumption by power modes"): active
+# with radios off at 160 MHz ~ 27-44 mA; light sleep 0.8 mA; deep sleep, RTC timer + RTC
+# memory, 10 uA.
+_ESP32_ACTIVE_MA = 40.0
+_ESP32_LIGHT_MA = 0.8
+_ESP32_DEEP_MA = 0.010
+
+# RP2040 on a Raspberry Pi Pico (Raspberry Pi Pico datasheet, "Power consumption",
+# typical): running ~ 20-25 mA; SLEEP 1.3 mA; DORMANT 0.8 mA. MicroPython's rp2
+# machine.deepsleep() is a light sleep followed by a reset: the dormant figure is the floor.
+_RP2040_ACTIVE_MA = 24.0
+_RP2040_LIGHT_MA = 1.3
+_RP2040_DEEP_MA = 0.8
+
+PROFILES = {
+    "heltec_lora32_v2": BoardProfile(
+        "heltec_lora32_v2",
+        "Heltec WiFi LoRa 32 (V2)",
+        "esp32",
+        # board floor: CP2102 + LDO + charger, a board-level estimate (community measurements)
+        {
+            "active": _ESP32_ACTIVE_MA,
+            "lightsleep": _ESP32_LIGHT_MA,
+            "deepsleep": _ESP32_DEEP_MA,
+            "board_floor": 0.9,
+        },
+        # Heltec WiFi LoRa 32 V2 pinout diagram
+        {
+            "spi": {"id": 1, "sck": 5, "mosi": 27, "miso": 19},
+            "lora": {"cs": 18, "reset": 14, "dio0": 26, "dio1": 35, "dio2": 34},
+            "i2c": {"id": 0, "sda": 4, "scl": 15},  # shared with the OLED (0x3C, reset 16)
+            "uart": {"id": 2, "tx": 17, "rx": 23},
+            "onewire": 13,
+            "vext": {"pin": 21, "active_low": True},  # switched 3V3 for external sensors
+            "battery_adc": {"pin": 37, "divider": 3.2},  # 220k/100k
+            "led": 25,
+        },
+        ("lipo", 1000, 1),
+    ),
+    "ttgo_lora32_v21": BoardProfile(
+        "ttgo_lora32_v21",
+        "LilyGO TTGO LoRa32 V2.1 (T3 V1.6.1)",
+        "esp32",
+        {
+            "active": _ESP32_ACTIVE_MA,
+            "lightsleep": _ESP32_LIGHT_MA,
+            "deepsleep": _ESP32_DEEP_MA,
+            "board_floor": 0.35,
+        },
+        # LilyGO TTGO LoRa32 V2.1_1.6 pin map (LilyGO-LoRa-Series, utilities.h)
+        {
+            "spi": {"id": 1, "sck": 5, "mosi": 27, "miso": 19},
+            "lora": {"cs": 18, "reset": 23, "dio0": 26, "dio1": 33, "dio2": 32},
+            "i2c": {"id": 0, "sda": 21, "scl": 22},
+            "uart": {"id": 2, "tx": 4, "rx": 34},
+            "onewire": 13,  # the SD slot's CS: leave the slot empty
+            "battery_adc": {"pin": 35, "divider": 2.0},  # 100k/100k
+            "led": 25,
+        },
+        ("lipo", 1000, 1),
+    ),
+    "tbeam_v11": BoardProfile(
+        "tbeam_v11",
+        "LilyGO T-Beam V1.1",
+        "esp32",
+        # AXP192 PMU and the (switched-off) GPS backup domain: a board-level estimate
+        {
+            "active": _ESP32_ACTIVE_MA,
+            "lightsleep": _ESP32_LIGHT_MA,
+            "deepsleep": _ESP32_DEEP_MA,
+            "board_floor": 0.6,
+        },
+        # LilyGO T-Beam V1.1 schematic / LilyGO-LoRa-Series utilities.h
+        {
+            "spi": {"id": 1, "sck": 5, "mosi": 27, "miso": 19},
+            "lora": {"cs": 18, "reset": 23, "dio0": 26, "dio1": 33, "dio2": 32},
+            "i2c": {"id": 0, "sda": 21, "scl": 22},  # AXP192 PMU at 0x34
+            "gps_uart": {"id": 1, "tx": 12, "rx": 34},
+            "uart": {"id": 2, "tx": 13, "rx": 14},
+            "onewire": 25,
+            "battery_adc": {"pmu": "axp192"},  # battery voltage read from the PMU over I2C
+            "led": 4,
+        },
+        ("lipo", 3000, 1),  # 18650 cell holder
+    ),
+    "pico_rfm95w": BoardProfile(
+        "pico_rfm95w",
+        "Raspberry Pi Pico + RFM95W breakout",
+        "rp2040",
+        {
+            "active": _RP2040_ACTIVE_MA,
+            "lightsleep": _RP2040_LIGHT_MA,
+            "deepsleep": _RP2040_DEEP_MA,
+            "board_floor": 0.05,  # RT6150 buck-boost quiescent, a board-level estimate
+        },
+        # No vendor wiring exists: this is lorafield's reference wiring on SPI0's default
+        # pins; VSYS/3 on GPIO29 (ADC3) is the Pico's own (Pico datasheet, 4.4).
+        {
+            "spi": {"id": 0, "sck": 18, "mosi": 19, "miso": 16},
+            "lora": {"cs": 17, "reset": 20, "dio0": 21, "dio1": 22},
+            "i2c": {"id": 0, "sda": 4, "scl": 5},
+            "uart": {"id": 1, "tx": 8, "rx": 9},
+            "onewire": 15,
+            "battery_adc": {"pin": 29, "divider": 3.0},
+            "led": 25,
+        },
+        ("alkaline", 2500, 2),  # 2 x AA into VSYS (1.8-5.5 V)
+    ),
+    "feather_rp2040_rfm95": BoardProfile(
+        "feather_rp2040_rfm95",
+        "Adafruit Feather RP2040 RFM95 (product 5714)",
+        "rp2040",
+        {
+            "active": _RP2040_ACTIVE_MA,
+            "lightsleep": _RP2040_LIGHT_MA,
+            "deepsleep": _RP2040_DEEP_MA,
+            "board_floor": 0.1,  # AP2112K LDO + charger, a board-level estimate
+        },
+        # Adafruit Feather RP2040 RFM95 pinouts (also Zephyr's feather_rfm95_rp2040 board)
+        {
+            "spi": {"id": 1, "sck": 14, "mosi": 15, "miso": 8},
+            "lora": {"cs": 16, "reset": 17, "dio0": 21, "dio1": 22, "dio2": 23},
+            "i2c": {"id": 1, "sda": 2, "scl": 3},  # STEMMA QT
+            "uart": {"id": 0, "tx": 0, "rx": 1},
+            "onewire": 5,
+            "battery_adc": {"pin": 29, "divider": 2.0},  # A3, an assumed wiring
+            "led": 13,
+        },
+        ("lipo", 1200, 1),
+    ),
+}
+
+
+def get(key):
+    try:
+        return PROFILES[key]
+    except KeyError:
+        known = ", ".join(sorted(PROFILES))
+        raise ValueError(f"unknown board profile {key!r} (known: {known})") from None
