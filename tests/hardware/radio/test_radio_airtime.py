@@ -119,3 +119,17 @@ def test_cli_bad_arguments_exit_2_with_one_line(argv, capsys):
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
+
+
+def test_firmware_integer_airtime_agrees_with_the_host_formula():
+    # The device needs its own MicroPython-friendly copy; both must give the same physics.
+    firmware = pytest.importorskip("lorafield_node.airtime")
+    for sf in range(6, 13):
+        for bw in (62_500, 125_000, 250_000, 500_000):
+            for cr in range(5, 9):
+                for crc in (True, False):
+                    for length in range(0, 256, 9):
+                        expected = round(
+                            airtime.time_on_air_us(length, sf, bw, coding_rate=cr, crc=crc)
+                        )
+                        assert firmware.airtime_us(length, sf, bw, cr, crc) == expected

@@ -348,3 +348,24 @@ def test_standby_during_tx_truncates_the_frame():
         b.read_register(r.REG_IRQ_FLAGS) & r.IRQ_PAYLOAD_CRC_ERROR
     )
     assert b.rx.received == 0
+
+
+def test_irq_handler_may_read_registers_from_the_event():
+    scheduler, _, a, b = pair()
+    configure(a)
+    configure(b)
+    seen = []
+
+    def on_dio0(pin):
+        # Runs inside the scheduler's event: SPI here is instantaneous, not an error.
+        seen.append((scheduler.now_us, b.read_register(r.REG_IRQ_FLAGS), read_packet(b)))
+
+    b.dio0.irq(handler=on_dio0, trigger=b.dio0.IRQ_RISING)
+    b.write_register(r.REG_DIO_MAPPING1, 0x00)  # DIO0 = RxDone
+    set_mode(b, r.MODE_RX_CONTINUOUS)
+    start_tx(a, b"irq")
+    scheduler.run()
+    assert len(seen) == 1
+    when, flags, packet = seen[0]
+    assert flags & r.IRQ_RX_DONE and packet == b"irq"
+    assert when == a.mode_changed_us  # RxDone and TxDone at the frame's end
