@@ -89,7 +89,11 @@ def _enc_version(f, v, name):
     if len(parts) != 3:
         raise CodecError(WRONG_TYPE, name, "'a.b.c' expected")
     for p in parts:
-        if not p or not p.isdigit() or (len(p) > 1 and p[0] == "0"):
+        # ASCII digits only (CPython's isdigit() also takes other scripts), no leading zeros.
+        ok = 0 < len(p) < 4 and not (len(p) > 1 and p[0] == "0")
+        for c in p:
+            ok = ok and "0" <= c <= "9"
+        if not ok:
             raise CodecError(WRONG_TYPE, name, "'a.b.c' expected")
     major, minor, patch = int(parts[0]), int(parts[1]), int(parts[2])
     mb, pb = f["minor_bits"], f["patch_bits"]

@@ -103,3 +103,12 @@ def test_non_dict_data_is_a_codec_error():
     with pytest.raises(CodecError) as err:
         encode("parking", [True])
     assert err.value.reason == "wrong type"
+
+
+@pytest.mark.parametrize(
+    "fw", ["1.2", "1.2.3.4", "01.2.3", "1..3", "a.b.c", "\u0661.0.0", " 1.2.3", 123]
+)
+def test_fw_must_be_plain_a_b_c(fw):
+    with pytest.raises(CodecError) as err:
+        encode("status", {"battery_mv": 1, "fw": fw})
+    assert err.value.field == "fw"
