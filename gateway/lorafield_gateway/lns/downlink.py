@@ -1,0 +1,154 @@
+"""Downlinks: the per-device application queue, frame building (FCntDown, ACK, FPending,
+MAC commands) and the choice of RX1/RX2 (LoRaWAN 1.0.4 section 3.3, RP002 2.4.7)."""
+
+import lorafield_codec
+from lorafield_codec import CodecError
+from lorafield_node import maccmd
+from lorafield_node.phy import (
+    CONFIRMED_DOWN,
+    FCTRL_ACK,
+    FCTRL_FPENDING,
+    FOPTS_MAX,
+    UNCONFIRMED_DOWN,
+    build_data,
+)
+
+from .errors import LnsError
+from .types import TMST_MASK, DownlinkItem
+
+# Downlink power: 14 dBm ERP in the 868.0-868.6 MHz sub-band (RX1 on the default channels),
+# 27 dBm (500 mW) in 869.4-869.65 MHz, the RX2 band (ETSI EN 300 220 / RP002 2.4).
+RX1_POWER_DBM = 14.0
+RX2_POWER_DBM = 27.0
+RX2_BAND = (869_400_000, 869_650_000)
+
+
+class QueuedDownlink:
+    __slots__ = ("fport", "payload", "confirmed", "ref")
+
+    def __init__(self, fport, payload, confirmed, ref):
+        self.fport = fport
+        self.payload = payload
+        self.confirmed = confirmed
+        self.ref = ref
+
+    def __repr__(self):  # the payload may be anything the application sent: length only
+        return f"QueuedDownlink(#{self.ref} fport={self.fport} {len(self.payload)} B)"
+
+
+def check_app_downlink(fport, payload):
+    if not isinstance(fport, int) or not 1 <= fport <= 223:
+        raise LnsError("application FPort must be 1..223")
+    if not isinstance(payload, bytes | bytearray):
+        raise LnsError("payload must be bytes")
+    return bytes(payload)
+
+
+def encode_config(data):
+    """(FPort, payload) of a ``config`` command encoded with the shared codec."""
+    try:
+        payload = lorafield_codec.encode("config", data)
+    except CodecError as e:
+        raise LnsError("config not encodable: " + str(e)) from None
+    return lorafield_codec.fport_of("config"), payload
+
+
+def encode_mac(commands):
+    return b"".join(maccmd.encode(cid, fields, False) for cid, fields in commands)
+
+
+def power_for(frequency_hz):
+    return RX2_POWER_DBM if RX2_BAND[0] <= frequency_hz < RX2_BAND[1] else RX1_POWER_DBM
+
+
+def window_items(
+    region, uplink_meta, up_dr, rx1_delay_s, rx1_dr_offset, rx2_dr, rx2_freq, windows=("RX1", "RX2")
+):
+    """The DownlinkItems for a reply to an uplink heard as ``uplink_meta`` at ``up_dr``.
+
+    RX1: the uplink frequency at DR = RX1 table[up_dr][offset], ``rx1_delay_s`` after the end
+    of the uplink; RX2: ``rx2_freq`` at ``rx2_dr``, one second later (1.0.4 3.3.1, 3.3.2).
+    """
+    items = []
+    for window in windows:
+        if window == "RX1":
+            dr = region.rx1_dr(up_dr, rx1_dr_offset)
+            freq = uplink_meta.frequency_hz
+            delay = rx1_delay_s * 1_000_000
+        elif window == "RX2":
+            dr = rx2_dr
+            freq = rx2_freq
+            delay = (rx1_delay_s + 1) * 1_000_000
+        else:
+            raise LnsError("window must be RX1 or RX2")
+        if dr < 0:
+            continue
+        sf, bw = region.dr_params(dr)
+        items.append(
+            DownlinkItem(
+                window=window,
+                tmst_us=(uplink_meta.tmst_us + delay) & TMST_MASK,
+                delay_us=delay,
+                frequency_hz=freq,
+                dr=dr,
+                sf=sf,
+                bw_hz=bw,
+                power_dbm=power_for(freq),
+            )
+        )
+    return tuple(items)
+
+
+def max_app_payload(region, items, fopts_len):
+    """The FRMPayload room in the smallest data rate among the items."""
+    return min(region.max_payload(item.dr, fopts_len) for item in items)
+
+
+class BuiltDownlink:
+    def __init__(self, phy, fcnt_down, queued, mac, confirmed, fpending):
+        self.phy = phy
+        self.fcnt_down = fcnt_down
+        self.queued = queued  # the QueuedDownlink sent, or None
+        self.mac = mac  # the (cid, fields) sent
+        self.confirmed = confirmed
+        self.fpending = fpending
+
+
+def build_downlink(session, queue, items, region, *, ack=False, mac=()):
+    """Build the next downlink for ``session``: MAC commands in FOpts (or FPort 0 when they do
+    not fit there and no application data waits), the head of ``queue`` when it fits, ACK
+    and FPending. Consumes one FCntDown; the caller decides whether a downlink is due."""
+    mac = list(mac)
+    fopts = encode_mac(mac)
+    fport = None
+    payload = b""
+    queued = None
+    if len(fopts) > FOPTS_MAX:
+        # Too long for FOpts: send them alone on FPort 0 (encrypted with NwkSKey, 4.3.1.6)
+        # and leave the application queue for the next downlink.
+        fport, payload, fopts = 0, fopts, b""
+        room = max_app_payload(region, items, 0)
+        while len(payload) > room and mac:
+            mac.pop()
+            payload = encode_mac(mac)
+    elif queue:
+        room = max_app_payload(region, items, len(fopts))
+        if len(queue[0].payload) <= room:
+            queued = queue[0]
+            fport, payload = queued.fport, queued.payload
+    fpending = len(queue) > (1 if queued is not None else 0)
+    confirmed = queued is not None and queued.confirmed
+    fctrl = (FCTRL_ACK if ack else 0) | (FCTRL_FPENDING if fpending else 0)
+    fcnt = session.fcnt_down
+    phy = build_data(
+        session.crypto,
+        CONFIRMED_DOWN if confirmed else UNCONFIRMED_DOWN,
+        session.dev_addr,
+        fcnt,
+        fctrl,
+        fopts,
+        fport,
+        payload,
+    )
+    session.fcnt_down = fcnt + 1
+    return BuiltDownlink(phy, fcnt, queued, mac, confirmed, fpending)

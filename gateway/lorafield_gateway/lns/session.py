@@ -1,0 +1,71 @@
+"""A device's network session (after a join, or from ABP keys) and its MAC state."""
+
+from collections import deque
+
+from lorafield_node.phy import SessionCrypto
+
+ADR_HISTORY = 20  # uplinks of SNR history an ADR decision needs (as ChirpStack's default)
+
+
+class Session:
+    """Counters, keys and radio settings of one device's session.
+
+    ``fcnt_up_next`` is the smallest 32-bit FCntUp still acceptable; ``fcnt_down`` the next
+    FCntDown to use. Radio settings mirror what the device was told (join defaults, then what
+    it acknowledged). The two keys are only reachable through ``keys()`` and are never
+    printed.
+    """
+
+    def __init__(
+        self,
+        dev_eui,
+        dev_addr,
+        nwk_s_key,
+        app_s_key,
+        region,
+        *,
+        rx1_dr_offset=0,
+        rx2_dr=None,
+        rx2_frequency_hz=None,
+        rx1_delay_s=1,
+        channels_hz=None,
+    ):
+        self.dev_eui = dev_eui  # hex string
+        self.dev_addr = dev_addr
+        self._keys = (bytes(nwk_s_key), bytes(app_s_key))
+        self.crypto = SessionCrypto(nwk_s_key, app_s_key, "cryptography")
+        self.fcnt_up_next = 0
+        self.fcnt_down = 0
+        self.last_fcnt_up = None
+        self.last_phy = None
+        self.rx1_dr_offset = rx1_dr_offset
+        self.rx2_dr = region.rx2_dr if rx2_dr is None else rx2_dr
+        self.rx2_frequency_hz = (
+            region.rx2_frequency if rx2_frequency_hz is None else rx2_frequency_hz
+        )
+        self.rx1_delay_s = rx1_delay_s
+        self.channels_hz = tuple(channels_hz or region.default_channels)
+        # What the network believes the device uses (updated by acknowledged LinkADRReq).
+        self.dr = None
+        self.tx_power = region.default_tx_power
+        self.nb_trans = 1
+        self.snr_history = deque(maxlen=ADR_HISTORY)  # best SNR per uplink, for ADR
+        self.mac_pending = []  # (cid, fields) to send in the next downlink
+        self.mac_awaiting = {}  # cid -> fields of a request the device has not answered yet
+        self.dev_status = None  # (battery, margin) from the last DevStatusAns
+        self.confirmed_down_fcnt = None  # FCntDown of a confirmed downlink awaiting its ACK
+        self.uplinks = 0
+
+    def keys(self):
+        """(NwkSKey, AppSKey). For storage and the emulation's export only."""
+        return self._keys
+
+    @property
+    def dev_addr_hex(self):
+        return f"{self.dev_addr:08x}"
+
+    def __repr__(self):  # no keys
+        return (
+            f"Session({self.dev_eui}, dev_addr={self.dev_addr_hex}, "
+            f"fcnt_up_next={self.fcnt_up_next}, fcnt_down={self.fcnt_down})"
+        )
