@@ -195,6 +195,8 @@ class Store:
             self._compact()
             n = self._build(kb, value, vlen)  # compaction used the buffer
         offset = self._tail
+        if offset is None:  # unreachable: a compaction always leaves a tail
+            raise StoreError("no free space")
         self._program(self._active, offset, self._mv[:n])
         self._tail = offset + n
         if vlen == _DELETED:
@@ -296,8 +298,9 @@ class Store:
         offset = _HEADER
         index = {}
         # Copy in log order, so the image is the same on every runtime (dict order is not).
-        for key in sorted(self._index, key=self._index.get):
-            n = self._read_record(src, self._index[key])
+        old = self._index
+        for key in sorted(old, key=lambda k: old[k]):
+            n = self._read_record(src, old[key])
             if n <= 0:
                 raise StoreError("flash corrupted under a live record")
             self._program(dst, offset, self._mv[:n])
