@@ -87,6 +87,7 @@ _BANDWIDTHS = ((125000, 0x70), (250000, 0x80), (500000, 0x90))
 _FXOSC = const(32000000)
 _RSSI_OFFSET_HF = const(157)  # 5.5.5, HF port (862-1020 MHz)
 _POLL_MS = const(1)
+_TX_POLL_US = const(50)  # last stretch of a TX: the TxDone instant times the RX windows
 
 
 class RadioError(Exception):
@@ -275,17 +276,20 @@ class SX127x:
         expected_us = self.airtime_us(length)
         self._set_mode(_MODE_TX)
         start = self._clock.ticks_us()
-        # Sleep through the known time on air, then poll for the last moments.
-        if expected_us > 2000:
-            self._clock.sleep_ms((expected_us - 1000) // 1000)
-        if not self._wait(IRQ_TX_DONE, start, expected_us + 200000):
+        # Sleep through the known time on air, then poll finely: where the DIO0 handler only
+        # runs when the sleep returns (micropython.schedule semantics), or without DIO0, the
+        # TxDone instant (which the MAC times RX1/RX2 from) is then exact to one poll step.
+        if expected_us > 2500:
+            self._clock.sleep_ms((expected_us - 1500) // 1000)
+        if not self._wait(IRQ_TX_DONE, start, expected_us + 200000, _TX_POLL_US):
             self.standby()
             raise RadioError("TxDone did not arrive")
         self.write_register(_REG_IRQ_FLAGS, 0xFF)
         return self.irq_ticks_us
 
-    def _wait(self, flag, start, limit_us):
-        """Wait for `flag` in RegIrqFlags (DIO0 shortcut when wired); False on time-out."""
+    def _wait(self, flag, start, limit_us, poll_us=0):
+        """Wait for `flag` in RegIrqFlags (DIO0 shortcut when wired); False on time-out.
+        Polls every `poll_us` (0: every _POLL_MS ms)."""
         clock = self._clock
         while clock.ticks_diff(clock.ticks_us(), start) < limit_us:
             if self._irq_pending or self._dio0 is None:
@@ -295,7 +299,10 @@ class SX127x:
                         self.irq_ticks_us = clock.ticks_us()
                     return True
                 self._irq_pending = False
-            clock.sleep_ms(_POLL_MS)
+            if poll_us:
+                clock.sleep_us(poll_us)
+            else:
+                clock.sleep_ms(_POLL_MS)
         return False
 
     # -- receive ----------------------------------------------------------------------------
