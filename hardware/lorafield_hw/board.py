@@ -127,6 +127,7 @@ class BootView(contract.Board):
         self._radio = None
         self._i2c = self._uart = self._onewire = None
         self.dio0 = Pin("dio0", Pin.IN, dispatch=self._dispatch)
+        self.dio1 = Pin("dio1", Pin.IN, dispatch=self._dispatch)
 
     # -- liveness and interrupts -----------------------------------------------------------
     def _check(self):
@@ -182,6 +183,7 @@ class BootView(contract.Board):
             from lorafield_hw.radio_bus import MachineSPI, chip_select_line, reset_line
 
             self.dio0.drive(chip.dio0.value())
+            self.dio1.drive(chip.dio1.value())
             self._radio = (
                 _Live(MachineSPI(chip), self),
                 _Live(chip_select_line(chip), self),
@@ -189,6 +191,10 @@ class BootView(contract.Board):
                 _Live(self.dio0, self),
             )
         return self._radio
+
+    def radio_dio1(self):
+        self.radio()
+        return _Live(self.dio1, self)
 
     # -- sensor buses ----------------------------------------------------------------------
     def i2c(self):
@@ -322,8 +328,9 @@ class EmulatedBoard:
 
             self.radio = SX1276(scheduler, air, name=f"{name}.sx1276", position=position)
         if self.radio is not None:
-            self.radio.dio0.irq(self._on_dio0, trigger=3)
-            self.radio.dio1.irq(self._on_radio_edge, trigger=3)
+            self.radio.dio0.irq(self._on_dio, trigger=3)
+            self.radio.dio1.irq(self._on_dio, trigger=3)
+            self.radio.mode_listeners.append(self._on_radio_mode)
         self.sensors = list(sensors)
         self.i2c_devices = [s for s in self.sensors if hasattr(s, "i2c_write")]
         self.onewire_devices = [s for s in self.sensors if hasattr(s, "ow_reset")]
@@ -496,8 +503,8 @@ class EmulatedBoard:
         self.energy.add_charge("sensors", mas)
 
     def _poll_radio(self):
-        """The chip offers no op-mode hook: read its state at every board event (SPI
-        transaction, DIO edge, MCU state change)."""
+        """Radio state for the energy meter: on every op-mode change (the chip's
+        mode_listeners), and at board events (after each firmware call, reset release)."""
         if self.radio is None:
             return
         if not self.powered:
@@ -506,13 +513,13 @@ class EmulatedBoard:
         label, ma = sx1276_state(self.radio)
         self.energy.set("radio", label, ma)
 
-    def _on_radio_edge(self, _pin):
+    def _on_radio_mode(self, _chip, _mode, _now_us):
         self._poll_radio()
 
-    def _on_dio0(self, pin):
-        self._poll_radio()
+    def _on_dio(self, pin):
         if self.view is not None and self.view._alive:
-            self.view.dio0.drive(pin.value())
+            line = self.view.dio0 if pin is self.radio.dio0 else self.view.dio1
+            line.drive(pin.value())
 
     def energy_report(self):
         self._poll_radio()

@@ -93,6 +93,11 @@ class Board:
         datasheet 7.2.2); dio0 is an input whose irq() reports TxDone/RxDone/RxTimeout."""
         raise NotImplementedError
 
+    def radio_dio1(self):
+        """The radio's DIO1 pin (RxTimeout in LoRa mode, Table 18), or None where the
+        board does not wire it; poll RegIrqFlags then."""
+        return None
+
     # -- sensor buses ----------------------------------------------------------------------
     def i2c(self):
         """The sensor I2C bus (machine.I2C duck type)."""

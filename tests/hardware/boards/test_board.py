@@ -320,7 +320,17 @@ def transmit_firmware(results, power_reg=0x8C):
         start = clock.ticks_us()
         write(0x01, 0x83)  # TX
         board.lightsleep(5000)
-        results.append(("woke after us", clock.ticks_diff(clock.ticks_us(), start), woke))
+        results.append(("woke after us", clock.ticks_diff(clock.ticks_us(), start), list(woke)))
+        results.append(("irq flags", read(0x12)))
+        # RX single with an 8-symbol timeout, RxTimeout on DIO1 (mapping 00 in bits 5-4).
+        write(0x12, 0xFF)
+        dio1 = board.radio_dio1()
+        dio1.irq(lambda pin: woke.append("dio1"), trigger=dio1.IRQ_RISING)
+        write(0x1F, 8)
+        start = clock.ticks_us()
+        write(0x01, 0x86)  # RX single
+        board.lightsleep(5000)
+        results.append(("rx timeout after us", clock.ticks_diff(clock.ticks_us(), start), woke))
         results.append(("irq flags", read(0x12)))
         write(0x01, 0x80)  # sleep
         board.deepsleep(10_000)
@@ -344,9 +354,15 @@ def test_radio_tx_wakes_light_sleep_on_dio0_and_is_counted_as_tx_energy():
     assert woke == [1]  # the handler ran, in the firmware, with DIO0 high
     assert airtime <= woke_after < airtime + 2_000  # woke at TxDone, not after 5 s
     assert results[2] == ("irq flags", 0x08)
+    _, timeout_after, woke = results[3]
+    assert woke == [1, "dio1"]
+    assert 8 * 1024 <= timeout_after < 8 * 1024 + 1000  # 8 symbols of 1.024 ms at SF7
+    assert results[4] == ("irq flags", 0x80)  # RxTimeout
     report = board.energy_report()
     assert report["time_s"]["radio tx 14 dBm PA_BOOST"] == pytest.approx(airtime / 1e6, abs=2e-4)
-    assert report["time_s"]["mcu lightsleep"] == pytest.approx(airtime / 1e6, abs=2e-3)
+    assert report["time_s"]["radio rx"] == pytest.approx(8 * 1024 / 1e6, abs=2e-4)
+    asleep = (airtime + 8 * 1024) / 1e6
+    assert report["time_s"]["mcu lightsleep"] == pytest.approx(asleep, abs=2e-3)
     from lorafield_hw.energy import sx1276_tx_ma
 
     assert sx1276_tx_ma(17, True) == 87.0 and sx1276_tx_ma(20, True) == 120.0
