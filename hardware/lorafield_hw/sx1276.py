@@ -446,10 +446,9 @@ class SX1276:
 
     def air_decodable(self, frame):
         expected_iq2 = r.INVERT_IQ2_ON if self.rx_iq_inverted else r.INVERT_IQ2_OFF
+        # Frames already in flight when RX started reach us only as interferers (Air.listen).
         return (
-            self._rx_start_us is not None
-            and frame.start_us >= self._rx_start_us
-            and frame.sync_word == self.sync_word
+            frame.sync_word == self.sync_word
             and frame.iq_inverted == self.rx_iq_inverted
             and self.regs[r.REG_INVERT_IQ2] == expected_iq2
             and frame.implicit_header == self.implicit_header

@@ -369,3 +369,29 @@ def test_irq_handler_may_read_registers_from_the_event():
     when, flags, packet = seen[0]
     assert flags & r.IRQ_RX_DONE and packet == b"irq"
     assert when == a.mode_changed_us  # RxDone and TxDone at the frame's end
+
+
+def test_machine_style_bus_and_pins():
+    from lorafield_hw.radio_bus import MachineSPI, chip_select_line, reset_line
+
+    scheduler = Scheduler(0)
+    chip = SX1276(scheduler)
+    spi, cs, reset = MachineSPI(chip, baudrate=1_000_000), chip_select_line(chip), reset_line(chip)
+    cs.value(0)
+    spi.write(bytes((r.REG_SYNC_WORD | 0x80, 0x34)))
+    cs.value(1)
+    cs.off()
+    spi.write(bytes((r.REG_SYNC_WORD,)))
+    assert spi.read(1) == b"\x34"
+    cs.on()
+    buffer = bytearray(2)
+    cs(0)
+    spi.write_readinto(bytes((r.REG_VERSION, 0)), buffer)
+    cs(1)
+    assert buffer[1] == 0x12
+    spi.readinto(buffer)  # chip not selected: nothing answers
+    assert buffer == bytearray(2)
+    reset.off()
+    reset.on()
+    scheduler.advance(RESET_READY_US)
+    assert chip.read_register(r.REG_SYNC_WORD) == 0x12  # back to the reset value
