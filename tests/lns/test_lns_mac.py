@@ -249,3 +249,64 @@ def test_failed_tx_puts_mac_request_and_payload_back(joined):
     assert ns.events[-1].kind == "downlink_failed" and ns.events[-1].reason == "TOO_LATE"
     frame, _ = _up(ns, dev, 2_000_000, fport=2, payload=b"b")
     assert _cmds(frame) == [(maccmd.DEV_STATUS, ())] and frame.payload == b"q"
+
+
+def _answer(ns, dev, t, cid, acks, m=None):
+    fopts = maccmd.encode(cid, acks, True)
+    return _up(ns, dev, t, fopts=fopts, meta=m or meta(t=t))
+
+
+def test_new_channel_dl_channel_and_rx_timing_change_later_downlinks(joined):
+    dev, ns = joined
+    ns.request_mac(dev.dev_eui, maccmd.NEW_CHANNEL, (3, 867_100_000, 0, 5))
+    ns.request_mac(dev.dev_eui, maccmd.RX_TIMING_SETUP, (3,))
+    frame, _ = _up(ns, dev, 1_000_000, fport=2, payload=b"a")
+    assert [c for c, _ in _cmds(frame)] == [maccmd.NEW_CHANNEL, maccmd.RX_TIMING_SETUP]
+    fopts = maccmd.encode(maccmd.NEW_CHANNEL, (True, True), True) + maccmd.encode(
+        maccmd.RX_TIMING_SETUP, (), True
+    )
+    frame, dl = _up(ns, dev, 2_000_000, fopts=fopts)  # sticky RXTimingSetupAns: a reply
+    assert frame is not None
+    rx1, rx2 = dl.items
+    assert (rx1.delay_us, rx2.delay_us) == (3_000_000, 4_000_000)
+    session = ns.session(dev.dev_eui)
+    assert session.channels_hz[:4] == [868_100_000, 868_300_000, 868_500_000, 867_100_000]
+    assert session.ch_mask() == 0b1111
+
+    ns.request_mac(dev.dev_eui, maccmd.DL_CHANNEL, (3, 869_100_000))
+    _up(ns, dev, 3_000_000, fport=2, payload=b"b")
+    m = meta(freq=867_100_000, t=4_000_000)
+    frame, dl = _answer(ns, dev, 4_000_000, maccmd.DL_CHANNEL, (True, True), m)
+    assert dl.items[0].frequency_hz == 869_100_000  # RX1 for channel 3 moved
+    frame, dl = _up(ns, dev, 5_000_000, fport=2, payload=b"c", confirmed=True)
+    assert dl.items[0].frequency_hz == 868_100_000  # other channels unchanged
+
+
+def test_rejected_new_channel_leaves_the_table_alone(joined):
+    dev, ns = joined
+    ns.request_mac(dev.dev_eui, maccmd.NEW_CHANNEL, (4, 867_300_000, 0, 5))
+    _up(ns, dev, 1_000_000, fport=2, payload=b"a")
+    _answer(ns, dev, 2_000_000, maccmd.NEW_CHANNEL, (True, False))
+    assert ns.session(dev.dev_eui).channels_hz[4] == 0
+    assert ns.events[-2].kind == "mac_rejected" and ns.events[-2].detail == {"acks": "10"}
+
+
+def test_unsolicited_answer_is_reported(joined):
+    dev, ns = joined
+    _answer(ns, dev, 1_000_000, maccmd.LINK_ADR, (True, True, True))
+    assert any(e.kind == "mac_unsolicited" and e.reason == "LinkADR" for e in ns.events)
+
+
+def test_cflist_channels_and_join_settings_reach_the_device():
+    dev = ScriptedDevice()
+    extra = (867_100_000, 867_300_000, 0, 867_700_000, 867_900_000)
+    ns = NetworkServer(
+        registry(dev), dedup_window_us=0, extra_channels_hz=extra, rx1_dr_offset=1, rx2_dr=3
+    )
+    acc = dev.take_accept(ns.handle_uplink(dev.join_request(), meta())[0].phy)
+    assert acc.channels == extra
+    assert (acc.rx1_dr_offset, acc.rx2_dr, acc.rx1_delay) == (1, 3, 1)
+    session = ns.session(dev.dev_eui)
+    assert session.ch_mask() == 0b11011111  # slot 5 (the 0 entry) stays undefined
+    frame, dl = _up(ns, dev, 1_000_000, fport=2, payload=b"a", confirmed=True)
+    assert (dl.items[0].dr, dl.items[1].dr) == (4, 3)  # RX1 DR5 - 1, RX2 DR3

@@ -62,18 +62,27 @@ def power_for(frequency_hz):
 
 
 def window_items(
-    region, uplink_meta, up_dr, rx1_delay_s, rx1_dr_offset, rx2_dr, rx2_freq, windows=("RX1", "RX2")
+    region,
+    uplink_meta,
+    up_dr,
+    rx1_delay_s,
+    rx1_dr_offset,
+    rx2_dr,
+    rx2_freq,
+    windows=("RX1", "RX2"),
+    rx1_freq=None,
 ):
     """The DownlinkItems for a reply to an uplink heard as ``uplink_meta`` at ``up_dr``.
 
-    RX1: the uplink frequency at DR = RX1 table[up_dr][offset], ``rx1_delay_s`` after the end
-    of the uplink; RX2: ``rx2_freq`` at ``rx2_dr``, one second later (1.0.4 3.3.1, 3.3.2).
+    RX1: ``rx1_freq`` (default: the uplink frequency) at DR = RX1 table[up_dr][offset],
+    ``rx1_delay_s`` after the end of the uplink; RX2: ``rx2_freq`` at ``rx2_dr``, one second
+    later (1.0.4 3.3.1, 3.3.2).
     """
     items = []
     for window in windows:
         if window == "RX1":
             dr = region.rx1_dr(up_dr, rx1_dr_offset)
-            freq = uplink_meta.frequency_hz
+            freq = rx1_freq if rx1_freq is not None else uplink_meta.frequency_hz
             delay = rx1_delay_s * 1_000_000
         elif window == "RX2":
             dr = rx2_dr

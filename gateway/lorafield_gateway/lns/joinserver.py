@@ -125,7 +125,8 @@ class JoinServer:
         # Only now, with everything built, is the DevNonce consumed.
         state["dev_nonce"] = req.dev_nonce
         state["join_nonce"] = join_nonce + 1
-        channels = self.region.default_channels + tuple(f for f in self.extra_channels_hz if f)
+        # CFList entries are channels 3..7 in order; a 0 keeps its slot undefined (RP002 2.4.4).
+        channels = self.region.default_channels + self.extra_channels_hz
         session = Session(
             eui,
             dev_addr,

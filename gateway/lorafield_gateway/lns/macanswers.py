@@ -91,11 +91,25 @@ def handle_commands(session, commands, metas, sf, uplink_end_time_us, region):
             out.need_downlink = True
         elif cid == maccmd.DL_CHANNEL:
             req = session.mac_awaiting.pop(maccmd.DL_CHANNEL, None)
+            if req is not None and all(fields):
+                session.dl_frequencies[req[0]] = req[1]
             _ack_event(out, "DlChannel", fields, req)
             out.need_downlink = True
-        elif cid in (maccmd.DUTY_CYCLE, maccmd.NEW_CHANNEL, maccmd.TX_PARAM_SETUP):
-            req = session.mac_awaiting.pop(cid, None)
-            _ack_event(out, f"CID 0x{cid:02x}", fields or (True,), req)
+        elif cid == maccmd.NEW_CHANNEL:
+            req = session.mac_awaiting.pop(maccmd.NEW_CHANNEL, None)
+            if req is not None and all(fields) and req[0] < len(session.channels_hz):
+                session.channels_hz[req[0]] = req[1]
+                if not req[1]:
+                    session.dl_frequencies.pop(req[0], None)
+            _ack_event(out, "NewChannel", fields, req)
+        elif cid == maccmd.DUTY_CYCLE:
+            req = session.mac_awaiting.pop(maccmd.DUTY_CYCLE, None)
+            if req is not None:
+                session.max_duty_cycle = req[0]
+            _ack_event(out, "DutyCycle", (True,), req)
+        elif cid == maccmd.TX_PARAM_SETUP:
+            req = session.mac_awaiting.pop(maccmd.TX_PARAM_SETUP, None)
+            _ack_event(out, "TxParamSetup", (True,), req)
     return out
 
 
@@ -159,7 +173,4 @@ def adr_request(session, region, max_dr=5):
         steps += 1
     if dr == session.dr and power == session.tx_power:
         return None
-    mask = 0
-    for i in range(len(session.channels_hz)):
-        mask |= 1 << i
-    return maccmd.LINK_ADR, (dr, power, mask, 0, session.nb_trans)
+    return maccmd.LINK_ADR, (dr, power, session.ch_mask(), 0, session.nb_trans)

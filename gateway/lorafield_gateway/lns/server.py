@@ -390,6 +390,7 @@ class NetworkServer:
             session.rx2_dr,
             session.rx2_frequency_hz,
             self.windows,
+            session.rx1_frequency(best.frequency_hz),
         )
         if not items:
             raise Rejected("no receive window possible", session.dev_eui)

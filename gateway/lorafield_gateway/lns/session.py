@@ -44,7 +44,14 @@ class Session:
             region.rx2_frequency if rx2_frequency_hz is None else rx2_frequency_hz
         )
         self.rx1_delay_s = rx1_delay_s
-        self.channels_hz = tuple(channels_hz or region.default_channels)
+        # Channel index -> uplink frequency (0 = undefined), as the device's table: the
+        # defaults, the CFList, then NewChannelReq the device accepted; DlChannelReq moves a
+        # channel's RX1 frequency (``dl_frequencies``).
+        self.channels_hz = [0] * region.max_channels
+        for i, f in enumerate(channels_hz or region.default_channels):
+            self.channels_hz[i] = f
+        self.dl_frequencies = {}
+        self.max_duty_cycle = 0
         # What the network believes the device uses (updated by acknowledged LinkADRReq).
         self.dr = None
         self.tx_power = region.default_tx_power
@@ -55,6 +62,22 @@ class Session:
         self.dev_status = None  # (battery, margin) from the last DevStatusAns
         self.confirmed_down_fcnt = None  # FCntDown of a confirmed downlink awaiting its ACK
         self.uplinks = 0
+
+    def rx1_frequency(self, uplink_hz):
+        """RX1 frequency for an uplink heard on ``uplink_hz`` (RP002 2.4.7: the uplink
+        channel unless DlChannelReq moved it)."""
+        for i, f in enumerate(self.channels_hz):
+            if f == uplink_hz and i in self.dl_frequencies:
+                return self.dl_frequencies[i]
+        return uplink_hz
+
+    def ch_mask(self):
+        """ChMask with a bit per defined channel (LinkADRReq, ChMaskCntl 0)."""
+        mask = 0
+        for i, f in enumerate(self.channels_hz[:16]):
+            if f:
+                mask |= 1 << i
+        return mask
 
     def keys(self):
         """(NwkSKey, AppSKey). For storage and the emulation's export only."""
