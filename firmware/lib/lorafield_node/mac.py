@@ -324,12 +324,13 @@ class Mac:
         if len(payload) > r.max_payload(dr, nfo):
             nfo = 0  # MAC answers wait for a smaller uplink rather than lose the payload
         ch = self._pick_channel(dr)
-        fcnt = s.take_fcnt_up()
         fctrl = 0
         if s.adr:
             fctrl |= FCTRL_ADR
+            # ADR_ACK_CNT before this uplink: the uplinks already sent since the last downlink.
             if ack_req(s.adr_ack_cnt(), dr, s.tx_power, r.default_dr_min, r.default_tx_power):
                 fctrl |= FCTRL_ADR_ACK_REQ
+        fcnt = s.take_fcnt_up()
         if self._ack_pending:
             fctrl |= FCTRL_ACK
             self._ack_pending = False
