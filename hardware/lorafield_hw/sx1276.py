@@ -11,7 +11,8 @@ transaction primitives; `lorafield_hw.radio_bus` adapts them to busio/machine SP
 What is modelled (the rest of the register file reads back what was written):
 
 * RegOpMode: sleep, standby, FSTX/FSRX, TX, RX continuous, RX single; LongRangeMode only
-  changes in sleep (6.4). Sleep clears the FIFO. Reset restores the Table 41 defaults.
+  changes in sleep (6.4). Sleep clears the FIFO, which is not accessible in sleep (4.1.2.3).
+  Reset restores the Table 41 defaults.
 * TX: PayloadLength bytes from FifoTxBaseAddr go on the air for the Semtech time on air of
   the configured SF/BW/CR/preamble/header/CRC/LDRO, then TxDone and back to standby (4.1.6).
 * RX: entering RX starts listening; RX single gives up with RxTimeout after RegSymbTimeout
@@ -20,6 +21,8 @@ What is modelled (the rest of the register file reads back what was written):
   the frame with the payload at FifoRxCurrentAddr, RxNbBytes, RegPktSnrValue and
   RegPktRssiValue (5.5.5); PayloadCrcError when the frame was corrupted (collision, LDRO
   mismatch, truncated) and its header announces a CRC. RX single then returns to standby.
+  RegModemStat shows detection, sync, RX on-going and header validity while a frame is
+  demodulated, the header's coding rate, and "modem clear" otherwise.
 * IRQ flags are cleared by writing 1; masked IRQs never set their flag (6.4). DIO0/DIO1
   follow the flags selected by RegDioMapping1; a rising edge calls the pin's IRQ handler.
 * IQ polarity: TX is inverted when RegInvertIQ bit 0 is clear, RX when bit 6 is set; RX
@@ -217,16 +220,34 @@ class SX1276:
     def _read(self, address):
         regs = self.regs
         if address == r.REG_FIFO:
+            if self.mode == r.MODE_SLEEP:
+                return 0  # 4.1.2.3: no FIFO access in sleep mode
             pointer = regs[r.REG_FIFO_ADDR_PTR]
             regs[r.REG_FIFO_ADDR_PTR] = (pointer + 1) & 0xFF
             return self.fifo[pointer]
         if address == r.REG_RSSI_VALUE:
             return self._rssi_register(self._current_rssi_dbm())
+        if address == r.REG_MODEM_STAT:
+            return self._modem_status()
         return regs[address]
+
+    def _modem_status(self):
+        """RegModemStat (6.4): RxCodingRate of the last header in bits 7-5, then modem clear,
+        header info valid, RX on-going, signal synchronised, signal detected."""
+        status = self.regs[r.REG_MODEM_STAT] & 0xE0
+        locked = self._locked
+        if locked is None:
+            return status | r.MODEM_CLEAR
+        status |= r.SIGNAL_DETECTED | r.SIGNAL_SYNCHRONIZED | r.RX_ONGOING
+        if self._header_event is None and not locked.frame.implicit_header:
+            status |= r.HEADER_INFO_VALID
+        return status
 
     def _write(self, address, value):
         regs = self.regs
         if address == r.REG_FIFO:
+            if self.mode == r.MODE_SLEEP:
+                return  # 4.1.2.3: no FIFO access in sleep mode
             pointer = regs[r.REG_FIFO_ADDR_PTR]
             self.fifo[pointer] = value
             regs[r.REG_FIFO_ADDR_PTR] = (pointer + 1) & 0xFF
@@ -468,6 +489,8 @@ class SX1276:
         self._header_event = None
         if self._locked is not reception:
             return
+        coding_rate_code = reception.frame.coding_rate - 4
+        self.regs[r.REG_MODEM_STAT] = coding_rate_code << 5
         hop = self.regs[r.REG_HOP_CHANNEL] & ~r.CRC_ON_PAYLOAD
         self.regs[r.REG_HOP_CHANNEL] = hop | (r.CRC_ON_PAYLOAD if reception.frame.crc else 0)
         self._increment(r.REG_RX_HEADER_CNT_MSB)

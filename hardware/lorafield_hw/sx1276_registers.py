@@ -88,6 +88,12 @@ DIO1_SOURCES = (IRQ_RX_TIMEOUT, IRQ_FHSS_CHANGE_CHANNEL, IRQ_CAD_DETECTED, 0)
 # SymbTimeout(9:8) bits 1-0. ModemConfig3: LowDataRateOptimize bit 3, AgcAutoOn bit 2.
 RX_PAYLOAD_CRC_ON = 0x04
 LOW_DATA_RATE_OPTIMIZE = 0x08
+# RegModemStat bits 4-0 (6.4); bits 7-5 hold the coding rate of the last header.
+MODEM_CLEAR = 0x10
+HEADER_INFO_VALID = 0x08
+RX_ONGOING = 0x04
+SIGNAL_SYNCHRONIZED = 0x02
+SIGNAL_DETECTED = 0x01
 # RegHopChannel bit 6: CRC presence read from the received header.
 CRC_ON_PAYLOAD = 0x40
 

@@ -395,3 +395,30 @@ def test_machine_style_bus_and_pins():
     reset.on()
     scheduler.advance(RESET_READY_US)
     assert chip.read_register(r.REG_SYNC_WORD) == 0x12  # back to the reset value
+
+
+def test_fifo_is_not_accessible_in_sleep(chip):
+    configure(chip)
+    set_mode(chip, r.MODE_SLEEP)
+    chip.write_register(r.REG_FIFO_ADDR_PTR, 0)
+    chip.transaction(bytes((r.REG_FIFO | 0x80, 1, 2, 3)))
+    set_mode(chip, r.MODE_STDBY)
+    assert chip.read_register(r.REG_FIFO_ADDR_PTR) == 0
+    assert chip.transaction(bytes((r.REG_FIFO, 0, 0, 0)))[1:] == bytes(3)
+
+
+def test_modem_status_while_receiving():
+    scheduler, _, a, b = pair()
+    configure(a, cr_code=3)  # 4/7
+    configure(b)
+    set_mode(b, r.MODE_RX_CONTINUOUS)
+    assert b.read_register(r.REG_MODEM_STAT) == r.MODEM_CLEAR
+    start_tx(a, bytes(30))
+    scheduler.advance(2_000)  # in the preamble
+    status = b.read_register(r.REG_MODEM_STAT)
+    assert status & r.RX_ONGOING and not status & (r.HEADER_INFO_VALID | r.MODEM_CLEAR)
+    scheduler.advance(20_000)  # past the header
+    status = b.read_register(r.REG_MODEM_STAT)
+    assert status & r.HEADER_INFO_VALID and status >> 5 == 3
+    scheduler.run()
+    assert b.read_register(r.REG_MODEM_STAT) & r.MODEM_CLEAR
