@@ -58,11 +58,10 @@ def test_confirmed_uplink_retransmitted_until_acked():
     assert r.acked and r.transmissions == 3
     assert len({t.phy for t in radio.txs}) == 1  # the same frame, the same FCnt
     assert parse_data(radio.txs[0].phy).mtype == CONFIRMED_UP
-    for a, b in zip(radio.txs, radio.txs[1:]):
+    for a, b in zip(radio.txs, radio.txs[1:], strict=False):
         rx2_end = a.end_us + 2_000_000
         assert b.start_us - rx2_end >= 1_000_000 - 100_000  # ACK_TIMEOUT 2 +- 1 s
-        if a.freq == b.freq:  # same sub-band anyway (all default channels are in g1, 1 %)
-            pass
+        # All default channels share sub-band 868.0-868.6 MHz (1 %): 99 x the airtime off.
         assert b.start_us - a.end_us >= (a.end_us - a.start_us) * 99
 
 

@@ -3,7 +3,7 @@ parameters, join windows, what a received frame does to RX2."""
 
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from fakes import APP, DEV_ADDR, FakeBoard, FakeRadio, Net, abp_mac
+from fakes import DEV_ADDR, FakeBoard, FakeRadio, Net, abp_mac
 from lorafield_node.aes import new_aes
 from lorafield_node.airtime import symbol_us
 from lorafield_node.join import cflist_frequencies, dl_settings, join_accept_plaintext
@@ -147,8 +147,3 @@ def test_join_accept_with_wrong_key_is_dropped():
     assert not mac.join()
     assert not mac.joined
     assert mac.stats.dropped_mic == 2
-
-
-def test_downlink_keys_unrelated_to_app_key():
-    # Sanity of the fixture: the ABP keys are not the OTAA AppKey.
-    assert APP != APP_KEY
