@@ -32,6 +32,8 @@ What is modelled (the rest of the register file reads back what was written):
   clock, so drivers that busy-poll registers see time pass.
 """
 
+import random
+
 from . import sx1276_registers as r
 from .air import Counters, same_channel
 from .airtime import BANDWIDTHS_HZ, symbol_time_us, time_on_air_us
@@ -98,7 +100,8 @@ class SX1276:
         self.rx = Counters()  # frames that reached this endpoint as a receiver
         self.dio0 = Dio(f"{name}.DIO0")
         self.dio1 = Dio(f"{name}.DIO1")
-        self._corruption_state = (scheduler.seed if seed is None else seed) * 2654435761 + 1
+        seed = scheduler.seed if seed is None else seed
+        self._corruption_state = random.Random(f"{seed}/{name}").getrandbits(32) | 1
         self._time_debt_us = 0.0
         self._reset_low = False
         self._ready_at_us = 0
