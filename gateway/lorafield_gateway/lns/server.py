@@ -9,6 +9,7 @@ State lives in a store (``MemoryStore``; SQLite in issue 7).
 """
 
 import itertools
+from collections import deque
 
 from lorafield_node import maccmd
 from lorafield_node.phy import (
@@ -86,6 +87,7 @@ class NetworkServer:
         self._refs = itertools.count(1)
         self._inflight = {}
         self._recent = {}  # phy -> time its dedup window closed (late copies are dropped)
+        self._recent_order = deque()  # (time, phy) in closing order, to forget them
 
     # -- views ----------------------------------------------------------------------------------
     @property
@@ -159,11 +161,15 @@ class NetworkServer:
         for phy, metas in self.dedup.due(now_us):
             t = metas[0].time_us + self.dedup.window_us
             self._recent[phy] = t
+            self._recent_order.append((t, phy))
             out.extend(self._process(phy, metas, t))
         if now_us is not None:
             horizon = now_us - 2 * self.dedup.window_us - 1
-            for phy in [p for p, t in self._recent.items() if t < horizon]:
-                del self._recent[phy]
+            order = self._recent_order
+            while order and order[0][0] < horizon:
+                t, phy = order.popleft()
+                if self._recent.get(phy) == t:
+                    del self._recent[phy]
         return out
 
     def next_deadline(self):

@@ -1,6 +1,9 @@
 """Uplink checks: de-duplication across gateways, MIC and 32-bit FCnt, replay/reset
 detection, decryption and decoding with the shared codec."""
 
+import heapq
+import itertools
+
 import lorafield_codec
 from lorafield_codec import CodecError
 from lorafield_node.phy import FrameError, check_mic, decrypt_payload, fcnt32_from16, parse_data
@@ -26,30 +29,32 @@ class Deduplicator:
         if window_us < 0:
             raise ValueError("de-duplication window must be >= 0")
         self.window_us = window_us
-        self._pending = {}  # phy -> (deadline, [meta, ...]) in arrival order
+        self._pending = {}  # phy -> [meta, ...] in arrival order
+        self._deadlines = []  # heap of (deadline, sequence, phy)
+        self._seq = itertools.count()
 
     def add(self, phy, meta):
         """Record a copy; True when it is the first of its frame."""
-        entry = self._pending.get(phy)
-        if entry is not None:
-            entry[1].append(meta)
+        metas = self._pending.get(phy)
+        if metas is not None:
+            metas.append(meta)
             return False
-        self._pending[phy] = (meta.time_us + self.window_us, [meta])
+        self._pending[phy] = [meta]
+        heapq.heappush(self._deadlines, (meta.time_us + self.window_us, next(self._seq), phy))
         return True
 
     def due(self, now_us=None):
         """Frames whose window has closed at ``now_us`` (all of them with None), oldest first,
         as (phy, metas)."""
         out = []
-        for phy, (deadline, metas) in list(self._pending.items()):
-            if now_us is None or deadline <= now_us:
-                del self._pending[phy]
-                out.append((deadline, phy, metas))
-        out.sort(key=lambda e: e[0])
-        return [(phy, metas) for _, phy, metas in out]
+        heap = self._deadlines
+        while heap and (now_us is None or heap[0][0] <= now_us):
+            _, _, phy = heapq.heappop(heap)
+            out.append((phy, self._pending.pop(phy)))
+        return out
 
     def next_deadline(self):
-        return min((d for d, _ in self._pending.values()), default=None)
+        return self._deadlines[0][0] if self._deadlines else None
 
     def __len__(self):
         return len(self._pending)
