@@ -138,9 +138,24 @@ class Store:
             raise StoreError("value must be bytes")
         if len(value) > self.max_value:
             raise StoreError("value longer than max_value")
-        if key in self._index and self.get(key) == bytes(value):
+        if self._same(key, value):
             return False  # unchanged: spend no flash wear
         self._append(key, kb, value, len(value))
+        return True
+
+    def _same(self, key, value):
+        """Does `key` already hold `value`? (compared in place: no allocation)"""
+        offset = self._index.get(key)
+        if offset is None:
+            return False
+        n = self._read_record(self._active, offset)
+        start = _REC_HEAD + self._buf[0]
+        if n - start - _REC_CRC != len(value):
+            return False
+        buf = self._buf
+        for i in range(len(value)):  # noqa: SIM110 - a generator would allocate
+            if buf[start + i] != value[i]:
+                return False
         return True
 
     def delete(self, key):

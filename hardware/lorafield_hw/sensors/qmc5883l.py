@@ -1,10 +1,10 @@
 """QMC5883L 3-axis magnetometer on I2C (QST QMC5883L datasheet, rev 1.0).
 
-Register map (datasheet 9.1): 0x00-0x05 X/Y/Z output, LSB first, 16-bit two's complement;
-0x06 status (bit 0 DRDY, bit 1 OVL, bit 2 DOR); 0x07-0x08 relative temperature (100 LSB
-per degC); 0x09 control 1 (OSR[7:6], RNG[5:4], ODR[3:2], MODE[1:0]); 0x0A control 2
-(SOFT_RST bit 7, ROL_PNT bit 6, INT_ENB bit 0); 0x0B SET/RESET period (0x01 recommended);
-0x0D chip id, reads 0xFF. Sensitivity 12000 LSB/G at +-2 G, 3000 LSB/G at +-8 G.
+Register map (datasheet, "Register Map"): 0x00-0x05 X/Y/Z output, LSB first, 16-bit
+two's complement; 0x06 status (bit 0 DRDY, bit 1 OVL, bit 2 DOR); 0x07-0x08 relative
+temperature (100 LSB per degC); 0x09 control 1 (OSR[7:6], RNG[5:4], ODR[3:2], MODE[1:0]);
+0x0A control 2 (SOFT_RST bit 7, ROL_PNT bit 6, INT_ENB bit 0); 0x0B SET/RESET period
+(0x01 recommended); 0x0D chip id, reads 0xFF. Sensitivity 12000 LSB/G at +-2 G, 3000 LSB/G at +-8 G.
 
 DRDY is set when a new sample is loaded in continuous mode and cleared by reading any data
 register; DOR is set when a sample was overwritten before it was read. The field is the
@@ -164,7 +164,7 @@ class QMC5883L(Sensor):
         for _ in range(n):
             reg = self._pointer
             out.append(self.regs[reg] if reg < len(self.regs) else 0)
-            if reg <= 0x05:  # reading data clears DRDY and DOR (datasheet 9.2.2)
+            if reg <= 0x05:  # reading data clears DRDY and DOR (status register)
                 self._read = self._loaded
                 self.regs[REG_STATUS] &= ~(STATUS_DRDY | STATUS_DOR)
             self._pointer = (reg + 1) & 0xFF

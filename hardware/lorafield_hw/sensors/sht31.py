@@ -31,13 +31,13 @@ STATUS_HEATER = 1 << 13
 STATUS_RESET_DETECTED = 1 << 4
 STATUS_COMMAND_FAILED = 1 << 1
 
-MEASURING_MA = 0.6  # supply current while measuring, typ (datasheet Table 7)
+MEASURING_MA = 0.6  # supply current while measuring, typ (electrical specifications)
 IDLE_MA = 0.0002  # idle state, single-shot mode
 
 
 def crc8(data):
     """Sensirion CRC-8: polynomial 0x31, init 0xFF, no reflection; crc8(b'\\xbe\\xef') ==
-    0x92 (datasheet Table 20)."""
+    0x92 (the datasheet's example, 4.12)."""
     crc = 0xFF
     for byte in data:
         crc ^= byte
