@@ -99,6 +99,13 @@ def test_join_then_confirmed_uplink_acked_in_rx1(world):
     dev.script.take_accept(phy)
     assert ns.session(DEV_EUI).dev_addr == dev.script.dev_addr
 
+    # An unconfirmed uplink with nothing to answer: verified, decoded, no downlink.
+    up = dev.send(dev.script.uplink(fport=12, payload=b"\x19\x08\x6b"))
+    sched.run_until(up.end_us + 3_000_000)
+    assert len(dev.received) == 1 and len(gw.transmitted) == 1
+    assert ns.readings[-1]["data"] == {"temperature_c": 21.55}
+    assert ns.readings[-1]["fcnt"] == 0
+
     ns.enqueue_config(DEV_EUI, {"interval_s": 600})
     up = dev.send(dev.script.uplink(fport=12, payload=b"\x19\x08\x66", confirmed=True))
     sched.run_until(up.end_us + 3_000_000)

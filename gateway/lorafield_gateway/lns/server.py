@@ -28,7 +28,7 @@ from .macanswers import STICKY_ANSWERS, adr_request, handle_commands
 from .registry import eui_bytes
 from .session import Session
 from .store import MemoryStore
-from .types import TX_OK, DownlinkFrame, Event, TxAck
+from .types import TX_OK, DownlinkFrame, Event, RxMetadata, TxAck
 from .uplink import Deduplicator, authenticate, best_copy, decode_application
 
 
@@ -147,6 +147,10 @@ class NetworkServer:
     def handle_uplink(self, phy, meta):
         """One copy of an uplink heard by a gateway; returns DownlinkFrames now due (for this
         frame when the window is 0, else for frames whose window closed by ``meta.time_us``)."""
+        if not isinstance(phy, bytes | bytearray | memoryview):
+            raise LnsError("PHYPayload must be bytes")
+        if not isinstance(meta, RxMetadata):
+            raise LnsError("metadata must be an RxMetadata")
         phy = bytes(phy)
         done = self._recent.get(phy)
         if done is not None and meta.time_us <= done + self.dedup.window_us:
