@@ -144,6 +144,7 @@ class BootView(contract.Board):
         self._depth -= 1
         if self._depth == 0:
             self._board._poll_radio()
+            self._board._check_battery()
 
     def _dispatch(self, handler, pin):
         self._pending.append((handler, pin))
@@ -171,6 +172,7 @@ class BootView(contract.Board):
             scheduler.advance(deadline - scheduler.now_us)
             self._check()
         if self._depth == 0:
+            self._board._check_battery()
             self._run_pending()
 
     # -- radio -----------------------------------------------------------------------------
@@ -235,6 +237,7 @@ class BootView(contract.Board):
             scheduler = board.scheduler
             deadline = scheduler.now_us + max(0, int(ms)) * 1000
             board._set_mcu("lightsleep")
+            board._check_battery()
             try:
                 while scheduler.now_us < deadline and not self._pending:
                     board.process.wait(deadline - scheduler.now_us)
@@ -350,6 +353,8 @@ class EmulatedBoard:
         self._wake_event = None
         self._boot_event = None
         self._watchdog_event = None
+        self._browning_out = False
+        self.browned_out = False
 
     # -- external actions ------------------------------------------------------------------
     def power_on(self, delay_ms=0):
@@ -397,6 +402,7 @@ class EmulatedBoard:
 
     # -- boots -----------------------------------------------------------------------------
     def _schedule_boot(self, cause, delay_us=0):
+        self._check_battery()
         self._set_mcu("active")  # ROM boot and interpreter start-up
         boot_us = delay_us + self.profile.boot_ms * 1000
         self._boot_event = self.scheduler.after(boot_us, self._boot, cause)
@@ -486,6 +492,20 @@ class EmulatedBoard:
         raise ProcessKilled("power cut during a flash operation")
 
     # -- energy ----------------------------------------------------------------------------
+    def _check_battery(self):
+        """Brown-out: a flat battery cuts the power (checked at board events: each firmware
+        call into the board, sleeps and boots)."""
+        if self.powered and not self._browning_out:
+            self.energy.update()
+            if self.energy.battery.empty:
+                self._browning_out = True
+                self.browned_out = True
+                self.scheduler.after(0, self._brown_out)
+
+    def _brown_out(self):
+        self._browning_out = False
+        self.power_cut()
+
     def _set_mcu(self, state):
         ma = 0.0 if state == "off" else self.profile.currents[state]
         self.energy.set("mcu", state, ma)

@@ -368,3 +368,29 @@ def test_radio_tx_wakes_light_sleep_on_dio0_and_is_counted_as_tx_energy():
     assert sx1276_tx_ma(17, True) == 87.0 and sx1276_tx_ma(20, True) == 120.0
     assert report["charge_mah"]["radio"] > sx1276_tx_ma(14, True) * airtime / 1e6 / 3600
     assert report["time_s"]["radio sleep"] > 2.0  # put to sleep before deep sleep
+
+
+def test_a_flat_battery_browns_the_board_out():
+    from lorafield_hw.energy import Battery
+
+    ticks = []
+
+    def main(board):
+        while True:
+            board.clock().sleep_ms(100)  # ~40 mA active on an ESP32
+            ticks.append(board.battery_mv())
+
+    battery = Battery("lipo", 0.01)  # 36 mA*s
+    sched, board = make(main, "heltec_lora32_v2", battery=battery)
+    board.power_on()
+    sched.run_until(10 * S)
+    assert board.browned_out and not board.powered
+    assert battery.empty
+    # 36 mA*s: the 0.45 s boot at ~41 mA takes half, four 100 ms ticks the rest
+    assert 3 <= len(ticks) <= 5
+    # checked at board events: it overdraws by at most one 100 ms tick (~0.0011 mAh)
+    used = board.energy.total_mah()
+    assert 0.01 <= used < 0.01 + 0.0012
+    sched.run_until(20 * S)
+    assert board.energy.total_mah() == used  # nothing draws without power
+    assert ticks[-1] < ticks[0]
