@@ -209,6 +209,15 @@ def test_adr_after_twenty_uplinks_and_applied_on_answer(joined):
     _up(ns, dev, 22_000_000, fopts=ans, fctrl=FCTRL_ADR, meta=meta(sf=10, snr=-2.0, t=22_000_000))
     assert ns.session(dev.dev_eui).dr == 2
     assert any(e.kind == "adr" and e.detail["dr"] == 2 for e in ns.events)
+    # Fresh history needed before the next decision (19 more uplinks: still nothing).
+    for i in range(19):
+        m = meta(sf=10, snr=-2.0, t=(23 + i) * 1_000_000)
+        assert _up(ns, dev, 0, fport=2, payload=b"a", fctrl=FCTRL_ADR, meta=m)[0] is None
+    frame, _ = _up(
+        ns, dev, 0, fport=2, payload=b"a", fctrl=FCTRL_ADR, meta=meta(sf=10, snr=-2.0, t=50_000_000)
+    )
+    # SF10 floor -15: -2 + 15 - 10 = 3 dB -> one more step, DR3.
+    assert _cmds(frame) == [(maccmd.LINK_ADR, (3, 0, 0b111, 0, 1))]
 
 
 def test_adr_strong_link_reaches_dr5_then_lowers_power(joined):

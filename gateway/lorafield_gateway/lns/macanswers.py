@@ -137,6 +137,9 @@ def _link_adr_answer(session, fields, out, region):
             session.tx_power = power
         if nb_trans:
             session.nb_trans = nb_trans
+        # SNRs measured at the old power/DR no longer describe the link: start over (as
+        # ChirpStack does), else every uplink would take off more power on stale figures.
+        session.snr_history.clear()
         out.events.append(("adr", None, {"dr": session.dr, "tx_power": session.tx_power}))
     else:
         acks = "".join("1" if a else "0" for a in fields)
