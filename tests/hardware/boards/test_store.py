@@ -4,6 +4,8 @@ import random
 import struct
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lorafield_hw.flash import NorFlash, PowerCut
 from lorafield_node.store import Store, StoreError, StoreFull
 
@@ -358,3 +360,46 @@ def test_store_saves_counters_in_a_small_heap(micropython_factory):
     per_sector = (1024 - 16) // 18  # 18-byte records
     assert 2000 // per_sector <= int(erases) <= 2000 // (per_sector - 1) + 2
     assert vm.gc_total == vm.gc_total_initial
+
+
+# -- property: any workload, any cut ------------------------------------------------------
+KEYS = ["a", "fcnt", "session", "cfg", "k" * 32]
+operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("put"), st.sampled_from(KEYS), st.binary(max_size=48)),
+        st.tuples(st.just("delete"), st.sampled_from(KEYS), st.none()),
+    ),
+    min_size=1,
+    max_size=60,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    ops=operations,
+    cut=st.integers(min_value=0, max_value=200),
+    phase=st.sampled_from(["before", "during", "after"]),
+    torn=st.one_of(st.none(), st.integers(min_value=0, max_value=120)),
+    geometry=st.sampled_from(GEOMETRIES),
+    seed=st.integers(min_value=0, max_value=3),
+)
+def test_any_workload_cut_anywhere_keeps_old_or_new(ops, cut, phase, torn, geometry, seed):
+    args = store_args_for(geometry)
+    flash = NorFlash(seed=seed, **geometry)
+    flash.arm_cut(cut, phase, torn)
+    try:
+        store = Store(flash, **args)
+    except PowerCut:
+        assert contents(Store(flash, **args)) == {}
+        return
+    model = {}
+    for op in ops:
+        before = dict(model)
+        try:
+            apply(store, model, op)
+        except PowerCut:
+            after = dict(before)
+            apply_model(after, op)
+            assert contents(Store(flash, **args)) in (before, after)
+            return
+    assert contents(Store(flash, **args)) == model
