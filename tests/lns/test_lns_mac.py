@@ -319,3 +319,25 @@ def test_cflist_channels_and_join_settings_reach_the_device():
     assert session.ch_mask() == 0b11011111  # slot 5 (the 0 entry) stays undefined
     frame, dl = _up(ns, dev, 1_000_000, fport=2, payload=b"a", confirmed=True)
     assert (dl.items[0].dr, dl.items[1].dr) == (4, 3)  # RX1 DR5 - 1, RX2 DR3
+
+
+def test_payload_too_long_for_the_windows_waits_for_a_faster_data_rate(joined):
+    dev, ns = joined
+    with pytest.raises(LnsError, match="222"):
+        ns.enqueue(dev.dev_eui, 5, bytes(223))
+    ref = ns.enqueue(dev.dev_eui, 5, bytes(60))  # RX2 at DR0 carries 51 bytes
+    frame, _ = _up(ns, dev, 1_000_000, fport=2, payload=b"a", confirmed=True)
+    assert frame.ack and frame.fport is None and frame.fpending
+    ev = [e for e in ns.events if e.kind == "downlink_deferred"][-1]
+    assert ev.detail == {"ref": ref, "room": 51}
+
+
+def test_rx1_only_server_sends_long_payload_at_a_fast_rate():
+    dev = ScriptedDevice()
+    ns = NetworkServer(registry(dev), dedup_window_us=0, windows=("RX1",))
+    (accept,) = ns.handle_uplink(dev.join_request(), meta())
+    assert [i.window for i in accept.items] == ["RX1"]
+    dev.take_accept(accept.phy)
+    ns.enqueue(dev.dev_eui, 5, bytes(60))
+    frame, dl = _up(ns, dev, 1_000_000, fport=2, payload=b"a")  # SF7: DR5, 222 bytes room
+    assert (frame.fport, len(frame.payload)) == (5, 60)

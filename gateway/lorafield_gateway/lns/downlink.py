@@ -36,11 +36,14 @@ class QueuedDownlink:
         return f"QueuedDownlink(#{self.ref} fport={self.fport} {len(self.payload)} B)"
 
 
-def check_app_downlink(fport, payload):
+def check_app_downlink(fport, payload, region):
     if not isinstance(fport, int) or not 1 <= fport <= 223:
         raise LnsError("application FPort must be 1..223")
     if not isinstance(payload, bytes | bytearray):
         raise LnsError("payload must be bytes")
+    largest = max(region.max_payload(dr) for dr in range(region.num_dr()))
+    if len(payload) > largest:
+        raise LnsError(f"payload longer than {largest} bytes, the most any data rate carries")
     return bytes(payload)
 
 
@@ -114,7 +117,8 @@ def max_app_payload(region, items, fopts_len):
 
 
 class BuiltDownlink:
-    def __init__(self, phy, fcnt_down, queued, mac, confirmed, fpending):
+    def __init__(self, phy, fcnt_down, queued, mac, confirmed, fpending, deferred=None):
+        self.deferred = deferred  # (ref, room) when the queue head was too long for now
         self.phy = phy
         self.fcnt_down = fcnt_down
         self.queued = queued  # the QueuedDownlink sent, or None
@@ -140,11 +144,15 @@ def build_downlink(session, queue, items, region, *, ack=False, mac=()):
         while len(payload) > room and mac:
             mac.pop()
             payload = encode_mac(mac)
-    elif queue:
+    deferred = None
+    if queue and fport is None:
         room = max_app_payload(region, items, len(fopts))
         if len(queue[0].payload) <= room:
             queued = queue[0]
             fport, payload = queued.fport, queued.payload
+        else:
+            # Too long for this data rate: it waits (FPending) for a faster one (ADR).
+            deferred = (queue[0].ref, room)
     fpending = len(queue) > (1 if queued is not None else 0)
     confirmed = queued is not None and queued.confirmed
     fctrl = (FCTRL_ACK if ack else 0) | (FCTRL_FPENDING if fpending else 0)
@@ -160,4 +168,4 @@ def build_downlink(session, queue, items, region, *, ack=False, mac=()):
         payload,
     )
     session.fcnt_down = fcnt + 1
-    return BuiltDownlink(phy, fcnt, queued, mac, confirmed, fpending)
+    return BuiltDownlink(phy, fcnt, queued, mac, confirmed, fpending, deferred)

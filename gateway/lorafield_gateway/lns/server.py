@@ -112,7 +112,7 @@ class NetworkServer:
     def enqueue(self, dev_eui, fport, payload, confirmed=False):
         """Queue an application downlink; returns its reference number."""
         eui = self._known(dev_eui)
-        payload = dl.check_app_downlink(fport, payload)
+        payload = dl.check_app_downlink(fport, payload, self.region)
         ref = next(self._refs)
         self.store.queue(eui).append(dl.QueuedDownlink(fport, payload, bool(confirmed), ref))
         return ref
@@ -414,6 +414,9 @@ class NetworkServer:
                 session.mac_awaiting[cid] = fields
         if built.queued is not None:
             queue.remove(built.queued)
+        if built.deferred is not None:
+            ref, room = built.deferred
+            self._event(now, "downlink_deferred", session.dev_eui, "too long", ref=ref, room=room)
         frame_id = next(self._ids)
         self._inflight[frame_id] = _InFlight(session.dev_eui, built, False)
         self._event(
