@@ -1,0 +1,266 @@
+"""Programs that run unchanged on MicroPython (in the VM) and CPython, for comparing the MAC's
+pure logic and its join + uplink frame path byte for byte. Each defines `main()` printing lines.
+"""
+
+# Shared fakes: a RAM NOR block device, a clock, a board and a radio (MicroPython subset).
+FAKES = """
+from lorafield_node.store import Store
+
+
+class RamFlash:
+    def __init__(self, size=4096, count=3):
+        self.size = size
+        self.count = count
+        self.data = bytearray(b"\\xff" * (size * count))
+        self.writes = 0
+
+    def readblocks(self, block, buf, offset=0):
+        a = block * self.size + offset
+        for i in range(len(buf)):
+            buf[i] = self.data[a + i]
+
+    def writeblocks(self, block, buf, offset=0):
+        a = block * self.size + offset
+        for i in range(len(buf)):
+            self.data[a + i] &= buf[i]
+        self.writes += 1
+
+    def ioctl(self, op, arg=0):
+        if op == 4:
+            return self.count
+        if op == 5:
+            return self.size
+        if op == 6:
+            a = arg * self.size
+            for i in range(self.size):
+                self.data[a + i] = 0xFF
+            self.writes += 1
+            return 0
+        return 0
+
+
+class Clock:
+    def __init__(self):
+        self.us = 0
+
+    def ticks_us(self):
+        return self.us & 0x3FFFFFFF
+
+    def ticks_ms(self):
+        return (self.us // 1000) & 0x3FFFFFFF
+
+    def ticks_diff(self, a, b):
+        return ((a - b + 0x20000000) & 0x3FFFFFFF) - 0x20000000
+
+    def ticks_add(self, t, d):
+        return (t + d) & 0x3FFFFFFF
+
+    def sleep_us(self, us):
+        self.us += us
+
+    def sleep_ms(self, ms):
+        self.us += ms * 1000
+
+
+class Board:
+    def __init__(self):
+        self._clock = Clock()
+        self.n = 0
+
+    def clock(self):
+        return self._clock
+
+    def lightsleep(self, ms):
+        self._clock.sleep_ms(ms)
+
+    def random_bytes(self, n):
+        self.n += 1
+        return bytes([(self.n * 37 + i * 11) & 0xFF for i in range(n)])
+
+    def battery_mv(self):
+        return 3900
+
+
+class Radio:
+    def __init__(self, clock, replies):
+        self._clock = clock
+        self.rx_buffer = bytearray(256)
+        self.rssi = -70
+        self.snr = 6.0
+        self.replies = replies  # frames played into the next windows, in order (b"" = none)
+        self.sent = []
+
+    def set_frequency(self, hz):
+        self.freq = hz
+
+    def set_modulation(self, sf, bw, cr=5, crc=True, preamble=8):
+        self.sf = sf
+
+    def set_tx_power(self, dbm):
+        pass
+
+    def airtime_us(self, n):
+        return 40000 + n * 1000
+
+    def transmit(self, payload, invert_iq=False):
+        self.sent.append(bytes(payload))
+        self._clock.sleep_us(self.airtime_us(len(payload)))
+        return self._clock.ticks_us()
+
+    def receive_single(self, symbols, invert_iq=True):
+        self._clock.sleep_us(symbols * 1024)
+        if not self.replies:
+            return 0
+        phy = self.replies.pop(0)
+        self.rx_buffer[: len(phy)] = phy
+        return len(phy)
+
+    def sleep(self):
+        pass
+"""
+
+# Session, FCnt skip-ahead, ADR backoff and duty-cycle arithmetic.
+LOGIC = (
+    FAKES
+    + """
+from lorafield_node import adr
+from lorafield_node.dutycycle import DutyCycle
+from lorafield_node.region import eu868
+from lorafield_node.session import ABP, Session
+
+
+def main():
+    region = eu868()
+    flash = RamFlash(1024, 3)
+    s = Session(Store(flash), region, 7)
+    s.start(ABP, 0x26011234, bytes(16), bytes(range(16)))
+    out = [s.take_fcnt_up() for _ in range(20)]
+    s2 = Session(Store(flash), region, 7)
+    out.append(s2.take_fcnt_up())
+    out.append(s2.take_dev_nonce())
+    out.append(s2.take_dev_nonce())
+    s2.downlink_received(41)
+    out.append(s2.adr_ack_cnt())
+    s2.take_fcnt_up()
+    s3 = Session(Store(flash), region, 7)
+    out.append((s3.fcnt_down, s3.dev_nonce, s3.adr_ack_cnt(), s3.flash_writes, s2.flash_writes))
+    print("session", out)
+    steps = []
+    for cnt in range(0, 300, 16):
+        steps.append((adr.ack_req(cnt, 3, 2, 0, 0), adr.backoff_step(cnt, 3, 2, 0, 0)))
+    print("adr", steps)
+    clock = Clock()
+    d = DutyCycle(clock, region)
+    waits = []
+    d.record(868100000, 62)
+    waits.append(d.wait_ms(868300000))
+    waits.append(d.wait_ms(869525000))
+    clock.sleep_ms(6000)
+    waits.append(d.wait_ms(868500000))
+    d.max_dcycle = 3
+    d.record(869525000, 1500)
+    waits.append((d.wait_ms(869525000), d.wait_ms(868100000), d.wait_ms(870500000)))
+    clock.sleep_ms(1 << 29)  # half the tick period later: wrapped ticks read as free
+    waits.append(d.wait_ms(869525000))
+    print("duty", waits)
+"""
+)
+
+# A join and one uplink through the whole Mac with a scripted radio.
+JOIN_UPLINK = (
+    FAKES
+    + """
+from lorafield_node.mac import Mac
+
+
+def alloc():
+    import gc
+
+    try:
+        return gc.mem_alloc()
+    except AttributeError:  # CPython
+        return 0
+
+
+def main(accept, downlink, measure=False):
+    import gc
+
+    flash = RamFlash()  # the fake flash's 12 KB image is not the MAC's
+    gc.collect()
+    base = alloc()
+    if measure:
+        gc.disable()  # everything allocated stays: the figures bound the peak from above
+    board = Board()
+    radio = Radio(board.clock(), [accept, b"", downlink])
+    mac = Mac(
+        board,
+        radio=radio,
+        store=Store(flash),
+        dev_eui=bytes.fromhex("0004a30b001c0530"),
+        join_eui=bytes.fromhex("70b3d57ed00000ff"),
+        app_key=bytes.fromhex("2b7e151628aed2a6abf7158809cf4f3c"),
+    )
+    built = alloc() - base
+    ok = mac.join()
+    joined = alloc() - base
+    board.lightsleep(10000)
+    r = mac.send(5, b"\\x01\\x02\\x03")
+    sent = alloc() - base
+    gc.enable()
+    gc.collect()
+    retained = alloc() - base
+    print("joined", ok, hex(mac.dev_addr))
+    print("downlink", r.downlink.fport, r.downlink.payload.hex(), r.downlink.window)
+    for phy in radio.sent:
+        print("tx", phy.hex())
+    if measure:
+        print("heap", built, joined, sent, retained)
+"""
+)
+
+# The frame-building path alone (what a 64 KiB heap must hold with the code compiled from source):
+# DevNonce from the persisted session, Join-request, Join-accept, keys, FCntUp, uplink frame.
+FRAMES = """
+from lorafield_node import join, phy
+from lorafield_node.aes import new_aes
+from lorafield_node.session import OTAA, Session
+
+
+class Region:  # the defaults Session needs (EU868), without importing the whole table module
+    rx2_dr = 0
+    rx2_frequency = 869525000
+    default_dr_min = 0
+    default_dr_max = 5
+    default_tx_power = 0
+    default_channels = (868100000, 868300000, 868500000)
+
+
+class DictStore:
+    def __init__(self):
+        self.d = {}
+
+    def get(self, key, default=None):
+        return self.d.get(key, default)
+
+    def put(self, key, value):
+        old = self.d.get(key)
+        self.d[key] = bytes(value)
+        return old != self.d[key]
+
+
+def main(accept):
+    app = new_aes(bytes.fromhex("2b7e151628aed2a6abf7158809cf4f3c"))
+    s = Session(DictStore(), Region(), 16)
+    nonce = s.take_dev_nonce()
+    req = join.build_join_request(app, bytes(range(8)), bytes(range(8, 16)), nonce)
+    print("req", req.hex())
+    ja = join.open_join_accept(accept, app)
+    nwk, ask = join.derive_session_keys(app, ja.join_nonce, ja.net_id, nonce)
+    s.start(OTAA, ja.dev_addr, nwk, ask)
+    crypto = phy.SessionCrypto(nwk, ask)
+    buf = bytearray(64)
+    for _ in range(3):
+        f = s.take_fcnt_up()
+        n = phy.build_data_into(buf, crypto, phy.UNCONFIRMED_UP, s.dev_addr, f, 0x80, b"", 2, b"hi")
+        print("up", bytes(buf[:n]).hex())
+"""
