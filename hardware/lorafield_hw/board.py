@@ -126,8 +126,8 @@ class BootView(contract.Board):
         self._clock = EmulatedClock(self, board.ticks_start_ms)
         self._radio = None
         self._i2c = self._uart = self._onewire = None
-        self.dio0 = Pin("dio0", Pin.IN, dispatch=self._dispatch)
-        self.dio1 = Pin("dio1", Pin.IN, dispatch=self._dispatch)
+        self._dio0 = Pin("dio0", Pin.IN, dispatch=self._dispatch)
+        self._dio1 = Pin("dio1", Pin.IN, dispatch=self._dispatch)
 
     # -- liveness and interrupts -----------------------------------------------------------
     def _check(self):
@@ -184,19 +184,19 @@ class BootView(contract.Board):
                 raise OSError(19, "this board has no radio fitted")
             from lorafield_hw.radio_bus import MachineSPI, chip_select_line, reset_line
 
-            self.dio0.drive(chip.dio0.value())
-            self.dio1.drive(chip.dio1.value())
+            self._dio0.drive(chip.dio0.value())
+            self._dio1.drive(chip.dio1.value())
             self._radio = (
                 _Live(MachineSPI(chip), self),
                 _Live(chip_select_line(chip), self),
                 _Live(reset_line(chip), self),
-                _Live(self.dio0, self),
+                _Live(self._dio0, self),
             )
         return self._radio
 
     def radio_dio1(self):
         self.radio()
-        return _Live(self.dio1, self)
+        return _Live(self._dio1, self)
 
     # -- sensor buses ----------------------------------------------------------------------
     def i2c(self):
@@ -538,7 +538,7 @@ class EmulatedBoard:
 
     def _on_dio(self, pin):
         if self.view is not None and self.view._alive:
-            line = self.view.dio0 if pin is self.radio.dio0 else self.view.dio1
+            line = self.view._dio0 if pin is self.radio.dio0 else self.view._dio1
             line.drive(pin.value())
 
     def energy_report(self):
