@@ -1,7 +1,8 @@
 """Join server: the join flow end to end with the firmware's frame builders, and rejections."""
 
+import pytest
 from lns_helpers import APP_KEY, DEV_EUI, JOIN_EUI, ScriptedDevice, meta, registry
-from lorafield_gateway.lns import NetworkServer
+from lorafield_gateway.lns import NetworkServer, RegistryError
 from lorafield_gateway.lns.joinserver import encrypt_join_accept
 from lorafield_node.aes import new_aes
 from lorafield_node.join import join_accept_plaintext
@@ -110,3 +111,32 @@ def test_no_secret_in_events_reprs_or_errors():
         assert secret.hex() not in blob
         assert repr(secret)[2:-1].lower() not in blob
     assert "mic mismatch" in blob  # the bad frame was reported, without keys
+
+
+def test_dev_addr_allocation_skips_abp_addresses_and_live_sessions():
+    a, b = ScriptedDevice(), ScriptedDevice(dev_eui=bytes.fromhex("70b3d57ed0000002"))
+    reg = registry(a, b)
+    reg.add_abp("70b3d57ed0000003", 0x00000001, bytes(16), bytes(range(16)))
+    ns = NetworkServer(reg, dedup_window_us=0)
+    acc_a = a.take_accept(ns.handle_uplink(a.join_request(), meta())[0].phy)
+    acc_b = b.take_accept(ns.handle_uplink(b.join_request(), meta(t=1))[0].phy)
+    assert (acc_a.dev_addr, acc_b.dev_addr) == (2, 3)  # 1 belongs to the ABP device
+
+
+def test_registry_refuses_bad_entries_with_typed_errors():
+    reg = registry()
+    reg.add_abp("0000000000000009", 0x01020304, bytes(16), bytes(16))
+    bad = [
+        lambda: reg.add_otaa(DEV_EUI, JOIN_EUI, APP_KEY),  # duplicate DevEUI
+        lambda: reg.add_otaa("00", JOIN_EUI, APP_KEY),
+        lambda: reg.add_otaa("000000000000000g", JOIN_EUI, APP_KEY),
+        lambda: reg.add_otaa("0000000000000001", JOIN_EUI, APP_KEY[:15]),
+        lambda: reg.add_abp("000000000000000a", 0x01020304, bytes(16), bytes(16)),
+        lambda: reg.add_abp("000000000000000b", -1, bytes(16), bytes(16)),
+    ]
+    for make in bad:
+        with pytest.raises(RegistryError):
+            make()
+    assert len(reg) == 2
+    assert reg.get("70:b3:d5:7e:d0:00:00:01").name == "t1"
+    assert reg.get("nonsense") is None

@@ -81,10 +81,11 @@ class JoinServer:
     def allocate_dev_addr(self):
         prefix = self.nwk_id() << _NWK_ADDR_BITS
         limit = 1 << _NWK_ADDR_BITS
+        abp = {d.abp[0] for d in self.registry if d.abp is not None}
         for _ in range(limit):
             addr = prefix | self._next_nwk_addr
             self._next_nwk_addr = (self._next_nwk_addr + 1) % limit or 1
-            if not self.store.dev_addr_in_use(addr):
+            if not self.store.dev_addr_in_use(addr) and addr not in abp:
                 return addr
         raise Rejected("no DevAddr left")
 

@@ -73,6 +73,8 @@ class DeviceRegistry:
     def add_abp(self, dev_eui, dev_addr, nwk_s_key, app_s_key, kind=None, name=None):
         if not isinstance(dev_addr, int) or not 0 <= dev_addr <= 0xFFFFFFFF:
             raise RegistryError("DevAddr must be a 32-bit integer")
+        if any(d.abp is not None and d.abp[0] == dev_addr for d in self._by_eui.values()):
+            raise RegistryError(f"DevAddr {dev_addr:08x} already used by another ABP device")
         abp = (dev_addr, key_bytes(nwk_s_key, "NwkSKey"), key_bytes(app_s_key, "AppSKey"))
         dev = Device(eui_bytes(dev_eui, "DevEUI"), None, None, kind, name, abp)
         return self._add(dev)
