@@ -234,13 +234,13 @@ class NetworkServer:
             return []
 
     def _join(self, phy, metas, now):
-        result = self.joins.handle(phy)
-        session = result.session
-        self.store.put_session(session)
         best = best_copy(metas)
         up_dr = self.region.dr_of(best.sf, best.bw_hz)
         if up_dr < 0:
-            raise Rejected("uplink data rate unknown", session.dev_eui)
+            raise Rejected("uplink data rate unknown")
+        result = self.joins.handle(phy)
+        session = result.session
+        self.store.put_session(session)
         items = dl.window_items(
             self.region,
             best,
