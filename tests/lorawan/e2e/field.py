@@ -22,7 +22,9 @@ class Field:
         self.air = Air(self.scheduler)
         self.registry = DeviceRegistry()
         self.registry.add_otaa(DEV_EUI, JOIN_EUI, APP_KEY, kind="temperature", name="n1")
-        self.server = NetworkServer(self.registry, **(server_options or {}))
+        options = {"adr": False}
+        options.update(server_options or {})
+        self.server = NetworkServer(self.registry, **options)
         self.gateway = EmulatedGateway(
             self.air, "gw0", (distance_m, 0.0), **(gateway_options or {})
         )
@@ -52,6 +54,16 @@ class Field:
             self.board.reset()
         self.scheduler.run_until(self.scheduler.now_us + int(seconds * S))
 
+    def cut_and_restart(self, app, off_s=1.0):
+        """Cut the power now, restore it `off_s` later with `app`."""
+        self.board.power_cut()
+        self.app = app
+        self.scheduler.after(int(off_s * S), self.board.power_on)
+
+    def boot_ticks_us(self, time_us):
+        """The node's ticks_us() at world time `time_us` (during the current boot)."""
+        return (time_us - self.board.boots[-1][0]) & ((1 << 30) - 1)
+
     def notes(self, what):
         return [v for _, w, v in self.log if w == what]
 
@@ -69,12 +81,16 @@ def send(mac, board, fport, payload, confirmed=False):
 
 
 def join(mac, board, limit=10):
-    """Join attempts (waiting out the duty cycle) until joined; returns the attempt count."""
-    for attempt in range(1, limit + 1):
+    """Join attempts (waiting out the duty cycle) until joined; returns the number of
+    Join-requests sent, 0 if `limit` of them got no answer."""
+    attempts = 0
+    while attempts < limit:
         try:
+            attempts += 1
             if mac.join():
-                return attempt
+                return attempts
         except DutyCycleWait as e:
+            attempts -= 1  # nothing was sent
             board.lightsleep(e.wait_ms)
     return 0
 

@@ -1,6 +1,7 @@
-"""OTAA join and rejoin over the emulated air against the local network server."""
+"""OTAA join and rejoin, and DevNonce across resets, over the emulated air against the local
+network server (which rejects a DevNonce it has seen)."""
 
-from field import Field, join, send
+from field import Field, S, join, send
 
 
 def join_and_send(mac, field):
@@ -14,5 +15,77 @@ def test_otaa_join_then_uplink_reaches_the_server():
     f.run(join_and_send, seconds=30)
     assert f.notes("join") == [1]
     assert f.notes("sent") == [0]
-    for e in f.server.events:
-        print(e)
+    joins = f.events("join")
+    assert [e.detail["dev_nonce"] for e in joins] == [0]
+    ups = f.events("uplink")
+    assert [e.detail["fcnt"] for e in ups] == [0]
+    assert f.server.session(bytes.fromhex("70b3d57ed0001001")).dev_addr == f.mac.dev_addr
+
+
+def test_rejoin_starts_a_new_session_with_a_new_nonce():
+    def app(mac, field):
+        join(mac, field.view)
+        send(mac, field.view, 1, b"a")
+        send(mac, field.view, 1, b"b")
+        first = (mac.dev_addr, bytes(mac.session.nwk_skey))
+        field.note("rejoin", join(mac, field.view))
+        field.note("new keys", (mac.dev_addr, bytes(mac.session.nwk_skey)) != first)
+        field.note("sent", send(mac, field.view, 1, b"c").fcnt)
+
+    f = Field()
+    f.run(app, seconds=60)
+    assert f.notes("rejoin") == [1] and f.notes("new keys") == [True]
+    assert f.notes("sent") == [0]  # the new session's counters start again
+    assert [e.detail["dev_nonce"] for e in f.events("join")] == [0, 1]
+    assert [e.detail["fcnt"] for e in f.events("uplink")] == [0, 1, 0]
+    assert f.events("uplink_rejected") == []
+
+
+def test_session_survives_reset_without_rejoining():
+    f = Field()
+    f.run(join_and_send, seconds=30)
+
+    def after_reset(mac, field):
+        field.note("joined at boot", mac.joined)
+        field.note("sent", send(mac, field.view, 1, b"again").fcnt)
+
+    f.run(after_reset, seconds=30)
+    assert f.notes("joined at boot") == [True]
+    assert f.notes("sent")[-1] == 16  # resumes at the FCntUp reservation (N = 16)
+    assert [e.detail["fcnt"] for e in f.events("uplink")] == [0, 16]
+    assert len(f.events("join")) == 1
+
+
+def test_devnonce_strictly_increases_across_resets_including_mid_join():
+    f = Field()
+    f.run(join_and_send, seconds=30)
+
+    def rejoin_cut(mac, field):
+        # Reset 2 s after the Join-request left, while waiting for the 5 s window.
+        field.scheduler.after(2 * S + 200_000, field.board.reset)
+        field.note("attempt", mac.session.dev_nonce)
+        mac.join()
+        field.note("unreachable", True)
+
+    def rejoin_flash_cut(mac, field):
+        # Power cut in the middle of writing the next DevNonce, before anything is sent.
+        field.app = rejoin
+        field.board.cut_at_flash_operation(0, "during")
+        field.scheduler.after(S, field.board.power_on)
+        mac.join()
+
+    def rejoin(mac, field):
+        field.note("rejoin", join(mac, field.view))
+        field.note("sent", send(mac, field.view, 1, b"z").fcnt)
+
+    f.app = rejoin_cut
+    f.board.reset()
+    f.scheduler.run_until(f.scheduler.now_us + 3 * S)
+    assert f.notes("unreachable") == []
+    f.run(rejoin_flash_cut, seconds=40)
+    nonces = [e.detail["dev_nonce"] for e in f.events("join")]
+    assert f.notes("rejoin") == [1]
+    assert nonces[0] == 0 and len(nonces) == 3  # the mid-join request was heard too
+    assert all(b > a for a, b in zip(nonces, nonces[1:], strict=False))
+    assert f.events("join_rejected") == []
+    assert f.notes("sent") == [0, 0]
