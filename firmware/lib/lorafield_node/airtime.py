@@ -6,9 +6,9 @@
 
 
 def low_data_rate_optimize(sf, bw_hz):
-    # LoRaWAN regional parameters: mandated when a symbol lasts 16 ms or more
-    # (SF11 and SF12 at 125 kHz).
-    return ((1 << sf) * 1000) // bw_hz >= 16
+    # Datasheet 4.1.1.6: mandated when a symbol lasts more than 16 ms (at 125 kHz that is
+    # SF11 and SF12, LoRaWAN's rule). Exact integer comparison of 2^SF / BW > 16 ms.
+    return (1 << sf) * 1000 > 16 * bw_hz
 
 
 def payload_symbols(payload_len, sf, bw_hz, cr=5, crc=True, implicit_header=False, ldro=None):
