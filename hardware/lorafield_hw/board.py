@@ -79,6 +79,27 @@ class _Live:
         return self.__getattr__("__call__")(*args, **kwargs)
 
 
+class _EchoPin(Pin):
+    """An input driven by a trigger/echo sensor: its level is a function of virtual time."""
+
+    def __init__(self, sensor, clock):
+        super().__init__("echo", Pin.IN)
+        self._sensor = sensor
+        self._clock = clock
+
+    def value(self, v=None):
+        if v is not None:
+            return None
+        return self._sensor.echo_level(self._clock()) if self._sensor else 0
+
+    __call__ = value
+
+    def edges(self, now_us):
+        """Times of this pin's coming level changes."""
+        pulse = self._sensor.next_edges(now_us) if self._sensor else None
+        return [t for t in pulse if t > now_us] if pulse else []
+
+
 class _Watchdog:
     def __init__(self, board, timeout_ms):
         self._board = board
@@ -126,6 +147,7 @@ class BootView(contract.Board):
         self._clock = EmulatedClock(self, board.ticks_start_ms)
         self._radio = None
         self._i2c = self._uart = self._onewire = None
+        self._pins = {}
         self._dio0 = Pin("dio0", Pin.IN, dispatch=self._dispatch)
         self._dio1 = Pin("dio1", Pin.IN, dispatch=self._dispatch)
 
@@ -219,6 +241,41 @@ class BootView(contract.Board):
         if self._onewire is None:
             self._onewire = _Live(OneWire(self._board.onewire_devices, advance=self._busy), self)
         return self._onewire
+
+    def pin(self, name):
+        self._check()
+        if name not in self._pins:
+            board = self._board
+            if not isinstance(board.profile.pins.get(name), int):
+                raise ValueError(f"{board.profile.key} wires no pin {name!r}")
+            sensor = board.pulse_device
+            if name == "trigger":
+                on_change = sensor.trigger_changed if sensor is not None else None
+                pin = Pin("trigger", Pin.OUT, on_change=on_change)
+            elif name == "echo":
+                pin = _EchoPin(sensor, lambda: board.scheduler.now_us)
+            else:
+                pin = Pin(name, Pin.OUT)
+            self._pins[name] = _Live(pin, self)
+        return self._pins[name]
+
+    def time_pulse_us(self, pin, pulse_level, timeout_us=1_000_000):
+        self._check()
+        target = pin._target if isinstance(pin, _Live) else pin
+        now = self._board.scheduler.now_us
+        edges = target.edges(now) if hasattr(target, "edges") else []
+        start = now
+        if target.value() != pulse_level:
+            if not edges or edges[0] - now > timeout_us:
+                self._busy(timeout_us)
+                return -2
+            start, edges = edges[0], edges[1:]
+            self._busy(start - now)
+        if not edges or edges[0] - start > timeout_us:
+            self._busy(timeout_us)
+            return -1
+        self._busy(edges[0] - start)
+        return edges[0] - start
 
     def sensor_power(self, on):
         self._check()
@@ -341,6 +398,8 @@ class EmulatedBoard:
         if len(uart) > 1:
             raise ValueError("one UART sensor per board")
         self.uart_device = uart[0] if uart else None
+        pulse = [s for s in self.sensors if hasattr(s, "trigger_changed")]
+        self.pulse_device = pulse[0] if pulse else None
         for sensor in self.sensors:
             sensor.charge_hook = self._sensor_charge
             sensor.rail_changed(False)

@@ -4,8 +4,8 @@ The pin maps are the boards' real wiring (sources beside each); the real `machin
 board classes (a later issue) and the emulated board read the same table. Currents are
 typical figures from the datasheets named; where a figure is a board-level estimate (the
 regulator, USB-UART bridge and LEDs of a dev board draw more than the MCU in deep sleep)
-it says so. They feed `lorafield_hw.energy`. The sensor UART and one-wire pins are
-lorafield's suggested wiring on pins each board leaves free (no strapping pins).
+it says so. They feed `lorafield_hw.energy`. The sensor UART, one-wire and trigger/echo pins are
+lorafield's suggested wiring on pins each board leaves free.
 """
 
 # SX1276 supply currents (Semtech SX1276 datasheet rev 7, 2.5.1 Table 6), mA, typical.
@@ -84,6 +84,8 @@ PROFILES = {
             "i2c": {"id": 0, "sda": 4, "scl": 15},  # shared with the OLED (0x3C, reset 16)
             "uart": {"id": 2, "tx": 17, "rx": 23},
             "onewire": 13,
+            "trigger": 22,
+            "echo": 38,  # input-only pin
             "vext": {"pin": 21, "active_low": True},  # switched 3V3 for external sensors
             "battery_adc": {"pin": 37, "divider": 3.2},  # 220k/100k
             "led": 25,
@@ -107,6 +109,8 @@ PROFILES = {
             "i2c": {"id": 0, "sda": 21, "scl": 22},
             "uart": {"id": 2, "tx": 4, "rx": 34},
             "onewire": 13,  # the SD slot's CS: leave the slot empty
+            "trigger": 12,  # strapping pin, held low by its pull-down at boot as required
+            "echo": 36,  # input-only pin
             "battery_adc": {"pin": 35, "divider": 2.0},  # 100k/100k
             "led": 25,
         },
@@ -131,6 +135,8 @@ PROFILES = {
             "gps_uart": {"id": 1, "tx": 12, "rx": 34},
             "uart": {"id": 2, "tx": 13, "rx": 14},
             "onewire": 25,
+            "trigger": 2,
+            "echo": 39,  # input-only pin
             "battery_adc": {"pmu": "axp192"},  # battery voltage read from the PMU over I2C
             "led": 4,
         },
@@ -154,6 +160,8 @@ PROFILES = {
             "i2c": {"id": 0, "sda": 4, "scl": 5},
             "uart": {"id": 1, "tx": 8, "rx": 9},
             "onewire": 15,
+            "trigger": 6,
+            "echo": 7,
             "battery_adc": {"pin": 29, "divider": 3.0},
             "led": 25,
         },
@@ -176,6 +184,8 @@ PROFILES = {
             "i2c": {"id": 1, "sda": 2, "scl": 3},  # STEMMA QT
             "uart": {"id": 0, "tx": 0, "rx": 1},
             "onewire": 5,
+            "trigger": 9,  # D9
+            "echo": 10,  # D10
             "battery_adc": {"pin": 29, "divider": 2.0},  # A3, an assumed wiring
             "led": 13,
         },

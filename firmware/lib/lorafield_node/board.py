@@ -111,6 +111,16 @@ class Board:
         """The one-wire bus (onewire.OneWire duck type)."""
         raise NotImplementedError
 
+    def pin(self, name):
+        """A named GPIO of the board's sensor wiring ("trigger", "echo", "led"), a Pin duck
+        type; ValueError for a name this board does not wire."""
+        raise NotImplementedError
+
+    def time_pulse_us(self, pin, pulse_level, timeout_us=1000000):
+        """machine.time_pulse_us: wait until `pin` reads `pulse_level`, then return how many
+        us it stays there; -2 on a timeout waiting for the start, -1 during the pulse."""
+        raise NotImplementedError
+
     def sensor_power(self, on):
         """Switch the sensor supply rail (Heltec's Vext). Boards without a switched rail
         keep sensors powered and ignore this. Sensors do not answer while unpowered."""

@@ -244,3 +244,54 @@ def test_board_contract_runs_under_micropython(micropython):
     )
     assert native == f"10 {6}\n"
     assert contract.TICKS_PERIOD == 1 << 30
+
+
+def test_jsn_sr04t_trigger_and_echo_through_the_board():
+    from lorafield_hw.sensors import JSNSR04T
+    from lorafield_hw.sensors.jsn_sr04t import NO_ECHO_US, speed_of_sound_m_s
+
+    out = []
+
+    def main(board):
+        trig, echo = board.pin("trigger"), board.pin("echo")
+        clock = board.clock()
+        board.sensor_power(True)  # Heltec: the sensor hangs on Vext
+
+        def ping(timeout_us=100_000, width_us=10):
+            trig.value(1)
+            clock.sleep_us(width_us)
+            trig.value(0)
+            return board.time_pulse_us(echo, 1, timeout_us)
+
+        for _ in range(60):
+            out.append(ping())
+            clock.sleep_ms(100)
+        out.append(board.time_pulse_us(echo, 1, 30_000))  # nobody triggered: -2
+        out.append(ping(width_us=2))  # too short a trigger is ignored: -2
+        out.append(ping(timeout_us=5_000))  # the pulse outlasts the timeout: -1
+        for name in ("vext", "nope"):
+            try:
+                board.pin(name)
+            except ValueError:
+                out.append(name)
+
+    sched = Scheduler(seed=5)
+    water = WaterLevelScenario(mount_height_mm=2500, base_level_mm=1000, wobble_mm=0)
+    sensor = JSNSR04T(
+        water=water,
+        bad_echo_rate=0.1,
+        no_echo_rate=0.1,
+        clock=lambda: sched.now_us,
+        seed=3,
+    )
+    board = EmulatedBoard(sched, main, "heltec_lora32_v2", sensors=[sensor])
+    board.power_on()
+    sched.run_until(20 * S)
+    expected = 2 * 1.5 / speed_of_sound_m_s(20.0) * 1e6  # 1500 mm at 20 degC: ~8.7 ms
+    pings = out[:60]
+    good = [p for p in pings if abs(p - expected) < 60]
+    assert len(good) > 35
+    assert NO_ECHO_US in pings  # a lost echo: the long timeout pulse
+    assert any(0 < p < expected - 200 for p in pings)  # a false short echo
+    assert out[60:] == [-2, -2, -1, "vext", "nope"]
+    assert sensor.measurements == 61
