@@ -98,6 +98,8 @@ class Store:
         self.max_key = max_key
         self.max_value = max_value
         self._rec_max = _REC_HEAD + max_key + max_value + _REC_CRC
+        if _HEADER + self._rec_max > size:
+            raise StoreError("max_key + max_value do not fit in one block")
         # Preallocated: one record, and (prog_size > 1) the aligned page span around it.
         self._buf = bytearray(max(self._rec_max, _HEADER))
         self._mv = memoryview(self._buf)
@@ -118,6 +120,8 @@ class Store:
         if offset is None:
             return default
         n = self._read_record(self._active, offset)
+        if n <= 0:
+            raise StoreError("record damaged since mount")
         klen = self._buf[0]
         vlen = n - _REC_HEAD - klen - _REC_CRC
         return bytes(self._mv[_REC_HEAD + klen : _REC_HEAD + klen + vlen])
@@ -149,6 +153,8 @@ class Store:
         if offset is None:
             return False
         n = self._read_record(self._active, offset)
+        if n <= 0:
+            return False
         start = _REC_HEAD + self._buf[0]
         if n - start - _REC_CRC != len(value):
             return False

@@ -403,3 +403,19 @@ def test_any_workload_cut_anywhere_keeps_old_or_new(ops, cut, phase, torn, geome
             assert contents(Store(flash, **args)) in (before, after)
             return
     assert contents(Store(flash, **args)) == model
+
+
+def test_bad_geometry_and_damage_after_mount_are_typed_errors():
+    with pytest.raises(StoreError):
+        Store(NorFlash(block_size=256, block_count=1))  # one block cannot be power safe
+    with pytest.raises(StoreError):
+        Store(NorFlash(block_size=128, block_count=2), max_value=120)  # record > block
+    with pytest.raises(StoreError):
+        Store(NorFlash(block_size=1024, block_count=2), prog_size=300)
+    flash, store = make()
+    store.put("a", b"value")
+    active = store.stats()[0]
+    flash.data[active * 256 + 16 + 6] ^= 0x01  # bit rot inside the record
+    with pytest.raises(StoreError):
+        store.get("a")
+    assert contents(Store(flash, max_value=48)) == {}  # a remount drops the damaged record
