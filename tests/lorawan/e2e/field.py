@@ -35,6 +35,18 @@ class Field:
         self.board = EmulatedBoard(
             self.scheduler, self._main, air=self.air, position=(0.0, 0.0), seed=seed
         )
+        # Every receive window the chip opened: (time_us, frequency Hz rounded to 1 kHz, SF).
+        self.rx_log = []
+        chip = self.board.radio
+        start_rx = chip._start_rx
+
+        def logged_start_rx(single):
+            self.rx_log.append(
+                (self.scheduler.now_us, round(chip.frequency_hz, -3), chip.spreading_factor)
+            )
+            start_rx(single)
+
+        chip._start_rx = logged_start_rx
 
     def _main(self, view):
         mac = Mac(view, dev_eui=DEV_EUI, join_eui=JOIN_EUI, app_key=APP_KEY, **self.mac_options)
