@@ -1,0 +1,329 @@
+"""The application framework: one wake cycle of a sensor node, shared by every app.
+
+    node = Node(board, settings, App.DEFAULTS)   # per boot: watchdog, store, clock, config
+    app = App(node, settings)
+    run(node, app)                               # never returns on a device
+
+A boot runs the app's ``wake()`` (read the sensor, decide, send), applies the config
+downlinks that arrived (``interval_s``, ``thresholds``, ``reboot``, ``request_status``,
+``rejoin``; persisted in the store under "cfg" as a codec ``config`` payload), sends a
+``status`` heartbeat when one is due, then sleeps: deep sleep for the cycle apps (RAM lost,
+the next boot rebuilds everything from the store) or light sleep for apps that sample every
+few seconds (``app.CONTINUOUS``).
+
+Watchdog: started at boot and fed around every wait; every sleep handed to the MAC goes
+through ``_Fed``, which cuts it into pieces shorter than the watchdog timeout, so no call
+blocks longer than the watchdog allows. Sensor failures arrive as ``SensorError`` and are
+reported as status error codes; no reading is invented for them.
+
+Time: ticks restart at every boot, so the node keeps "node seconds" (since installation)
+in the store ("clk"): the value at the planned wake-up is written before each deep sleep.
+"""
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):
+        return x
+
+
+import struct
+
+from lorafield_codec import CodecError, decode, encode, fport_of
+
+from .. import board as contract
+
+FW_VERSION = "0.1.0"
+WDT_MS = const(30_000)
+_FEED_CHUNK_MS = const(10_000)  # longest single light sleep (a third of the watchdog)
+_JOIN_TRIES = const(3)  # per boot; the next boot tries again
+_MAX_DUTY_WAIT_MS = const(120_000)  # longer duty-cycle waits drop the uplink (reported)
+_CONFIG_PORT = const(30)
+_CLK = "clk"  # <IIB: node seconds, next status due (node seconds), flags
+_F_REJOIN = const(1)
+_F_STATUS = const(2)
+
+RESET_NAMES = {
+    contract.PWRON_RESET: "power_on",
+    contract.HARD_RESET: "hard",
+    contract.WDT_RESET: "watchdog",
+    contract.DEEPSLEEP_RESET: "deep_sleep",
+    contract.SOFT_RESET: "soft",
+}
+
+
+class _Fed:
+    """The board as the MAC sees it: light sleeps are cut into pieces with a watchdog feed
+    between them. Everything else is the board's own method."""
+
+    def __init__(self, board, wdt):
+        self._b = board
+        self._wdt = wdt
+        self.name = board.name
+
+    def lightsleep(self, ms):
+        while ms > 0:
+            step = ms if ms < _FEED_CHUNK_MS else _FEED_CHUNK_MS
+            self._wdt.feed()
+            self._b.lightsleep(step)
+            ms -= step
+        self._wdt.feed()
+
+    def radio(self):
+        return self._b.radio()
+
+    def radio_dio1(self):
+        return self._b.radio_dio1()
+
+    def clock(self):
+        return self._b.clock()
+
+    def store(self):
+        return self._b.store()
+
+    def random_bytes(self, n):
+        return self._b.random_bytes(n)
+
+    def battery_mv(self):
+        return self._b.battery_mv()
+
+
+class Config:
+    """interval_s and thresholds: deploy-time defaults, overridden by config downlinks."""
+
+    def __init__(self, store, defaults):
+        self._store = store
+        self.interval_s = defaults.get("interval_s", 900)
+        self.thresholds = dict(defaults.get("thresholds", {}))
+        raw = store.get("cfg")
+        if raw is not None:
+            try:
+                _, data = decode(_CONFIG_PORT, raw)
+                self._merge(data)
+            except CodecError:
+                pass  # a stored config we cannot read: the defaults stand
+
+    def _merge(self, data):
+        changed = False
+        if "interval_s" in data and data["interval_s"] != self.interval_s:
+            self.interval_s = data["interval_s"]
+            changed = True
+        for key, value in data.get("thresholds", {}).items():
+            if self.thresholds.get(key) != value:
+                self.thresholds[key] = value
+                changed = True
+        return changed
+
+    def apply(self, data):
+        """Merge a decoded config downlink and persist it; True if anything changed."""
+        if not self._merge(data):
+            return False
+        saved = {"interval_s": self.interval_s}
+        if self.thresholds:
+            saved["thresholds"] = self.thresholds
+        self._store.put("cfg", encode("config", saved))
+        return True
+
+
+class Node:
+    """One boot of a node: board, watchdog, store, config, clock, and the LoRaWAN MAC
+    (built on first use, so a wake with nothing to send never touches the radio)."""
+
+    def __init__(self, board, settings, defaults, mac=None):
+        self.board = board
+        self.settings = settings
+        self.clock = board.clock()
+        self.wdt = board.watchdog(settings.get("watchdog_ms", WDT_MS))
+        self.store = board.store()
+        self.cause = board.reset_cause()
+        self.config = Config(self.store, defaults)
+        self.status_s = settings.get("status_s", defaults.get("status_s", 86400))
+        self._boot_ms = self.clock.ticks_ms()
+        raw = self.store.get(_CLK)
+        if raw is not None and len(raw) == 9:
+            self._base_s, self._status_due, self.flags = struct.unpack("<IIB", raw)
+        else:
+            self._base_s, self._status_due, self.flags = 0, 0, 0
+        self._mac = mac
+        self._downlinks = []
+        self.errors = []  # error codes not yet reported in a status
+        self._reported = []  # codes the last status carried (not repeated until heartbeat)
+        self.uplinks = 0
+        self.reboot = False
+        # Every boot that is not a timed wake reports itself (reset cause) at once.
+        self._announce = self.cause != contract.DEEPSLEEP_RESET
+
+    # -- time ------------------------------------------------------------------------------
+    def now_s(self):
+        c = self.clock
+        return self._base_s + c.ticks_diff(c.ticks_ms(), self._boot_ms) // 1000
+
+    def feed(self):
+        self.wdt.feed()
+
+    def lightsleep(self, ms):
+        """Wait cheaply (RAM kept), feeding the watchdog."""
+        _Fed(self.board, self.wdt).lightsleep(ms)
+
+    # -- errors ----------------------------------------------------------------------------
+    def error(self, code):
+        if code not in self.errors:
+            self.errors.append(code)
+
+    # -- radio -----------------------------------------------------------------------------
+    def mac(self):
+        if self._mac is None:
+            from ..mac import Mac
+
+            s = self.settings
+            self._mac = Mac(
+                _Fed(self.board, self.wdt),
+                store=self.store,
+                dev_eui=s.get("dev_eui"),
+                join_eui=s.get("join_eui"),
+                app_key=s.get("app_key"),
+                fcnt_reserve=1,  # the counter is stored before every uplink: no skips, no reuse
+                on_downlink=self._downlinks.append,
+            )
+            if s.get("dev_addr") is not None:
+                self._mac.activate_abp(s["dev_addr"], s["nwk_skey"], s["app_skey"])
+        else:
+            self._mac.on_downlink = self._downlinks.append
+        return self._mac
+
+    def _joined(self, mac):
+        rejoin = self.flags & _F_REJOIN and self.settings.get("dev_addr") is None
+        if mac.joined and not rejoin:
+            return True
+        if self.settings.get("dev_addr") is not None:
+            return mac.joined  # ABP: nothing to join
+        for _ in range(_JOIN_TRIES):
+            try:
+                if mac.join():
+                    self._set_flag(_F_REJOIN, False)
+                    return True
+            except Exception as e:  # DutyCycleWait and radio trouble alike
+                wait = getattr(e, "wait_ms", None)
+                if wait is None or wait > _MAX_DUTY_WAIT_MS:
+                    break
+                self.lightsleep(wait)
+        self.error("join")
+        return False
+
+    def send(self, kind, data):
+        """Encode with the shared codec and send unconfirmed; waits out the duty cycle (up to
+        two minutes, in fed light sleep). Returns the TxResult, or None if nothing went out
+        (the reason is recorded as an error code)."""
+        payload = encode(kind, data)
+        mac = self.mac()
+        if not self._joined(mac):
+            return None
+        while True:
+            try:
+                result = mac.send(fport_of(kind), payload)
+                self.uplinks += 1
+                return result
+            except Exception as e:
+                wait = getattr(e, "wait_ms", None)
+                if wait is None or wait > _MAX_DUTY_WAIT_MS:
+                    self.error("radio")
+                    return None
+                self.lightsleep(wait)
+
+    # -- downlinks and status --------------------------------------------------------------
+    def _set_flag(self, flag, on):
+        self.flags = (self.flags | flag) if on else (self.flags & ~flag)
+
+    def apply_downlinks(self):
+        """Apply the config commands received so far; True if the config changed."""
+        changed = False
+        while self._downlinks:
+            dl = self._downlinks.pop(0)
+            if dl.fport != _CONFIG_PORT:
+                continue
+            try:
+                kind, data = decode(_CONFIG_PORT, bytes(dl.payload))
+            except CodecError:
+                self.error("downlink")
+                continue
+            if kind != "config":
+                continue
+            if self.config.apply(data):
+                changed = True
+            if changed or data.get("request_status"):  # a status confirms the new config
+                self._set_flag(_F_STATUS, True)
+            if data.get("rejoin"):
+                self._set_flag(_F_REJOIN, True)
+            if data.get("reboot"):
+                self.reboot = True
+        return changed
+
+    def status_due(self):
+        if self._announce or self.flags & _F_STATUS or self.now_s() >= self._status_due:
+            return True
+        # A new failure is reported at once, a lasting one at the heartbeats.
+        return any(code not in self._reported for code in self.errors)
+
+    def send_status(self):
+        data = {
+            "battery_mv": self.board.battery_mv(),
+            "uptime_s": self.now_s(),
+            "interval_s": self.config.interval_s,
+        }
+        if self._announce:
+            data["reset_cause"] = RESET_NAMES.get(self.cause, "other")
+            data["fw"] = FW_VERSION
+        if self.errors:
+            data["errors"] = self.errors[:8]
+        if self.send("status", data) is not None:
+            self._announce = False
+            self._set_flag(_F_STATUS, False)
+            self._reported = self.errors
+            self.errors = []
+            self._status_due = self.now_s() + self.status_s
+
+    def finish(self):
+        """End of a wake: apply downlinks (a request_status or a rejoin answered now)."""
+        self.apply_downlinks()
+        if self.flags & _F_REJOIN and self._mac is not None:
+            self._joined(self._mac)
+        if self.status_due():
+            self.send_status()
+            self.apply_downlinks()
+
+    # -- sleep -----------------------------------------------------------------------------
+    def save_clock(self, sleep_ms):
+        self.store.put(
+            _CLK,
+            struct.pack(
+                "<IIB", self.now_s() + (sleep_ms + 999) // 1000, self._status_due, self.flags
+            ),
+        )
+
+    def deepsleep(self, ms):
+        """Persist the clock and flags, put the radio to sleep, and sleep (never returns)."""
+        if self.reboot:
+            ms = 100  # a fresh interpreter: the reboot the network asked for
+        self.save_clock(ms)
+        if self._mac is not None:
+            self._mac.radio.sleep()
+        self.wdt.feed()
+        self.board.deepsleep(ms)
+
+
+def run(node, app, cycles=None):
+    """The wake loop. Cycle apps do one wake and deep sleep; continuous apps wake every
+    app.sleep_ms() in light sleep and deep sleep only to reboot. `cycles` bounds the loop
+    (tests under the VM); None runs forever."""
+    n = 0
+    while cycles is None or n < cycles:
+        n += 1
+        node.feed()
+        app.wake()
+        node.finish()
+        ms = app.sleep_ms()
+        if not app.CONTINUOUS or node.reboot:
+            node.deepsleep(ms)
+            return
+        node.lightsleep(ms)

@@ -1,0 +1,103 @@
+"""Temperature app end to end: DS18B20 / SHT31 readings on the air, config downlinks, a
+sensor unplugged, a power cut mid-cycle."""
+
+from appfield import AppField
+from lorafield_hw.scenarios import DiurnalTemperature
+from lorafield_hw.sensors import DS18B20, SHT31
+
+
+def ds18b20_field(**settings):
+    climate = DiurnalTemperature(seed=2)
+
+    def sensors(clock):
+        return [DS18B20(climate=climate, clock=clock, seed=3)]
+
+    f = AppField("temperature", sensors, settings)
+    f.climate = climate
+    return f
+
+
+def test_periodic_readings_match_the_climate():
+    f = ds18b20_field()
+    f.run_for(3 * 3600 + 60)
+    temps = f.readings("temperature")
+    assert 12 <= len(temps) <= 13
+    for t, data in temps:
+        assert abs(data["temperature_c"] - f.climate.temperature_c(t)) < 0.6
+    gaps = [b[0] - a[0] for a, b in zip(temps, temps[1:], strict=False)]
+    assert all(880 <= g <= 960 for g in gaps), gaps
+    (status, *_) = f.readings("status")
+    assert status[1]["reset_cause"] == "power_on"
+    assert f.board.reset_causes.count(4) >= 11  # deep sleep between readings
+
+
+def sht31_field(**settings):
+    climate = DiurnalTemperature(seed=5)
+
+    def sensors(clock):
+        return [SHT31(climate=climate, clock=clock, seed=6)]
+
+    settings.setdefault("sensor", "sht31")
+    f = AppField("temperature", sensors, settings)
+    f.climate = climate
+    return f
+
+
+def test_sht31_humidity_and_a_config_downlink_changing_the_interval():
+    f = sht31_field()
+    f.run_for(1800 + 60)
+    before = f.readings("temperature")
+    assert len(before) == 3
+    for t, data in before:
+        assert abs(data["humidity_pct"] - f.climate.humidity_pct(t)) < 3.0
+    f.configure({"interval_s": 300})  # delivered in RX1 after the next uplink
+    f.run_for(900)
+    f.run_for(1500)
+    temps = f.readings("temperature")
+    sent_at = [t for t, _ in temps]
+    changed = next(t for t, d in f.readings("status") if d.get("interval_s") == 300)
+    after = [t for t in sent_at if t > changed]
+    gaps = [b - a for a, b in zip(after, after[1:], strict=False)]
+    assert len(gaps) >= 4 and all(290 <= g <= 330 for g in gaps), gaps
+    # The new interval is persisted: a reset keeps it.
+    f.board.reset()
+    f.run_for(700)
+    last = [t for t, _ in f.readings("temperature")][-3:]
+    assert all(290 <= b - a <= 330 for a, b in zip(last, last[1:], strict=False))
+
+
+def test_sensor_unplugged_is_reported_not_invented():
+    f = ds18b20_field()
+    f.run_for(1000)
+    n = len(f.readings("temperature"))
+    (sensor,) = f.sensors
+    sensor.present = lambda: False  # the one-wire cable is cut
+    f.run_for(1800)
+    assert len(f.readings("temperature")) == n  # no made-up reading
+    errors = [d for _, d in f.readings("status") if "errors" in d]
+    assert errors and errors[0]["errors"] == ["sensor"]
+    del sensor.present  # plugged back in: readings resume
+    f.run_for(1800)
+    assert len(f.readings("temperature")) >= n + 1
+
+
+def test_power_cut_mid_cycle_keeps_fcnt_and_interval():
+    f = ds18b20_field()
+    f.configure({"interval_s": 600})
+    f.run_for(1300)
+    # cut the power in the middle of a wake (during the DS18B20 conversion)
+    f.until_next_boot()
+    f.hold(0.3)
+    assert f.awake() and f.sensors[0].converting()
+    f.board.power_cut()
+    f.hold(5)
+    f.board.power_on()
+    f.run_for(3000)
+    fcnts = f.fcnts()
+    assert fcnts == list(range(len(fcnts)))  # none reused, none skipped
+    assert f.events("uplink_rejected") == []
+    assert len(f.events("join")) == 1  # the session survived the cut
+    causes = [d.get("reset_cause") for _, d in f.readings("status")]
+    assert causes[:2] == ["power_on", "power_on"]
+    sent_at = [t for t, _ in f.readings("temperature")][-3:]
+    assert all(590 <= b - a <= 630 for a, b in zip(sent_at, sent_at[1:], strict=False))
