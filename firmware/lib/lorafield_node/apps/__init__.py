@@ -23,5 +23,12 @@ def start(board, settings, mac=None, cycles=None):
     from .framework import Node, run
 
     cls = app_class(settings.get("app"))
-    node = Node(board, settings, cls.DEFAULTS, mac)
+    defaults = dict(cls.DEFAULTS)  # deploy-time settings override the app's defaults
+    if "interval_s" in settings:
+        defaults["interval_s"] = settings["interval_s"]
+    if "thresholds" in settings:
+        thresholds = dict(defaults.get("thresholds", {}))
+        thresholds.update(settings["thresholds"])
+        defaults["thresholds"] = thresholds
+    node = Node(board, settings, defaults, mac)
     run(node, cls(node, settings), cycles)

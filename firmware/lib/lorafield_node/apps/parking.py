@@ -8,7 +8,9 @@ the detector compares each sample with a baseline of the empty bay:
 * drift: while the bay is free and the deviation is small, the baseline follows each sample
   by 1/64 (the sensor's offset drifts with temperature, about 0.1 uT/degC);
 * hysteresis: occupied when the deviation exceeds ``mag_uT`` (config threshold, default
-  8 uT), free again only below half of it; a car in the next bay (a few uT) stays below;
+  8 uT), free again only below 5/8 of it; a car or truck in the next bay is 2 m or more
+  away and a dipole's field falls with the cube of the distance, so it stays a few uT, below
+  both (and the baseline absorbs it while the bay is free);
 * debounce: a change needs DEBOUNCE consecutive samples beyond the threshold, so a car
   driving over the sensor does not flip the state.
 
@@ -62,7 +64,7 @@ class ParkingDetector:
 
     def set_threshold(self, threshold_ut):
         self.on = threshold_ut * 10  # 0.1 uT
-        self.off = self.on // 2
+        self.off = self.on * 5 // 8
 
     @property
     def calibrated(self):

@@ -89,23 +89,27 @@ class WaterLogic:
         if high or rise:
             self.alarm = 2 if high else 1
             self.levels = []  # the batch's spacing is broken by the faster sampling
-            data = {"level_mm": level, "alarm": _ALARMS[self.alarm - 1]}
-            if distance is not None:
-                data["distance_mm"] = distance
-            return data
+            return self._single(level, distance)
         if self.alarm:
             below = self.high_mm is None or level < self.high_mm - _CLEAR_MM
             slow = self.rise_mm is None or 2 * rate < self.rise_mm
             if below and slow:
                 self.alarm = 0
-                return {"level_mm": level}
-            return {"level_mm": level, "alarm": _ALARMS[self.alarm - 1]}
+            return self._single(level, distance)
         self.levels.append(level)
         if len(self.levels) > _KEEP:
             self.levels.pop(0)  # uplinks have failed for a day or more: oldest go first
         if len(self.levels) >= self.batch:
             return self.flush()
         return None
+
+    def _single(self, level, distance):
+        data = {"level_mm": level}
+        if self.alarm:
+            data["alarm"] = _ALARMS[self.alarm - 1]
+        if distance is not None and distance >= 0:
+            data["distance_mm"] = distance
+        return data
 
     def flush(self):
         """The batch as uplink data, or None when empty. The batch stays until sent() is
