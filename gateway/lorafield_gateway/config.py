@@ -1,0 +1,274 @@
+"""The gateway's configuration: one typed tree with defaults, loaded from TOML.
+
+Each section is a dataclass; each key carries its documentation and its check in the field
+metadata, so the loader, the validation messages and `lorafield gateway print-config` (an
+annotated default file) come from the same place. Any problem is a `ConfigError` naming the
+key, e.g. ``radio.sf: must be an integer in 7..12, got 13``.
+"""
+
+import textwrap
+import tomllib
+from dataclasses import MISSING, dataclass, field, fields, replace
+
+
+class ConfigError(ValueError):
+    """Invalid configuration: one line that names the key."""
+
+
+def _key(default, doc, check=None):
+    return field(default=default, metadata={"doc": doc, "check": check})
+
+
+def _int_range(low, high):
+    def check(value):
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            return f"must be an integer in {low}..{high}"
+        return None
+
+    return check
+
+
+def _one_of(*choices):
+    def check(value):
+        if value not in choices:
+            return "must be one of " + ", ".join(repr(c) for c in choices)
+        return None
+
+    return check
+
+
+def _hex_eui(value):
+    try:
+        ok = isinstance(value, str) and len(bytes.fromhex(value)) == 8 and len(value) == 16
+    except ValueError:
+        ok = False
+    return None if ok else "must be 16 hex digits (an EUI-64)"
+
+
+def _port(value):
+    return _int_range(1, 65535)(value)
+
+
+@dataclass(frozen=True)
+class GatewaySection:
+    id: str = _key("0016c001ff000001", "Gateway EUI-64, 16 hex digits.", _hex_eui)
+    state_dir: str = _key(
+        "/var/lib/lorafield-gateway", "Directory for the durable queue (systemd StateDirectory)."
+    )
+    stats_interval_s: int = _key(
+        30, "Seconds between stats messages and stats log lines.", _int_range(1, 86400)
+    )
+    log_level: str = _key("info", "Log level.", _one_of("debug", "info", "warning", "error"))
+
+
+@dataclass(frozen=True)
+class RadioSection:
+    kind: str = _key(
+        "rfm95",
+        "'rfm95' (the SPI radio through Blinka), 'emulated' (emulated SX1276 and nodes, for"
+        " tests and demos) or 'replay' (frames read from a JSON-lines file, for tests).",
+        _one_of("rfm95", "emulated", "replay"),
+    )
+    frequency_hz: int = _key(
+        868_100_000,
+        "Receive frequency in Hz (single channel).",
+        _int_range(137_000_000, 1_020_000_000),
+    )
+    sf: int = _key(7, "Receive spreading factor (single SF).", _int_range(7, 12))
+    bw_hz: int = _key(125_000, "Receive bandwidth in Hz.", _one_of(125_000, 250_000, 500_000))
+    coding_rate: int = _key(5, "Coding rate 4/N: N.", _int_range(5, 8))
+    preamble: int = _key(8, "Preamble length in symbols.", _int_range(6, 65535))
+    tx_power_max_dbm: int = _key(
+        14, "Highest TX power accepted; more is refused as TX_POWER.", _int_range(5, 20)
+    )
+    tx_freq_min_hz: int = _key(
+        863_000_000,
+        "Lowest TX frequency accepted (else TX_FREQ).",
+        _int_range(137_000_000, 1_020_000_000),
+    )
+    tx_freq_max_hz: int = _key(
+        870_000_000,
+        "Highest TX frequency accepted (else TX_FREQ).",
+        _int_range(137_000_000, 1_020_000_000),
+    )
+    tx_max_advance_ms: int = _key(
+        10_000,
+        "Downlinks scheduled further ahead than this are refused as TOO_EARLY.",
+        _int_range(100, 60_000),
+    )
+    tx_prepare_us: int = _key(
+        3_000, "Leave RX this long before a downlink to load the FIFO.", _int_range(200, 100_000)
+    )
+    poll_interval_us: int = _key(
+        500, "Radio IRQ poll period: bounds the uplink timestamp error.", _int_range(50, 100_000)
+    )
+    forward_crc_error: bool = _key(False, "Forward frames whose payload CRC failed.")
+    spi_cs_pin: str = _key("CE1", "Blinka `board` pin for the RFM95 chip select.")
+    spi_reset_pin: str = _key("D25", "Blinka `board` pin for the RFM95 reset.")
+    replay_path: str = _key("", "kind='replay': JSON-lines file of frames, followed as it grows.")
+    emulated_nodes: int = _key(
+        2, "kind='emulated': emulated nodes sending uplinks.", _int_range(0, 1000)
+    )
+    emulated_interval_ms: int = _key(
+        1_000, "kind='emulated': ms between a node's uplinks.", _int_range(10, 3_600_000)
+    )
+
+
+@dataclass(frozen=True)
+class QueueSection:
+    path: str = _key(
+        "", "SQLite file of the store-and-forward queue; '' = state_dir/queue.sqlite3."
+    )
+    max_frames: int = _key(
+        100_000,
+        "Frames kept per forwarder; beyond, the oldest are dropped and counted.",
+        _int_range(1, 100_000_000),
+    )
+    max_age_s: int = _key(
+        7 * 86400, "Frames older than this are dropped and counted.", _int_range(1, 365 * 86400)
+    )
+
+
+@dataclass(frozen=True)
+class SemtechSection:
+    enabled: bool = _key(False, "Forward to a Semtech UDP (protocol v2) server.")
+    server: str = _key("localhost", "Server host name or address.")
+    port_up: int = _key(1700, "Server port for PUSH_DATA.", _port)
+    port_down: int = _key(1700, "Server port for PULL_DATA (downlinks).", _port)
+    keepalive_s: int = _key(10, "Seconds between PULL_DATA keepalives.", _int_range(1, 3600))
+    push_timeout_ms: int = _key(
+        1_000, "Resend PUSH_DATA not acknowledged after this long.", _int_range(10, 60_000)
+    )
+    max_batch: int = _key(8, "rxpk objects per PUSH_DATA.", _int_range(1, 64))
+
+
+@dataclass(frozen=True)
+class ChirpstackSection:
+    enabled: bool = _key(False, "Forward to ChirpStack v4 over MQTT.")
+    host: str = _key("localhost", "MQTT broker host.")
+    port: int = _key(1883, "MQTT broker port.", _port)
+    username: str = _key("", "MQTT user name ('' = none).")
+    password: str = _key("", "MQTT password (never logged).")
+    topic_prefix: str = _key("eu868", "Topic prefix: {prefix}/gateway/{id}/...")
+    json: bool = _key(False, "Marshal messages as protobuf JSON instead of binary.")
+    keepalive_s: int = _key(30, "MQTT keepalive.", _int_range(5, 3600))
+    max_inflight: int = _key(
+        100, "Uplinks published and not yet acknowledged (PUBACK).", _int_range(1, 10_000)
+    )
+    reconnect_max_s: int = _key(10, "Longest wait between reconnect attempts.", _int_range(1, 600))
+
+
+@dataclass(frozen=True)
+class LocalSection:
+    enabled: bool = _key(False, "Hand frames to the embedded local network server.")
+
+
+@dataclass(frozen=True)
+class Config:
+    gateway: GatewaySection = field(default_factory=GatewaySection)
+    radio: RadioSection = field(default_factory=RadioSection)
+    queue: QueueSection = field(default_factory=QueueSection)
+    semtech: SemtechSection = field(default_factory=SemtechSection)
+    chirpstack: ChirpstackSection = field(default_factory=ChirpstackSection)
+    local: LocalSection = field(default_factory=LocalSection)
+
+    @property
+    def queue_path(self):
+        return self.queue.path or f"{self.gateway.state_dir.rstrip('/')}/queue.sqlite3"
+
+    def forwarders(self):
+        return [name for name in ("semtech", "chirpstack", "local") if getattr(self, name).enabled]
+
+
+SECTION_DOCS = {
+    "gateway": "Identity, state and reporting.",
+    "radio": "The single-channel radio (one frequency, one SF).",
+    "queue": "Durable store-and-forward queue between the radio and each forwarder.",
+    "semtech": "Semtech UDP packet forwarder protocol v2 (ChirpStack Gateway Bridge, TTN).",
+    "chirpstack": "ChirpStack v4 MQTT forwarder (gw.UplinkFrame, gw.DownlinkFrame, ...).",
+    "local": "Embedded local network server.",
+}
+
+
+def _type_name(kind):
+    return {bool: "true or false", int: "an integer", str: "a string"}[kind]
+
+
+def _section(cls, name, table):
+    if not isinstance(table, dict):
+        raise ConfigError(f"{name}: must be a table")
+    values = {}
+    known = {f.name: f for f in fields(cls)}
+    for key, value in table.items():
+        if key not in known:
+            raise ConfigError(f"{name}.{key}: unknown key")
+        spec = known[key]
+        kind = type(spec.default)
+        if type(value) is not kind:
+            raise ConfigError(f"{name}.{key}: must be {_type_name(kind)}, got {value!r}")
+        check = spec.metadata["check"]
+        problem = check(value) if check else None
+        if problem:
+            raise ConfigError(f"{name}.{key}: {problem}, got {value!r}")
+        values[key] = value
+    return cls(**values)
+
+
+def from_dict(data):
+    sections = {}
+    known = {f.name: f for f in fields(Config)}
+    for name, table in data.items():
+        if name not in known:
+            raise ConfigError(f"{name}: unknown section")
+        sections[name] = _section(known[name].default_factory, name, table)
+    config = Config(**sections)
+    radio = config.radio
+    if radio.tx_freq_min_hz > radio.tx_freq_max_hz:
+        raise ConfigError("radio.tx_freq_min_hz: greater than radio.tx_freq_max_hz")
+    if radio.kind == "replay" and not radio.replay_path:
+        raise ConfigError("radio.replay_path: required when radio.kind is 'replay'")
+    return config
+
+
+def loads(text):
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"TOML syntax: {exc}") from None
+    return from_dict(data)
+
+
+def load(path):
+    try:
+        with open(path, "rb") as handle:
+            text = handle.read().decode("utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    return loads(text)
+
+
+def _toml_value(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return f"{value:_}" if abs(value) >= 10_000 else str(value)
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def render_defaults():
+    """The annotated default configuration file (valid TOML that loads to `Config()`)."""
+    lines = ["# lorafield gateway configuration (defaults). Every key is optional.", ""]
+    for section in fields(Config):
+        lines.append(f"# {SECTION_DOCS[section.name]}")
+        lines.append(f"[{section.name}]")
+        for key in fields(section.default_factory):
+            lines.extend("# " + line for line in textwrap.wrap(key.metadata["doc"], 96))
+            default = key.default if key.default is not MISSING else None
+            lines.append(f"{key.name} = {_toml_value(default)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+__all__ = ["Config", "ConfigError", "from_dict", "load", "loads", "render_defaults", "replace"]

@@ -1,0 +1,185 @@
+"""ChirpStack v4 over MQTT (paho-mqtt 2.x, MQTT 3.1.1).
+
+Uplinks: each queued frame is published as `gw.UplinkFrame` on ``.../event/up`` with QoS 1
+and removed from this forwarder's queue only when its PUBACK arrives (paho's `on_publish`
+for QoS 1). At most ``max_inflight`` are unacknowledged; after a reconnect everything still
+queued is published again from the oldest, so delivery is at least once and in order per
+device. ``.../state/conn`` carries a retained `gw.ConnState` (ONLINE on connect, OFFLINE as
+the last will). ``.../command/down`` brings `gw.DownlinkFrame`s: items are tried in order
+until one is accepted, and a `gw.DownlinkTxAck` (one status per item, IGNORED after the one
+that went) is published on ``.../event/ack``. Malformed commands are counted and dropped.
+
+paho calls `on_publish` while holding its own message lock, so the callbacks only hand
+message ids to this forwarder's thread, which does all the queue work.
+"""
+
+import collections
+import itertools
+import threading
+
+import paho.mqtt.client as mqtt
+
+from ..chirpstack import mapping, topics
+from .base import Forwarder
+
+
+class ChirpstackForwarder(Forwarder):
+    name = "chirpstack"
+
+    def __init__(self, service, config):
+        super().__init__(service)
+        self.config = config  # config.ChirpstackSection
+        self.gateway_id = service.config.gateway.id
+        prefix = config.topic_prefix
+        self.topic_up = topics.event(prefix, self.gateway_id, "up")
+        self.topic_stats = topics.event(prefix, self.gateway_id, "stats")
+        self.topic_ack = topics.event(prefix, self.gateway_id, "ack")
+        self.topic_conn = topics.state_conn(prefix, self.gateway_id)
+        self.topic_down = topics.command_down(prefix, self.gateway_id)
+        self._acked_mids = collections.deque()
+        self._commands = collections.deque()
+        self._connected = threading.Event()
+        self._generation = 0  # bumped on every (re)connection
+        self._uplink_ids = itertools.count(1)
+        self.client = self._client()
+
+    def _client(self):
+        cfg = self.config
+        client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=f"lorafield-gateway-{self.gateway_id}",
+            clean_session=True,
+        )
+        if cfg.username:
+            client.username_pw_set(cfg.username, cfg.password or None)
+        offline = mapping.marshal(mapping.conn_state(self.gateway_id, False), cfg.json)
+        client.will_set(self.topic_conn, offline, qos=1, retain=True)
+        client.reconnect_delay_set(min_delay=1, max_delay=cfg.reconnect_max_s)
+        client.max_inflight_messages_set(cfg.max_inflight + 10)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
+        client.on_message = self._on_message
+        return client
+
+    # -- paho callbacks (paho's network thread) ---------------------------------------------
+    def _on_connect(self, client, userdata, flags, reason_code, properties):
+        if reason_code.is_failure:
+            self.log.warning("broker refused the connection: %s", reason_code)
+            return
+        online = mapping.marshal(mapping.conn_state(self.gateway_id, True), self.config.json)
+        client.publish(self.topic_conn, online, qos=1, retain=True)
+        client.subscribe(self.topic_down, qos=1)
+        self._generation += 1
+        self._connected.set()
+        self.stats.add("mqtt.connected")
+        self.log.info("connected to %s:%d", self.config.host, self.config.port)
+        self._wake.set()
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties):
+        if self._connected.is_set():
+            self.log.warning("disconnected from the broker: %s", reason_code)
+            self.stats.add("mqtt.disconnected")
+        self._connected.clear()
+        self._wake.set()
+
+    def _on_publish(self, client, userdata, mid, reason_code, properties):
+        self._acked_mids.append(mid)
+        self._wake.set()
+
+    def _on_message(self, client, userdata, message):
+        self._commands.append(bytes(message.payload))
+        self._wake.set()
+
+    # -- the forwarder thread ---------------------------------------------------------------
+    def run(self):
+        cfg = self.config
+        self.client.connect_async(cfg.host, cfg.port, keepalive=cfg.keepalive_s)
+        self.client.loop_start()
+        inflight = {}  # mid -> queue id
+        last_sent = 0
+        generation = None
+        try:
+            while not self.stopping:
+                self.wait(0.5)
+                while self._commands:
+                    self._handle_command(self._commands.popleft())
+                acked = []
+                while self._acked_mids:
+                    queue_id = inflight.pop(self._acked_mids.popleft(), None)
+                    if queue_id is not None:
+                        acked.append(queue_id)
+                if acked:
+                    self.queue.ack(self.name, acked)
+                    self.stats.add(f"forwarded.{self.name}", len(acked))
+                if not self._connected.is_set():
+                    continue
+                if generation != self._generation:  # new connection: resend from the oldest
+                    generation = self._generation
+                    inflight.clear()
+                    last_sent = 0
+                room = cfg.max_inflight - len(inflight)
+                if room <= 0:
+                    continue
+                for entry in self.queue.peek(self.name, room, after_id=last_sent):
+                    payload = self._uplink(entry.record)
+                    info = self.client.publish(self.topic_up, payload, qos=1)
+                    if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                        break  # not connected any more: resent after the reconnect
+                    inflight[info.mid] = entry.id
+                    last_sent = entry.id
+        finally:
+            self.client.loop_stop()
+
+    def _uplink(self, record):
+        frame = mapping.uplink_frame(record, self.gateway_id, next(self._uplink_ids))
+        return mapping.marshal(frame, self.config.json)
+
+    def stop(self):
+        super().stop()
+        try:
+            offline = mapping.marshal(mapping.conn_state(self.gateway_id, False), self.config.json)
+            if self._connected.is_set():
+                self.client.publish(self.topic_conn, offline, qos=1, retain=True).wait_for_publish(
+                    1
+                )
+            self.client.disconnect()
+        except (RuntimeError, ValueError, OSError):
+            pass
+
+    def _handle_command(self, payload):
+        try:
+            downlink = mapping.unmarshal(mapping.gw.DownlinkFrame, payload, self.config.json)
+            if not downlink.items:
+                raise mapping.MappingError("DownlinkFrame without items")
+        except mapping.MappingError as exc:
+            self.stats.add("rejected.mqtt_command")
+            self.log.warning("command/down rejected: %s", exc)
+            return
+        self.stats.add("downlink.requested")
+        statuses = []
+        for index, item in enumerate(downlink.items):
+            try:
+                request = mapping.tx_request(item, tag=("chirpstack", downlink.downlink_id, index))
+            except mapping.MappingError as exc:
+                reason = str(exc)
+                statuses.append("GPS_UNLOCKED" if reason == "GPS_UNLOCKED" else "INTERNAL_ERROR")
+                self.log.warning("downlink %d item %d: %s", downlink.downlink_id, index, reason)
+                continue
+            status = self.service.schedule(request)
+            statuses.append(status)
+            if status == "OK":
+                break
+        statuses += ["IGNORED"] * (len(downlink.items) - len(statuses))
+        ack = mapping.tx_ack(self.gateway_id, downlink.downlink_id, statuses)
+        self.client.publish(self.topic_ack, mapping.marshal(ack, self.config.json), qos=1)
+
+    def send_stats(self, counts, wall_us):
+        if not self._connected.is_set():
+            return
+        metadata = {
+            "queued": self.queue.depth(self.name),
+            "dropped": self.queue.dropped(self.name),
+        }
+        stats = mapping.gateway_stats(self.gateway_id, wall_us, counts, metadata)
+        self.client.publish(self.topic_stats, mapping.marshal(stats, self.config.json), qos=1)

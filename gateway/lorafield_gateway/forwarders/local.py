@@ -1,0 +1,65 @@
+"""Local: hands each queued frame to the embedded network server
+(`lorafield_gateway.lns.NetworkServer`) in the gateway's own process and schedules the
+downlinks it answers with, trying each frame's items (RX1, then RX2) in order and returning
+the outcome with `handle_tx_ack`. A frame leaves this queue once the server has taken it."""
+
+from ..lns import NetworkServer, RxMetadata, TxAck
+from ..lns.registry import DeviceRegistry
+from ..radio import TxRequest
+from .base import Forwarder
+
+
+class LocalForwarder(Forwarder):
+    name = "local"
+
+    def __init__(self, service, network_server=None):
+        super().__init__(service)
+        self.ns = network_server or NetworkServer(DeviceRegistry())
+        self.gateway_id = service.config.gateway.id
+
+    def run(self):
+        while not self.stopping:
+            entries = self.queue.peek(self.name, 50)
+            if not entries:
+                self.wait(0.2)
+                for downlink in self.ns.flush(self.service.clock.wall_us()):
+                    self._send(downlink)
+                continue
+            for entry in entries:
+                record = entry.record
+                meta = RxMetadata(
+                    gateway_id=self.gateway_id,
+                    tmst_us=record["tmst"],
+                    frequency_hz=record["freq"],
+                    sf=record["sf"],
+                    bw_hz=record["bw"],
+                    rssi_dbm=float(record["rssi"]),
+                    snr_db=float(record["snr"]),
+                    time_us=record["wall_us"],
+                    coding_rate=record["cr"],
+                )
+                for downlink in self.ns.handle_uplink(bytes.fromhex(record["phy"]), meta):
+                    self._send(downlink)
+            self.queue.ack(self.name, [e.id for e in entries])
+            self.stats.add(f"forwarded.{self.name}", len(entries))
+
+    def _send(self, downlink):
+        self.stats.add("downlink.requested")
+        status = "TOO_LATE"
+        for item in downlink.items:
+            request = TxRequest(
+                phy=downlink.phy,
+                frequency_hz=item.frequency_hz,
+                sf=item.sf,
+                bw_hz=item.bw_hz,
+                power_dbm=int(item.power_dbm),
+                tmst=item.tmst_us,
+                ipol=item.iq_inverted,
+                crc=item.crc,
+                tag=("local", downlink.downlink_id, item.window),
+            )
+            status = self.service.schedule(request)
+            if status == "OK":
+                self.ns.handle_tx_ack(TxAck(downlink.downlink_id, "OK", item.window))
+                return
+        self.ns.handle_tx_ack(TxAck(downlink.downlink_id, status))

@@ -1,0 +1,265 @@
+"""The gateway service: radio -> durable queue -> forwarders, downlinks back to the radio.
+
+`GatewayService(config)` builds everything from the config tree; tests inject the clock,
+the radio, an emulated world or the network server. `run()` is what `lorafield gateway run`
+and the systemd unit execute: start, READY=1, watchdog pings while the radio loop is alive,
+periodic stats, clean stop on SIGTERM/SIGINT.
+"""
+
+import logging
+import os
+import signal
+import threading
+import time
+
+from .clock import MonotonicClock, VirtualClock
+from .queue import FrameQueue
+from .radio import ReplayRadio, Rfm95
+from .radio_loop import RadioLoop
+from .sdnotify import Notifier
+from .stats import Stats
+
+log = logging.getLogger("lorafield.gateway")
+
+# LoRaWAN 1.0.4 section 4.2: MHDR = MType (bits 7..5) | RFU | Major (bits 1..0, 0 = R1).
+MIN_FRAME_LEN = 12  # MHDR + FHDR(7) + MIC(4): the shortest data frame
+JOIN_REQUEST = 0
+DATA_TYPES = (2, 3, 4, 5)
+
+
+def device_of(phy):
+    """The sender's identity for per-device order: DevAddr or DevEUI (hex, as printed)."""
+    mtype = phy[0] >> 5
+    if mtype in DATA_TYPES:
+        return "addr:" + phy[4:0:-1].hex()
+    if mtype == JOIN_REQUEST and len(phy) == 23:
+        return "eui:" + phy[16:8:-1].hex()
+    return "other"
+
+
+def frame_record(frame):
+    """What the queue stores for a received frame (JSON-able; no keys, payload as hex)."""
+    return {
+        "phy": frame.payload.hex(),
+        "tmst": frame.tmst_us,
+        "mono_us": frame.monotonic_us,
+        "wall_us": frame.wall_us,
+        "freq": frame.frequency_hz,
+        "sf": frame.sf,
+        "bw": frame.bw_hz,
+        "cr": frame.coding_rate,
+        "rssi": frame.rssi_dbm,
+        "snr": frame.snr_db,
+        "crc": frame.crc,
+    }
+
+
+class GatewayService:
+    def __init__(
+        self,
+        config,
+        *,
+        clock=None,
+        radio=None,
+        world=None,
+        gateway_chip=None,
+        network_server=None,
+        notifier=None,
+    ):
+        self.config = config
+        self.world = world
+        self.gateway_chip = gateway_chip
+        self.clock = clock
+        self.radio = radio
+        self.network_server = network_server
+        self.notifier = notifier or Notifier()
+        self.stats = Stats()
+        self.queue = None
+        self.forwarders = []
+        self.loop = None
+        self.nodes = None
+        self._radio_thread = None
+        self._radio_process = None
+        self._stopping = threading.Event()
+        self._last_stats = {}
+        self.tx_log = []  # finished downlinks (TxRequest), newest last, bounded
+
+    # -- radio path --------------------------------------------------------------------------
+    def on_frame(self, frame):
+        """Called by the radio loop for every frame: stored durably before it returns."""
+        stats = self.stats
+        stats.add("rx.received")
+        if frame.crc == "bad":
+            stats.add("rx.crc_error")
+            if not self.config.radio.forward_crc_error:
+                return
+        else:
+            stats.add("rx.ok")
+        phy = frame.payload
+        if len(phy) < MIN_FRAME_LEN or phy[0] & 0x03:
+            stats.add("rejected.radio")  # too short, or not LoRaWAN R1 (Major != 0)
+            if frame.source_meta:  # keep a replay source's offset moving
+                self.queue.put_meta(frame.source_meta)
+            return
+        self.queue.put(frame_record(frame), device_of(phy), frame.source_meta)
+        stats.add("queued")
+        for forwarder in self.forwarders:
+            forwarder.wake()
+
+    def schedule(self, request):
+        """Downlink from a forwarder: the scheduling status (see radio_loop.RadioLoop)."""
+        status = self.loop.submit(request)
+        log.debug("downlink %s: %s", request.tag, status)
+        return status
+
+    def _on_tx(self, request):
+        self.tx_log.append(request)
+        del self.tx_log[:-1000]
+
+    # -- building ----------------------------------------------------------------------------
+    def _build_forwarders(self):
+        cfg = self.config
+        if cfg.semtech.enabled:
+            from .forwarders.semtech_udp import SemtechForwarder
+
+            self.forwarders.append(SemtechForwarder(self, cfg.semtech))
+        if cfg.chirpstack.enabled:
+            from .forwarders.chirpstack_mqtt import ChirpstackForwarder
+
+            self.forwarders.append(ChirpstackForwarder(self, cfg.chirpstack))
+        if cfg.local.enabled:
+            from .forwarders.local import LocalForwarder
+
+            self.forwarders.append(LocalForwarder(self, self.network_server))
+
+    def _build_radio(self):
+        rcfg = self.config.radio
+        if self.radio is not None:
+            self.clock = self.clock or MonotonicClock()
+            return
+        if rcfg.kind == "replay":
+            self.clock = self.clock or MonotonicClock()
+            offset = self.queue.meta(ReplayRadio.META_KEY, 0)
+            self.radio = ReplayRadio(rcfg.replay_path, rcfg, self.clock, offset)
+        elif rcfg.kind == "emulated":
+            from .emulation import EmulatedNodes, PacedWorld
+
+            if self.world is None:
+                self.world = PacedWorld()
+                self.nodes = EmulatedNodes(
+                    self.world,
+                    rcfg.emulated_nodes,
+                    rcfg.emulated_interval_ms,
+                    frequency_hz=rcfg.frequency_hz,
+                    sf=rcfg.sf,
+                    bw_hz=rcfg.bw_hz,
+                )
+            scheduler = self.world.scheduler
+            self.clock = self.clock or VirtualClock(scheduler)
+            chip = self.gateway_chip or self.world.gateway_chip()
+            self.gateway_chip = chip
+            self.radio = Rfm95.open_emulated(chip, rcfg, self.clock, scheduler.time_module())
+        else:  # pragma: no cover - needs the Pi's SPI
+            self.clock = self.clock or MonotonicClock()
+            self.radio = Rfm95.open_blinka(rcfg, self.clock)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self):
+        cfg = self.config
+        self._build_forwarders()
+        names = [f.name for f in self.forwarders]
+        path = cfg.queue_path
+        if path != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        self.queue = FrameQueue(
+            path, names, max_frames=cfg.queue.max_frames, max_age_s=cfg.queue.max_age_s
+        )
+        for forwarder in self.forwarders:
+            forwarder.queue = self.queue
+        self._build_radio()
+        self.loop = RadioLoop(
+            self.radio, self.clock, cfg.radio, self.on_frame, self.stats, on_tx=self._on_tx
+        )
+        for forwarder in self.forwarders:
+            forwarder.start()
+        if self.world is not None:
+            self._radio_process = self.world.scheduler.spawn(self.loop.run, name="radio-loop")
+            self.world.start()
+        else:
+            self._radio_thread = threading.Thread(
+                target=self._radio_main, name="radio", daemon=True
+            )
+            self._radio_thread.start()
+        log.info(
+            "gateway %s started: radio %s %.3f MHz SF%d, forwarders %s, queue %s",
+            cfg.gateway.id,
+            cfg.radio.kind,
+            cfg.radio.frequency_hz / 1e6,
+            cfg.radio.sf,
+            ",".join(names) or "none",
+            path,
+        )
+        self.notifier.ready(f"forwarding to {','.join(names) or 'nothing'}")
+
+    def _radio_main(self):
+        try:
+            self.loop.run()
+        except Exception:
+            log.exception("radio loop stopped")
+            self.stats.add("error.radio")
+
+    def radio_alive(self, max_age_us=2_000_000):
+        """The radio loop went round recently (what the watchdog pings vouch for)."""
+        if self.world is not None:
+            return self.world.error is None and self._radio_process.alive
+        if self._radio_thread is None or not self._radio_thread.is_alive():
+            return False
+        return self.clock.now_us() - self.loop.heartbeat_us < max_age_us
+
+    def stop(self):
+        self._stopping.set()
+        self.notifier.stopping()
+        if self.loop is not None:
+            self.loop.stop()
+        if self.world is not None:
+            self.world.stop()
+        if self._radio_thread is not None:
+            self._radio_thread.join(timeout=5)
+        for forwarder in self.forwarders:
+            forwarder.stop()
+        if self.queue is not None:
+            self.queue.close()
+        log.info("gateway stopped: %s", self.stats.line())
+
+    def report_stats(self):
+        counts = self.stats.snapshot()
+        extra = {}
+        for forwarder in self.forwarders:
+            extra[f"queue.{forwarder.name}"] = self.queue.depth(forwarder.name)
+            extra[f"dropped.{forwarder.name}"] = self.queue.dropped(forwarder.name)
+        log.info("stats %s", self.stats.line(extra))
+        wall = self.clock.wall_us()
+        for forwarder in self.forwarders:
+            try:
+                forwarder.send_stats(counts, wall)
+            except Exception:
+                log.exception("stats for %s failed", forwarder.name)
+
+    def run(self):
+        """Run until SIGTERM/SIGINT (the systemd service)."""
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: self._stopping.set())
+        self.start()
+        watchdog_s = (self.notifier.watchdog_us or 0) / 2e6 or None
+        stats_every = self.config.gateway.stats_interval_s
+        next_stats = time.monotonic() + stats_every
+        try:
+            while not self._stopping.wait(min(watchdog_s or 1.0, 1.0)):
+                if watchdog_s and self.radio_alive():
+                    self.notifier.watchdog()
+                if time.monotonic() >= next_stats:
+                    next_stats += stats_every
+                    self.report_stats()
+        finally:
+            self.stop()
+        return 0

@@ -1,0 +1,175 @@
+"""Shared helpers: emulated nodes on the chip model, MQTT subscribers, UDP servers, configs."""
+
+import collections
+import socket
+import threading
+import time
+
+import paho.mqtt.client as mqtt
+from lorafield_gateway import config as gwconfig
+from lorafield_hw import sx1276_registers as r
+from lorafield_node.phy import UNCONFIRMED_UP, SessionCrypto, build_data
+
+KEY = bytes(range(16))
+CRYPTO = SessionCrypto(KEY, KEY)
+
+
+def uplink(dev_addr, fcnt, payload=None):
+    """A real LoRaWAN unconfirmed data frame (firmware frame builder)."""
+    body = payload if payload is not None else fcnt.to_bytes(4, "big")
+    return build_data(CRYPTO, UNCONFIRMED_UP, dev_addr, fcnt, fport=1, payload=body)
+
+
+def dev_fcnt(phy):
+    """(DevAddr, FCnt16) of a data frame."""
+    return int.from_bytes(phy[1:5], "little"), int.from_bytes(phy[6:8], "little")
+
+
+def configure(chip, *, frequency_hz=868_100_000, sf=7, bw_code=7, iq_rx_inverted=False, crc=True):
+    """A node's LoRa settings through the chip's registers (normal IQ on TX)."""
+    write = chip.write_register
+    write(r.REG_OP_MODE, r.MODE_SLEEP)
+    write(r.REG_OP_MODE, r.LONG_RANGE_MODE | r.MODE_SLEEP)
+    frf = round(frequency_hz * r.FSTEP_DIVISOR / r.FXOSC_HZ)
+    write(r.REG_FRF_MSB, frf >> 16)
+    write(r.REG_FRF_MID, (frf >> 8) & 0xFF)
+    write(r.REG_FRF_LSB, frf & 0xFF)
+    write(r.REG_FIFO_TX_BASE_ADDR, 0)
+    write(r.REG_FIFO_RX_BASE_ADDR, 0)
+    write(r.REG_MODEM_CONFIG1, (bw_code << 4) | (1 << 1))
+    write(r.REG_MODEM_CONFIG2, (sf << 4) | (r.RX_PAYLOAD_CRC_ON if crc else 0))
+    write(r.REG_MODEM_CONFIG3, r.LOW_DATA_RATE_OPTIMIZE if sf >= 11 else 0)
+    write(r.REG_PREAMBLE_LSB, 8)
+    write(r.REG_SYNC_WORD, 0x34)
+    write(r.REG_PA_CONFIG, 0x8F)
+    write(r.REG_INVERT_IQ, (0x27 & ~0x41) | (0x40 if iq_rx_inverted else 0) | 0x01)
+    write(r.REG_INVERT_IQ2, r.INVERT_IQ2_ON if iq_rx_inverted else r.INVERT_IQ2_OFF)
+    write(r.REG_OP_MODE, r.LONG_RANGE_MODE | r.MODE_STDBY)
+
+
+def send(chip, payload):
+    chip.write_register(r.REG_FIFO_ADDR_PTR, 0)
+    chip.transaction(bytes((r.REG_FIFO | 0x80,)) + bytes(payload))
+    chip.write_register(r.REG_PAYLOAD_LENGTH, len(payload))
+    chip.write_register(r.REG_IRQ_FLAGS, 0xFF)
+    chip.write_register(r.REG_OP_MODE, r.LONG_RANGE_MODE | r.MODE_TX)
+
+
+def read_packet(chip):
+    length = chip.read_register(r.REG_RX_NB_BYTES)
+    chip.write_register(r.REG_FIFO_ADDR_PTR, chip.read_register(r.REG_FIFO_RX_CURRENT_ADDR))
+    return chip.transaction(bytes((r.REG_FIFO,)) + bytes(length))[1:]
+
+
+class ClassANode:
+    """A node on the chip model: sends an uplink, then listens in RX1 (uplink end + 1 s,
+    inverted IQ, RX single with a symbol timeout) as a LoRaWAN Class A device does."""
+
+    def __init__(self, scheduler, chip, rx1_delay_us=1_000_000, margin_us=2_000):
+        self.scheduler = scheduler
+        self.chip = chip
+        self.rx1_delay_us = rx1_delay_us
+        self.margin_us = margin_us
+        self.uplink_end_us = None
+        self.received = []  # (time_us, payload)
+        self.rx_timeouts = 0
+
+    def run(self, phy, sf=7):
+        chip = self.chip
+        configure(chip, sf=sf)
+        send(chip, phy)
+        while not chip.read_register(r.REG_IRQ_FLAGS) & r.IRQ_TX_DONE:
+            self.scheduler.advance(100)
+        self.uplink_end_us = chip.mode_changed_us
+        configure(chip, sf=sf, iq_rx_inverted=True)
+        chip.write_register(r.REG_SYMB_TIMEOUT_LSB, 16)
+        chip.write_register(r.REG_IRQ_FLAGS, 0xFF)
+        self.scheduler.advance(
+            self.uplink_end_us + self.rx1_delay_us - self.margin_us - self.scheduler.now_us
+        )
+        chip.write_register(r.REG_OP_MODE, r.LONG_RANGE_MODE | r.MODE_RX_SINGLE)
+        while True:
+            flags = chip.read_register(r.REG_IRQ_FLAGS)
+            if flags & r.IRQ_RX_DONE:
+                self.received.append((self.scheduler.now_us, read_packet(chip)))
+                return
+            if flags & r.IRQ_RX_TIMEOUT:
+                self.rx_timeouts += 1
+                return
+            self.scheduler.advance(200)
+
+
+class Subscriber:
+    """An MQTT client with a persistent session (QoS 1) that records every message."""
+
+    def __init__(self, port, topic, client_id="test-subscriber"):
+        self.messages = collections.deque()
+        self.subscribed = threading.Event()
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False
+        )
+        self.client.reconnect_delay_set(0.1, 0.5)
+        self.client.on_connect = lambda c, u, f, rc, p: (c.subscribe(topic, qos=1), None)
+        self.client.on_subscribe = lambda *a: self.subscribed.set()
+        self.client.on_message = lambda c, u, m: self.messages.append((m.topic, bytes(m.payload)))
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        assert self.subscribed.wait(5), "subscription not acknowledged"
+
+    def wait_for(self, predicate, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate(list(self.messages)):
+                return True
+            time.sleep(0.02)
+        return predicate(list(self.messages))
+
+    def close(self):
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+class UdpServer:
+    """A Semtech UDP server on loopback: answers PUSH_DATA / PULL_DATA, records datagrams."""
+
+    def __init__(self, ack=True):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.05)
+        self.port = self.sock.getsockname()[1]
+        self.ack = ack
+        self.received = collections.deque()
+        self.pull_address = None
+        self._running = True
+        self._thread = threading.Thread(target=self._main, daemon=True)
+        self._thread.start()
+
+    def _main(self):
+        while self._running:
+            try:
+                data, address = self.sock.recvfrom(65535)
+            except (TimeoutError, OSError):
+                continue
+            self.received.append(data)
+            if len(data) >= 4 and data[0] == 2:
+                if data[3] == 0 and self.ack:
+                    self.sock.sendto(data[:3] + b"\x01", address)
+                elif data[3] == 2:
+                    self.pull_address = address
+                    self.sock.sendto(data[:3] + b"\x04", address)
+
+    def send_down(self, data):
+        self.sock.sendto(data, self.pull_address)
+
+    def close(self):
+        self._running = False
+        self._thread.join()
+        self.sock.close()
+
+
+def make_config(tmp_path, **sections):
+    """A Config with the queue under tmp_path and the given sections' overrides."""
+    data = {"gateway": {"state_dir": str(tmp_path / "state"), "stats_interval_s": 1}}
+    for name, values in sections.items():
+        data.setdefault(name, {}).update(values)
+    return gwconfig.from_dict(data)
