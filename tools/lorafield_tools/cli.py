@@ -15,6 +15,7 @@ COMMANDS = {
     "codec": "codec",
     "airtime": "airtime",
     "bench": "bench",
+    "gateway": "gateway",
 }
 
 

@@ -1,0 +1,58 @@
+"""Config tree: defaults, the annotated default file, one clear message per bad key, and
+the `lorafield gateway` CLI's handling of them (exit 2, one line)."""
+
+import tomllib
+
+import pytest
+from lorafield_gateway import config as c
+from lorafield_tools.cli import main
+
+
+def test_rendered_defaults_are_annotated_toml_that_loads_to_the_defaults():
+    text = c.render_defaults()
+    assert c.loads(text) == c.Config()
+    data = tomllib.loads(text)
+    assert set(data) == {"gateway", "radio", "queue", "semtech", "chirpstack", "local"}
+    assert "# Receive spreading factor (single SF)." in text
+    assert 'topic_prefix = "eu868"' in text
+
+
+def test_partial_file_keeps_other_defaults():
+    cfg = c.loads("[radio]\nsf = 9\n[chirpstack]\nenabled = true\nport = 18830\n")
+    assert cfg.radio.sf == 9 and cfg.radio.frequency_hz == 868_100_000
+    assert cfg.forwarders() == ["chirpstack"]
+    assert cfg.queue_path == "/var/lib/lorafield-gateway/queue.sqlite3"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[radio]\nsf = 13", "radio.sf: must be an integer in 7..12, got 13"),
+        ("[radio]\nsf = '7'", "radio.sf: must be an integer, got '7'"),
+        ("[radio]\nspi = 1", "radio.spi: unknown key"),
+        ("[mqtt]\nhost = 'x'", "mqtt: unknown section"),
+        ("radio = 3", "radio: must be a table"),
+        ("[gateway]\nid = 'xyz'", "gateway.id: must be 16 hex digits"),
+        ("[chirpstack]\nenabled = 1", "chirpstack.enabled: must be true or false, got 1"),
+        ("[radio]\nkind = 'replay'", "radio.replay_path: required"),
+        ("[radio]\nbw_hz = 200000", "radio.bw_hz: must be one of"),
+        ("[radio\n", "TOML syntax"),
+    ],
+)
+def test_invalid_config_names_the_key(text, message):
+    with pytest.raises(c.ConfigError) as info:
+        c.loads(text)
+    assert str(info.value).startswith(message)
+    assert "\n" not in str(info.value)
+
+
+def test_cli_print_config_and_invalid_config(tmp_path, capsys):
+    assert main(["gateway", "print-config"]) == 0
+    assert c.loads(capsys.readouterr().out) == c.Config()
+    bad = tmp_path / "gw.toml"
+    bad.write_text("[semtech]\nport_up = 70000\n")
+    assert main(["gateway", "run", "--config", str(bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "semtech.port_up" in err[0] and "Traceback" not in err[0]
+    assert main(["gateway", "run", "--config", str(tmp_path / "missing.toml")]) == 2
+    assert "cannot read" in capsys.readouterr().err

@@ -1,0 +1,67 @@
+"""`lorafield gateway`: run the Raspberry Pi gateway service, or print its annotated default
+configuration.
+
+    lorafield gateway run --config /etc/lorafield/gateway.toml
+    lorafield gateway run --config gw.toml --radio replay --replay-path frames.jsonl
+    lorafield gateway print-config > gateway.toml
+"""
+
+import logging
+import sys
+
+from ..cli import UsageError
+
+HELP = "Raspberry Pi gateway service (radio, Semtech UDP, ChirpStack MQTT, local server)"
+
+
+def add_arguments(parser):
+    sub = parser.add_subparsers(dest="gateway_command", metavar="ACTION", parser_class=type(parser))
+    sub.required = True
+    run = sub.add_parser("run", help="run the service until SIGTERM/SIGINT")
+    run.add_argument("--config", required=True, metavar="FILE", help="TOML configuration")
+    run.add_argument(
+        "--radio",
+        choices=("rfm95", "emulated", "replay"),
+        help="override radio.kind (emulated/replay: tests and demos without a radio)",
+    )
+    run.add_argument("--replay-path", metavar="FILE", help="override radio.replay_path")
+    sub.add_parser("print-config", help="print the annotated default configuration")
+
+
+def _load(args):
+    from dataclasses import replace
+
+    from lorafield_gateway.config import ConfigError, load
+
+    try:
+        cfg = load(args.config)
+        overrides = {}
+        if args.radio:
+            overrides["kind"] = args.radio
+        if args.replay_path:
+            overrides["replay_path"] = args.replay_path
+        if overrides:
+            radio = replace(cfg.radio, **overrides)
+            if radio.kind == "replay" and not radio.replay_path:
+                raise ConfigError("radio.replay_path: required when radio.kind is 'replay'")
+            cfg = replace(cfg, radio=radio)
+        return cfg
+    except ConfigError as exc:
+        raise UsageError(f"lorafield gateway: {args.config}: {exc}") from None
+
+
+def run(args):
+    if args.gateway_command == "print-config":
+        from lorafield_gateway.config import render_defaults
+
+        sys.stdout.write(render_defaults())
+        return 0
+    cfg = _load(args)
+    logging.basicConfig(
+        level=cfg.gateway.log_level.upper(),
+        stream=sys.stderr,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    from lorafield_gateway.service import GatewayService
+
+    return GatewayService(cfg).run()
