@@ -131,5 +131,6 @@ class TemperatureApp:
         self.node.store.put("app", self.logic.pack())
 
     def sleep_ms(self):
-        self.logic.interval_s = self.node.config.interval_s
+        self.logic.interval_s = self.node.config.interval_s  # a downlink may have changed them
+        self.logic.set_thresholds(self.node.config.thresholds)
         return self.logic.next_interval_s() * 1000

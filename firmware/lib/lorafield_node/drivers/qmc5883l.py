@@ -49,13 +49,13 @@ class QMC5883L:
         try:
             self.i2c.writeto_mem(self.address, reg, self._one)
         except OSError as e:
-            raise SensorError("QMC5883L does not answer (%s)" % e, "sensor") from None
+            raise SensorError("QMC5883L does not answer (OSError %s)" % e.args[0]) from None
 
     def _read(self, reg, buf):
         try:
             self.i2c.readfrom_mem_into(self.address, reg, buf)
         except OSError as e:
-            raise SensorError("QMC5883L does not answer (%s)" % e, "sensor") from None
+            raise SensorError("QMC5883L does not answer (OSError %s)" % e.args[0]) from None
 
     def init(self):
         """Soft reset, check the chip id, SET/RESET period 0x01 (datasheet 9.2.4), standby."""

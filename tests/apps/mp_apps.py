@@ -1,0 +1,322 @@
+"""Programs that run unchanged on MicroPython (in the VM) and CPython: each app's full wake
+cycle (Node + app + drivers + codec + store) on a fake board with tiny fake buses and a fake
+MAC. `setup()` builds the world (kept between VM calls), `cycle(...)` runs one wake and
+prints what went on the air and how long the node sleeps."""
+
+FAKES = """
+import struct
+
+from lorafield_node.store import Store
+from lorafield_node.apps import app_class
+from lorafield_node.apps.framework import Node, run
+
+
+class RamFlash:
+    def __init__(self, size=4096, count=3):
+        self.size = size
+        self.count = count
+        self.data = bytearray(b"\\xff" * (size * count))
+
+    def readblocks(self, block, buf, offset=0):
+        a = block * self.size + offset
+        buf[:] = self.data[a : a + len(buf)]
+
+    def writeblocks(self, block, buf, offset=0):
+        a = block * self.size + offset
+        for i in range(len(buf)):
+            self.data[a + i] &= buf[i]
+
+    def ioctl(self, op, arg=0):
+        if op == 4:
+            return self.count
+        if op == 5:
+            return self.size
+        if op == 6:
+            a = arg * self.size
+            self.data[a : a + self.size] = b"\\xff" * self.size
+        return 0
+
+
+class Clock:
+    def __init__(self):
+        self.us = 0
+
+    def ticks_us(self):
+        return self.us & 0x3FFFFFFF
+
+    def ticks_ms(self):
+        return (self.us // 1000) & 0x3FFFFFFF
+
+    def ticks_diff(self, a, b):
+        return ((a - b + 0x20000000) & 0x3FFFFFFF) - 0x20000000
+
+    def ticks_add(self, t, d):
+        return (t + d) & 0x3FFFFFFF
+
+    def sleep_us(self, us):
+        self.us += us
+
+    def sleep_ms(self, ms):
+        self.us += ms * 1000
+
+
+class Slept(Exception):
+    pass
+
+
+class Wdt:
+    def __init__(self):
+        self.feeds = 0
+
+    def feed(self):
+        self.feeds += 1
+
+
+def sht_crc(b):
+    crc = 0xFF
+    for x in b:
+        crc ^= x
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x31) & 0xFF if crc & 0x80 else (crc << 1) & 0xFF
+    return crc
+
+
+class FakeI2C:
+    # QMC5883L at 0x0D (registers; DRDY always set), SHT31 at 0x44 (6-byte result).
+    def __init__(self):
+        self.field = (18000, 2000, -44000)  # nT
+        self.temp_c = 21.5
+        self.present = True
+        self.ctrl = 0
+
+    def _check(self):
+        if not self.present:
+            raise OSError(19)
+
+    def writeto_mem(self, addr, reg, buf):
+        self._check()
+        if reg == 0x09:
+            self.ctrl = buf[0]
+
+    def readfrom_mem_into(self, addr, reg, buf):
+        self._check()
+        if reg == 0x0D:
+            buf[0] = 0xFF
+        elif reg == 0x06:
+            buf[0] = 1
+        else:
+            for i in range(3):
+                v = self.field[i] * 3 // 25 & 0xFFFF
+                buf[2 * i] = v & 0xFF
+                buf[2 * i + 1] = v >> 8
+
+    def writeto(self, addr, buf):
+        self._check()
+        return 1
+
+    def readfrom_into(self, addr, buf):
+        self._check()
+        st = int((self.temp_c + 45) * 65535 / 175)
+        t = bytes([st >> 8, st & 0xFF])
+        h = bytes([0x80, 0x00])
+        buf[:] = t + bytes([sht_crc(t)]) + h + bytes([sht_crc(h)])
+
+
+class FakeUART:
+    # A02YYUW frames at the given distance, a corrupt frame first.
+    def __init__(self):
+        self.mm = 2000
+        self.present = True
+
+    def any(self):
+        return 0
+
+    def read(self, n=None):
+        if not self.present:
+            return None
+        h, l = self.mm >> 8, self.mm & 0xFF
+        good = bytes([0xFF, h, l, (0xFF + h + l) & 0xFF])
+        return bytes([0xFF, h, l ^ 4, 0]) + good * 2
+
+
+def ow_crc(data):
+    crc = 0
+    for byte in data:
+        for _ in range(8):
+            mix = (crc ^ byte) & 1
+            crc >>= 1
+            if mix:
+                crc ^= 0x8C
+            byte >>= 1
+    return crc
+
+
+class FakeOneWire:
+    # One DS18B20: conversion done at once, scratchpad with its CRC.
+    def __init__(self):
+        self.raw = 0x0191  # 25.0625 degC
+        self.present = True
+
+    def reset(self, required=False):
+        return self.present
+
+    def writebyte(self, b):
+        pass
+
+    def write(self, buf):
+        pass
+
+    def readbit(self):
+        return 1
+
+    def readinto(self, buf):
+        s = bytes([self.raw & 0xFF, self.raw >> 8, 0x4B, 0x46, 0x7F, 0xFF, 0x0C, 0x10])
+        buf[:] = s + bytes([ow_crc(s)])
+
+
+class Board:
+    name = "fake"
+
+    def __init__(self, flash, cause):
+        self._clock = Clock()
+        self._flash = flash
+        self.cause = cause
+        self.wdt = Wdt()
+        self.i2c_bus = FakeI2C()
+        self.uart_bus = FakeUART()
+        self.ow_bus = FakeOneWire()
+
+    def clock(self):
+        return self._clock
+
+    def watchdog(self, ms):
+        return self.wdt
+
+    def store(self):
+        return Store(self._flash)
+
+    def reset_cause(self):
+        return self.cause
+
+    def battery_mv(self):
+        return 2950
+
+    def i2c(self):
+        return self.i2c_bus
+
+    def uart(self):
+        return self.uart_bus
+
+    def onewire(self):
+        return self.ow_bus
+
+    def sensor_power(self, on):
+        pass
+
+    def lightsleep(self, ms):
+        self._clock.sleep_ms(ms)
+
+    def deepsleep(self, ms):
+        raise Slept(ms)
+
+
+class Radio:
+    def sleep(self):
+        pass
+
+
+class Downlink:
+    def __init__(self, fport, payload):
+        self.fport = fport
+        self.payload = payload
+
+
+class FakeMac:
+    def __init__(self, downlinks):
+        self.joined = True
+        self.radio = Radio()
+        self.on_downlink = None
+        self.downlinks = downlinks
+        self.sent = []
+
+    def join(self):
+        return True
+
+    def send(self, fport, payload, confirmed=False):
+        self.sent.append((fport, bytes(payload)))
+        if self.downlinks:
+            self.on_downlink(self.downlinks.pop(0))
+        return True
+
+
+W = {}
+
+
+def setup():
+    W["flash"] = RamFlash()
+
+
+def cycle(settings, cause=4, field=None, temp_c=None, mm=None, raw=None, gone=False, dl=None):
+    # A continuous app (parking) keeps its boot between wakes (light sleep); the others
+    # boot afresh for every wake (deep sleep), as on the device.
+    live = W.get("live")
+    if cause == 4 and live is not None and live[2].CONTINUOUS:
+        board, node, app, mac = live
+    else:
+        board = Board(W["flash"], cause)
+        mac = FakeMac([])
+        cls = app_class(settings["app"])
+        node = Node(board, settings, cls.DEFAULTS, mac)
+        app = cls(node, settings)
+        W["live"] = (board, node, app, mac)
+    if field is not None:
+        board.i2c_bus.field = field
+    if temp_c is not None:
+        board.i2c_bus.temp_c = temp_c
+    if mm is not None:
+        board.uart_bus.mm = mm
+    if raw is not None:
+        board.ow_bus.raw = raw
+    board.i2c_bus.present = board.uart_bus.present = board.ow_bus.present = not gone
+    mac.sent = []
+    mac.downlinks = [Downlink(30, bytes(dl))] if dl else []
+    board.wdt.feeds = 0
+    try:
+        run(node, app, 1)
+        slept = "light %d" % app.sleep_ms()
+        board._clock.sleep_ms(app.sleep_ms())
+    except Slept as e:
+        slept = "deep %d" % e.args[0]
+    up = " ".join("%d:%s" % (p, b.hex()) for p, b in mac.sent)
+    print(slept, "feeds", board.wdt.feeds > 0, "up", up)
+"""
+
+# One scenario per app: the same calls on both runtimes.
+_WL = "cycle({'app': 'water_level', 'mount_height_mm': 3000}, "
+_HIGH_1300 = "dl=bytes.fromhex('83f6f6a100190514')"  # config {"thresholds": {"high_mm": 1300}}
+SCENARIOS = {
+    "temperature": [
+        "cycle({'app': 'temperature'}, cause=1)",
+        "cycle({'app': 'temperature'})",
+        "cycle({'app': 'temperature'}, dl=bytes.fromhex('831901f4f6a10319076c'))",
+        "cycle({'app': 'temperature'}, raw=0x0140)",
+        "cycle({'app': 'temperature'}, gone=True)",
+        "cycle({'app': 'temperature', 'sensor': 'sht31'}, temp_c=-3.25)",
+    ],
+    "water_level": [
+        _WL + "cause=1)",
+        _WL + "mm=1990)",
+        _WL + "mm=1995)",
+        _WL + "mm=2000, " + _HIGH_1300 + ")",
+        _WL + "mm=1980)",
+        _WL + "mm=1500)",
+        _WL + "gone=True)",
+    ],
+    "parking": [
+        "cycle({'app': 'parking'}, cause=1)",
+    ]
+    + ["cycle({'app': 'parking'})"] * 8
+    + ["cycle({'app': 'parking'}, field=(40000, 12000, -90000))"] * 3
+    + ["cycle({'app': 'parking'}, field=(18000, 2000, -44000))"] * 3
+    + ["cycle({'app': 'parking'}, gone=True)"],
+}
