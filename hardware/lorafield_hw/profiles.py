@@ -1,12 +1,15 @@
 """Board profiles as data: pin maps, supply currents, flash geometry, battery.
 
-The pin maps are the boards' real wiring (sources beside each); the real `machine`-based
-board classes (a later issue) and the emulated board read the same table. Currents are
-typical figures from the datasheets named; where a figure is a board-level estimate (the
-regulator, USB-UART bridge and LEDs of a dev board draw more than the MCU in deep sleep)
-it says so. They feed `lorafield_hw.energy`. The sensor UART, one-wire and trigger/echo pins are
-lorafield's suggested wiring on pins each board leaves free.
+The pin maps live in the firmware (`lorafield_node.pinmaps`, sources beside each board):
+the real `machine`-based boards (firmware/boards) and the emulated board read the same
+table. Currents are typical figures from the datasheets named; where a figure is a
+board-level estimate (the regulator, USB-UART bridge and LEDs of a dev board draw more than
+the MCU in deep sleep) it says so. They feed `lorafield_hw.energy`. The sensor UART,
+one-wire and trigger/echo pins are lorafield's suggested wiring on pins each board leaves
+free.
 """
+
+from lorafield_node.pinmaps import PINS
 
 # SX1276 supply currents (Semtech SX1276 datasheet rev 7, 2.5.1 Table 6), mA, typical.
 SX1276_CURRENT_MA = {
@@ -77,19 +80,7 @@ PROFILES = {
             "deepsleep": _ESP32_DEEP_MA,
             "board_floor": 0.9,
         },
-        # Heltec WiFi LoRa 32 V2 pinout diagram
-        {
-            "spi": {"id": 1, "sck": 5, "mosi": 27, "miso": 19},
-            "lora": {"cs": 18, "reset": 14, "dio0": 26, "dio1": 35, "dio2": 34},
-            "i2c": {"id": 0, "sda": 4, "scl": 15},  # shared with the OLED (0x3C, reset 16)
-            "uart": {"id": 2, "tx": 17, "rx": 23},
-            "onewire": 13,
-            "trigger": 22,
-            "echo": 38,  # input-only pin
-            "vext": {"pin": 21, "active_low": True},  # switched 3V3 for external sensors
-            "battery_adc": {"pin": 37, "divider": 3.2},  # 220k/100k
-            "led": 25,
-        },
+        PINS["heltec_lora32_v2"],  # lorafield_node.pinmaps (sources there)
         ("lipo", 1000, 1),
     ),
     "ttgo_lora32_v21": BoardProfile(
@@ -102,18 +93,7 @@ PROFILES = {
             "deepsleep": _ESP32_DEEP_MA,
             "board_floor": 0.35,
         },
-        # LilyGO TTGO LoRa32 V2.1_1.6 pin map (LilyGO-LoRa-Series, utilities.h)
-        {
-            "spi": {"id": 1, "sck": 5, "mosi": 27, "miso": 19},
-            "lora": {"cs": 18, "reset": 23, "dio0": 26, "dio1": 33, "dio2": 32},
-            "i2c": {"id": 0, "sda": 21, "scl": 22},
-            "uart": {"id": 2, "tx": 4, "rx": 34},
-            "onewire": 13,  # the SD slot's CS: leave the slot empty
-            "trigger": 12,  # strapping pin, held low by its pull-down at boot as required
-            "echo": 36,  # input-only pin
-            "battery_adc": {"pin": 35, "divider": 2.0},  # 100k/100k
-            "led": 25,
-        },
+        PINS["ttgo_lora32_v21"],  # lorafield_node.pinmaps (sources there)
         ("lipo", 1000, 1),
     ),
     "tbeam_v11": BoardProfile(
@@ -127,19 +107,7 @@ PROFILES = {
             "deepsleep": _ESP32_DEEP_MA,
             "board_floor": 0.6,
         },
-        # LilyGO T-Beam V1.1 schematic / LilyGO-LoRa-Series utilities.h
-        {
-            "spi": {"id": 1, "sck": 5, "mosi": 27, "miso": 19},
-            "lora": {"cs": 18, "reset": 23, "dio0": 26, "dio1": 33, "dio2": 32},
-            "i2c": {"id": 0, "sda": 21, "scl": 22},  # AXP192 PMU at 0x34
-            "gps_uart": {"id": 1, "tx": 12, "rx": 34},
-            "uart": {"id": 2, "tx": 13, "rx": 14},
-            "onewire": 25,
-            "trigger": 2,
-            "echo": 39,  # input-only pin
-            "battery_adc": {"pmu": "axp192"},  # battery voltage read from the PMU over I2C
-            "led": 4,
-        },
+        PINS["tbeam_v11"],  # lorafield_node.pinmaps (sources there)
         ("lipo", 3000, 1),  # 18650 cell holder
     ),
     "pico_rfm95w": BoardProfile(
@@ -152,19 +120,7 @@ PROFILES = {
             "deepsleep": _RP2040_DEEP_MA,
             "board_floor": 0.05,  # RT6150 buck-boost quiescent, a board-level estimate
         },
-        # No vendor wiring exists: this is lorafield's reference wiring on SPI0's default
-        # pins; VSYS/3 on GPIO29 (ADC3) is the Pico's own (Pico datasheet, 4.4).
-        {
-            "spi": {"id": 0, "sck": 18, "mosi": 19, "miso": 16},
-            "lora": {"cs": 17, "reset": 20, "dio0": 21, "dio1": 22},
-            "i2c": {"id": 0, "sda": 4, "scl": 5},
-            "uart": {"id": 1, "tx": 8, "rx": 9},
-            "onewire": 15,
-            "trigger": 6,
-            "echo": 7,
-            "battery_adc": {"pin": 29, "divider": 3.0},
-            "led": 25,
-        },
+        PINS["pico_rfm95w"],  # lorafield_node.pinmaps (sources there)
         ("alkaline", 2500, 2),  # 2 x AA into VSYS (1.8-5.5 V)
     ),
     "feather_rp2040_rfm95": BoardProfile(
@@ -177,18 +133,7 @@ PROFILES = {
             "deepsleep": _RP2040_DEEP_MA,
             "board_floor": 0.1,  # AP2112K LDO + charger, a board-level estimate
         },
-        # Adafruit Feather RP2040 RFM95 pinouts (also Zephyr's feather_rfm95_rp2040 board)
-        {
-            "spi": {"id": 1, "sck": 14, "mosi": 15, "miso": 8},
-            "lora": {"cs": 16, "reset": 17, "dio0": 21, "dio1": 22, "dio2": 23},
-            "i2c": {"id": 1, "sda": 2, "scl": 3},  # STEMMA QT
-            "uart": {"id": 0, "tx": 0, "rx": 1},
-            "onewire": 5,
-            "trigger": 9,  # D9
-            "echo": 10,  # D10
-            "battery_adc": {"pin": 29, "divider": 2.0},  # A3, an assumed wiring
-            "led": 13,
-        },
+        PINS["feather_rp2040_rfm95"],  # lorafield_node.pinmaps (sources there)
         ("lipo", 1200, 1),
     ),
 }
