@@ -144,5 +144,6 @@ def typecheck_project(port: str, root: Path | None = None) -> list[Diagnostic]:
     """pyright on firmware/ and codecs/; their import roots are on extraPaths."""
     root = root or repo_root()
     paths = [root / d for d in DEVICE_DIRS if (root / d).is_dir()]
-    extra = [root / "firmware" / "lib", root / "codecs"]
+    # firmware/boards holds lorafield_boards (the device's /lib/lorafield_boards)
+    extra = [root / "firmware" / "lib", root / "firmware" / "boards", root / "codecs"]
     return typecheck(port, paths, extra_paths=[p for p in extra if p.is_dir()], root=root)

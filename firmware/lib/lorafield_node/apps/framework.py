@@ -61,10 +61,13 @@ class _Fed:
         self._b = board
         self._wdt = wdt
         self.name = board.name
+        # a third of the watchdog's timeout (RP2040's is at most 8.3 s)
+        chunk = getattr(wdt, "timeout_ms", WDT_MS) // 3
+        self._chunk = chunk if chunk < _FEED_CHUNK_MS else _FEED_CHUNK_MS
 
     def lightsleep(self, ms):
         while ms > 0:
-            step = ms if ms < _FEED_CHUNK_MS else _FEED_CHUNK_MS
+            step = ms if ms < self._chunk else self._chunk
             self._wdt.feed()
             self._b.lightsleep(step)
             ms -= step
@@ -305,7 +308,8 @@ class Node:
         """Persist the clock and flags, put the radio to sleep, and sleep (never returns)."""
         if self.reboot:
             ms = 100  # a fresh interpreter: the reboot the network asked for
-        self.save_clock(ms)
+        plan = getattr(self.board, "planned_sleep_ms", None)  # a TPL5110 sets its own period
+        self.save_clock(plan(ms) if plan is not None else ms)
         if self._mac is not None:
             self._mac.radio.sleep()
         self.wdt.feed()

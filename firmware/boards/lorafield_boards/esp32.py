@@ -1,0 +1,78 @@
+"""ESP32 boards (Heltec WiFi LoRa 32 V2, TTGO LoRa32 V2.1, LilyGO T-Beam V1.1).
+
+Deep sleep is machine.deepsleep(ms): the chip powers down except the RTC domain (10 uA,
+ESP32 datasheet "Power consumption by power modes") and boots again with
+DEEPSLEEP_RESET; state is kept in the store. The store lives in a data partition labelled
+"lfstore" when the partition table has one (esp32.Partition, byte-programmable), else in a
+file of the filesystem. The T-Beam's battery is read from its AXP192 PMU, which also
+switches the GPS off (it would draw ~30 mA).
+"""
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):
+        return x
+
+
+import machine
+
+from .common import MachineBoard, Watchdog
+
+_AXP192 = const(0x34)
+_AXP_POWER_OUT = const(0x12)  # AXP192 datasheet REG 12H: bit 3 LDO3 (T-Beam: GPS)
+_AXP_ADC_EN1 = const(0x82)  # REG 82H: bit 7 battery voltage ADC enable
+_AXP_VBAT = const(0x78)  # REG 78H/79H: battery voltage, 12 bits, 1.1 mV per LSB
+
+
+class Esp32Board(MachineBoard):
+    def __init__(self, key, options=None):
+        super().__init__(key, options)
+        self._cause = machine.reset_cause()  # esp32's numbers are the contract's
+        if self._cause == 1 and self._was_gated():
+            self._cause = 4  # the TPL5110's timed power-on is this app's deep-sleep wake
+        if self.pins.get("battery_adc", {}).get("pmu") == "axp192":
+            self._axp_setup()
+
+    def reset_cause(self):
+        return self._cause
+
+    def watchdog(self, timeout_ms):
+        return Watchdog(timeout_ms)
+
+    def deepsleep(self, ms):
+        self._gate_off(ms)
+        machine.deepsleep(int(ms))
+
+    def flash(self):
+        try:
+            import esp32  # pyright: ignore[reportMissingImports] (esp32 port only)
+
+            found = esp32.Partition.find(esp32.Partition.TYPE_DATA, label="lfstore")
+            if found:
+                return found[0]
+        except (ImportError, AttributeError):
+            pass
+        return super().flash()
+
+    def battery_mv(self):
+        adc = self.pins.get("battery_adc", {})
+        if adc.get("pmu") == "axp192":
+            buf = self.i2c().readfrom_mem(_AXP192, _AXP_VBAT, 2)
+            return ((buf[0] << 4) | (buf[1] & 0x0F)) * 11 // 10
+        if "pin" not in adc:
+            return 0
+        a = machine.ADC(machine.Pin(adc["pin"]), atten=machine.ADC.ATTN_11DB)
+        uv = a.read_uv()  # pyright: ignore[reportAttributeAccessIssue] (esp32 port only)
+        return int(uv * adc["divider"]) // 1000
+
+    def _axp_setup(self):
+        i2c = self.i2c()
+        try:
+            out = i2c.readfrom_mem(_AXP192, _AXP_POWER_OUT, 1)[0]
+            i2c.writeto_mem(_AXP192, _AXP_POWER_OUT, bytes([out & ~0x08]))  # GPS off
+            en = i2c.readfrom_mem(_AXP192, _AXP_ADC_EN1, 1)[0]
+            i2c.writeto_mem(_AXP192, _AXP_ADC_EN1, bytes([en | 0x80]))
+        except OSError:
+            pass  # no PMU answering (an older T-Beam): battery_mv will raise instead
