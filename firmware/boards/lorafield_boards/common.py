@@ -97,6 +97,9 @@ class MachineBoard(contract.Board):
     """The parts of the interface that are the same on both ports (subclasses: deep sleep,
     reset cause, flash, battery, watchdog limits)."""
 
+    GATED_PATH = "/lorafield.gated"
+    STORE_PATH = "/lorafield.store"
+
     def __init__(self, key, options=None):
         self.name = key
         self.pins = PINS[key]
@@ -208,19 +211,19 @@ class MachineBoard(contract.Board):
     def _mark_gated(self):
         """Remember that the next power-on is the TPL5110's timed wake (a file, since
         nothing else survives the power cut)."""
-        with open("/lorafield.gated", "wb") as f:
+        with open(self.GATED_PATH, "wb") as f:
             f.write(b"1")
 
     def _was_gated(self):
         try:
-            os.remove("/lorafield.gated")
+            os.remove(self.GATED_PATH)
             return True
         except OSError:
             return False
 
     # -- storage and identity --------------------------------------------------------------
     def flash(self):
-        return FileFlash()
+        return FileFlash(self.STORE_PATH)
 
     def store(self):
         if self._store is None:
