@@ -65,7 +65,7 @@ class PacedWorld:
 
 
 class EmulatedNodes:
-    """`count` ABP-style nodes at 50-200 m sending unconfirmed data frames (real MAC
+    """`count` ABP-style nodes 10-40 m away sending unconfirmed data frames (real MAC
     framing and MIC from the firmware's frame builder, demo keys) every `interval_ms`,
     staggered so they do not collide on the single channel."""
 
@@ -76,6 +76,7 @@ class EmulatedNodes:
 
         self.world = world
         self.sent = collections.Counter()
+        self.frames = collections.deque(maxlen=10_000)  # (dev_addr, phy), newest last
         self._build = build_data
         self._mtype = UNCONFIRMED_UP
         self._crypto = SessionCrypto(self.DEMO_KEY, self.DEMO_KEY)
@@ -85,7 +86,7 @@ class EmulatedNodes:
             node = Transmitter(
                 world.air,
                 f"node{index}",
-                (50.0 + 150.0 * index / max(1, count), 10.0),
+                (10.0 + 30.0 * index / max(1, count), 5.0),
                 frequency_hz=frequency_hz,
                 sf=sf,
                 bw_hz=bw_hz,
@@ -102,5 +103,6 @@ class EmulatedNodes:
             self._crypto, self._mtype, dev_addr, fcnt, fport=1, payload=fcnt.to_bytes(4, "big")
         )
         node.send(phy)
+        self.frames.append((dev_addr, phy))
         self.sent[dev_addr] += 1
         self.world.scheduler.after(self.interval_us, self._send, index)

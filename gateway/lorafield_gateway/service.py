@@ -80,6 +80,7 @@ class GatewayService:
         self.nodes = None
         self._radio_thread = None
         self._radio_process = None
+        self._housekeeper = None
         self._stopping = threading.Event()
         self._last_stats = {}
         self.tx_log = []  # finished downlinks (TxRequest), newest last, bounded
@@ -199,6 +200,10 @@ class GatewayService:
             ",".join(names) or "none",
             path,
         )
+        self._housekeeper = threading.Thread(
+            target=self._housekeeping, name="housekeeping", daemon=True
+        )
+        self._housekeeper.start()
         self.notifier.ready(f"forwarding to {','.join(names) or 'nothing'}")
 
     def _radio_main(self):
@@ -219,6 +224,8 @@ class GatewayService:
     def stop(self):
         self._stopping.set()
         self.notifier.stopping()
+        if self._housekeeper is not None:
+            self._housekeeper.join(timeout=5)
         if self.loop is not None:
             self.loop.stop()
         if self.world is not None:
@@ -232,7 +239,9 @@ class GatewayService:
         log.info("gateway stopped: %s", self.stats.line())
 
     def report_stats(self):
-        counts = self.stats.snapshot()
+        """Log the totals; send each backend the counts since the previous report (Semtech
+        `stat` and ChirpStack `GatewayStats` are per-interval)."""
+        counts, self._last_stats = self.stats.delta(self._last_stats)
         extra = {}
         for forwarder in self.forwarders:
             extra[f"queue.{forwarder.name}"] = self.queue.depth(forwarder.name)
@@ -245,21 +254,26 @@ class GatewayService:
             except Exception:
                 log.exception("stats for %s failed", forwarder.name)
 
+    def _housekeeping(self):
+        """Watchdog pings (only while the radio loop goes round) and periodic stats."""
+        watchdog_s = (self.notifier.watchdog_us or 0) / 2e6 or None
+        stats_every = self.config.gateway.stats_interval_s
+        next_stats = time.monotonic() + stats_every
+        while not self._stopping.wait(min(watchdog_s or 0.5, 0.5)):
+            if watchdog_s and self.radio_alive():
+                self.notifier.watchdog()
+            if time.monotonic() >= next_stats:
+                next_stats += stats_every
+                self.report_stats()
+
     def run(self):
         """Run until SIGTERM/SIGINT (the systemd service)."""
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self._stopping.set())
         self.start()
-        watchdog_s = (self.notifier.watchdog_us or 0) / 2e6 or None
-        stats_every = self.config.gateway.stats_interval_s
-        next_stats = time.monotonic() + stats_every
         try:
-            while not self._stopping.wait(min(watchdog_s or 1.0, 1.0)):
-                if watchdog_s and self.radio_alive():
-                    self.notifier.watchdog()
-                if time.monotonic() >= next_stats:
-                    next_stats += stats_every
-                    self.report_stats()
+            while not self._stopping.wait(1.0):
+                pass
         finally:
             self.stop()
         return 0

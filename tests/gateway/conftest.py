@@ -35,6 +35,7 @@ class Mosquitto:
             )
         self.binary = binary
         self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.conf = self.directory / "mosquitto.conf"
         self.conf.write_text(
@@ -77,7 +78,6 @@ class Mosquitto:
 @pytest.fixture
 def mosquitto(tmp_path):
     broker = Mosquitto(tmp_path / "broker")
-    broker.directory.mkdir()
     broker.start()
     yield broker
     broker.stop()

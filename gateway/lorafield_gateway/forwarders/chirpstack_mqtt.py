@@ -67,9 +67,10 @@ class ChirpstackForwarder(Forwarder):
         if reason_code.is_failure:
             self.log.warning("broker refused the connection: %s", reason_code)
             return
+        # Subscribe before announcing ONLINE: whoever sees ONLINE can send commands.
+        client.subscribe(self.topic_down, qos=1)
         online = mapping.marshal(mapping.conn_state(self.gateway_id, True), self.config.json)
         client.publish(self.topic_conn, online, qos=1, retain=True)
-        client.subscribe(self.topic_down, qos=1)
         self._generation += 1
         self._connected.set()
         self.stats.add("mqtt.connected")
@@ -136,16 +137,18 @@ class ChirpstackForwarder(Forwarder):
         return mapping.marshal(frame, self.config.json)
 
     def stop(self):
-        super().stop()
+        """Announce OFFLINE (retained) while the network loop still runs, then stop."""
         try:
-            offline = mapping.marshal(mapping.conn_state(self.gateway_id, False), self.config.json)
             if self._connected.is_set():
-                self.client.publish(self.topic_conn, offline, qos=1, retain=True).wait_for_publish(
-                    1
+                offline = mapping.conn_state(self.gateway_id, False)
+                info = self.client.publish(
+                    self.topic_conn, mapping.marshal(offline, self.config.json), qos=1, retain=True
                 )
+                info.wait_for_publish(1)
             self.client.disconnect()
         except (RuntimeError, ValueError, OSError):
             pass
+        super().stop()
 
     def _handle_command(self, payload):
         try:
