@@ -11,6 +11,7 @@ BENCHMARKS = {
     "micropython": "micropython",
     "crypto": "crypto",
     "lns": "lns",
+    "energy": "energy",
 }
 
 

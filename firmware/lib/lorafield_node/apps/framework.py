@@ -191,9 +191,16 @@ class Node:
             )
             if s.get("dev_addr") is not None:
                 self._mac.activate_abp(s["dev_addr"], s["nwk_skey"], s["app_skey"])
+            self._fixed_dr(self._mac)
         else:
             self._mac.on_downlink = self._downlinks.append
         return self._mac
+
+    def _fixed_dr(self, mac):
+        """A data rate fixed at deploy time ("dr"), for nodes without ADR."""
+        dr = self.settings.get("dr")
+        if dr is not None and mac.joined and mac.session.dr != dr:
+            mac.set_dr(dr)
 
     def _joined(self, mac):
         rejoin = self.flags & _F_REJOIN and self.settings.get("dev_addr") is None
@@ -205,6 +212,7 @@ class Node:
             try:
                 if mac.join():
                     self._set_flag(_F_REJOIN, False)
+                    self._fixed_dr(mac)
                     return True
             except Exception as e:  # DutyCycleWait and radio trouble alike
                 wait = getattr(e, "wait_ms", None)

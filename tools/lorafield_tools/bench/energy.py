@@ -1,0 +1,241 @@
+"""`lorafield bench energy`: battery life of each app on each board, from emulated time.
+
+Each row runs the real firmware (lorafield_node.apps.start: framework, app, drivers, MAC,
+SX127x driver) on an emulated board with its emulated sensor, over the emulated air to an
+emulated gateway and the local network server. After a warm-up hour (join, calibration,
+first status) the board's energy meter is read over the measured window: the time each
+component spent in each state times that state's current (lorafield_hw.profiles and the
+sensor models: the datasheet figures printed at the end), plus each measurement's charge.
+From that: average current, charge per day, and the life of 2 x AA (2,600 mAh; the cells'
+self-discharge and the regulator's efficiency are not modelled).
+
+Defaults are the issue's: parking samples every 5 s, heartbeat hourly, 20 state changes a
+day; water level reads every 15 min and sends hourly; temperature reads and sends every
+15 min. Uplinks at DR5 (SF7) unless --dr.
+"""
+
+import math
+
+from lorafield_gateway.lns import DeviceRegistry, NetworkServer
+from lorafield_hw import profiles
+from lorafield_hw.air import Air
+from lorafield_hw.board import EmulatedBoard
+from lorafield_hw.emulated_gateway import EmulatedGateway, LnsLink
+from lorafield_hw.energy import Battery
+from lorafield_hw.profiles import BoardProfile
+from lorafield_hw.scenarios import DiurnalTemperature, ParkingScenario, WaterLevelScenario
+from lorafield_hw.scheduler import Scheduler
+from lorafield_hw.sensors import A02YYUW, DS18B20, QMC5883L
+from lorafield_node import board as contract
+from lorafield_node.apps import start
+
+from ..cli import UsageError
+
+HELP = "battery life per app and board (2 x AA) from emulated time-in-state"
+
+APPS = ("parking", "water_level", "temperature")
+AA_MAH = 2600.0
+HOUR_US = 3_600_000_000
+TPL5110_MA = 35e-6  # TI TPL5110 datasheet, IDD 35 nA typ
+
+DEV_EUI = bytes.fromhex("70b3d57ed0003001")
+JOIN_EUI = bytes.fromhex("70b3d57ed00000ff")
+APP_KEY = bytes.fromhex("2b7e151628aed2a6abf7158809cf4f3c")
+
+
+def _bare_esp32():
+    """An ESP32 module with an RFM95W straight on 2 x AA: no regulator, no USB-UART bridge,
+    no charger or LED; a P-MOSFET on GPIO21 switches the sensor rail (Heltec's pin map)."""
+    base = profiles.get("heltec_lora32_v2")
+    currents = dict(base.currents, board_floor=0.0)
+    return BoardProfile(
+        "esp32_bare",
+        "bare ESP32-WROOM-32 + RFM95W",
+        "esp32",
+        currents,
+        base.pins,
+        ("alkaline", AA_MAH, 2),
+    )
+
+
+class Tpl5110Board(EmulatedBoard):
+    """A board whose supply a TPL5110 nano-power timer gates: deep sleep pulls DONE and the
+    timer cuts the power (MCU, radio, rail and board floor at 0; the timer itself draws
+    35 nA) until its period ends. The real board reports that power-on as a deep-sleep wake
+    (lorafield_boards.common: a marker file), so the emulation boots with DEEPSLEEP_RESET."""
+
+    def _deepsleep(self, ms):
+        self._end_boot()
+        self._set_rail(False)
+        self._set_mcu("off")
+        if self.radio is not None:
+            self.radio.set_reset(False)  # unpowered: registers lost
+        self.energy.set("radio", "off", 0.0)
+        self.energy.set("board", "tpl5110 off", TPL5110_MA)
+        if ms is not None:
+            self._wake_event = self.scheduler.after(int(ms) * 1000, self._tpl_wake)
+
+    def _tpl_wake(self):
+        self._wake_event = None
+        if not self.powered:
+            return
+        self.energy.set("board", "on", self.profile.currents["board_floor"])
+        if self.radio is not None:
+            self.radio.set_reset(True)
+        if not self.profile.switched_sensor_rail:
+            self._set_rail(True)
+        self._poll_radio()
+        self._schedule_boot(contract.DEEPSLEEP_RESET)
+
+
+def configurations():
+    """(label, profile, gated) rows: every profile, a bare ESP32 module, and TPL5110 gating
+    of the two boards with the highest floors of each MCU family."""
+    rows = [(key, profiles.get(key), False) for key in sorted(profiles.PROFILES)]
+    rows.append(("esp32_bare", _bare_esp32(), False))
+    rows.append(("heltec_lora32_v2+tpl5110", profiles.get("heltec_lora32_v2"), True))
+    rows.append(("pico_rfm95w+tpl5110", profiles.get("pico_rfm95w"), True))
+    return rows
+
+
+def _parking_day(hours, changes_per_day):
+    """Arrivals and departures evenly over the run (deterministic), each car staying 1 h."""
+    cycles = max(1, round(changes_per_day * hours / 24 / 2))
+    period = hours * 3600 / cycles
+    events = []
+    for i in range(cycles):
+        arrive = 1800 + i * period
+        events += [(arrive, "arrive"), (arrive + min(3600.0, period / 2), "depart")]
+    return ParkingScenario(events, seed=7)
+
+
+def _sensors(kind, clock, hours, warmup_s, changes_per_day):
+    if kind == "parking":
+        bay = _parking_day(hours, changes_per_day)
+        shifted = ParkingScenario([(t + warmup_s, k) for t, k in bay.events], seed=7)
+        return [QMC5883L(parking=shifted, clock=clock, seed=3)]
+    if kind == "water_level":
+        water = WaterLevelScenario(mount_height_mm=3000, base_level_mm=400, seed=4)
+        return [A02YYUW(water=water, clock=clock, seed=5)]
+    return [DS18B20(climate=DiurnalTemperature(seed=2), clock=clock, seed=6)]
+
+
+def measure(kind, profile, gated, hours=24.0, dr=5, changes_per_day=20, warmup_h=1.0):
+    """Run one app on one board configuration; returns a dict of figures."""
+    scheduler = Scheduler(1)
+    air = Air(scheduler)
+    registry = DeviceRegistry()
+    registry.add_otaa(DEV_EUI, JOIN_EUI, APP_KEY, kind=kind, name="bench")
+    server = NetworkServer(registry, adr=False)
+    gateway = EmulatedGateway(air, "gw0", (50.0, 0.0))
+    LnsLink(scheduler, server, [gateway])
+    warmup_s = warmup_h * 3600
+    sensors = _sensors(kind, lambda: scheduler.now_us, hours, warmup_s, changes_per_day)
+    settings = {"app": kind, "dev_eui": DEV_EUI, "join_eui": JOIN_EUI, "app_key": APP_KEY}
+    settings["dr"] = dr
+    cls = Tpl5110Board if gated else EmulatedBoard
+    board = cls(
+        scheduler,
+        lambda view: start(view, settings),
+        profile,
+        air=air,
+        sensors=sensors,
+        battery=Battery("alkaline", AA_MAH, 2),
+    )
+    board.power_on()
+    try:
+        scheduler.run_until(int(warmup_s * 1e6))
+        meter = board.energy
+        meter.update()
+        charge0 = dict(meter.charge_mas)
+        times0 = dict(meter.time_us)
+        ups0 = len([e for e in server.events if e.kind == "uplink"])
+        scheduler.run_until(int((warmup_s + hours * 3600) * 1e6))
+        meter.update()
+    finally:
+        scheduler.shutdown()
+    window_h = hours
+    charge = {k: (v - charge0[k]) / 3600.0 for k, v in meter.charge_mas.items()}  # mAh
+    times = {k: (v - times0.get(k, 0)) / 1e6 for k, v in meter.time_us.items()}
+    total = sum(charge.values())
+    average_ma = total / window_h
+    per_day = average_ma * 24
+    uplinks = len([e for e in server.events if e.kind == "uplink"]) - ups0
+    return {
+        "average_ua": average_ma * 1000,
+        "mah_per_day": per_day,
+        "life_years": AA_MAH / per_day / 365.25 if per_day > 0 else math.inf,
+        "charge_mah": charge,
+        "time_s": times,
+        "uplinks_per_day": uplinks * 24 / window_h,
+        "browned_out": board.browned_out,
+    }
+
+
+def add_arguments(parser):
+    parser.add_argument("--hours", type=float, default=24.0, help="measured window (virtual)")
+    parser.add_argument("--app", choices=APPS, action="append", help="only these apps")
+    parser.add_argument("--board", action="append", help="only these configurations")
+    parser.add_argument("--dr", type=int, default=5, choices=range(6), help="uplink data rate")
+    parser.add_argument("--verbose", action="store_true", help="charge per component")
+
+
+def _figures():
+    esp = profiles.get("heltec_lora32_v2").currents
+    rp = profiles.get("pico_rfm95w").currents
+    sx = profiles.SX1276_CURRENT_MA
+    lines = [
+        "Datasheet figures used (typical; lorafield_hw.profiles and the sensor models):",
+        f"  ESP32 (Espressif ESP32 datasheet): active {esp['active']:g} mA (radios off),"
+        f" light sleep {esp['lightsleep']:g} mA, deep sleep {esp['deepsleep'] * 1000:g} uA",
+        f"  RP2040 (Raspberry Pi Pico datasheet): running {rp['active']:g} mA,"
+        f" sleep {rp['lightsleep']:g} mA, dormant {rp['deepsleep']:g} mA",
+        f"  SX1276 (Semtech datasheet, Table 6): sleep {sx['sleep'] * 1000:g} uA, standby"
+        f" {sx['standby']:g} mA, RX {sx['rx_band1']:g}-{sx['rx_band1_boost']:g} mA,"
+        " TX 87 mA at +17 dBm PA_BOOST (29 mA at +13 dBm RFO)",
+        "  Board floors (estimates): "
+        + ", ".join(
+            f"{k} {p.currents['board_floor'] * 1000:g} uA"
+            for k, p in sorted(profiles.PROFILES.items())
+        ),
+        "  Sensors: QMC5883L ~0.1 mA continuous / 3 uA standby; A02YYUW <= 8 mA;"
+        " DS18B20 1 mA converting (750 ms) / 0.75 uA standby; TPL5110 35 nA",
+        f"  Battery: 2 x AA alkaline, {AA_MAH:g} mAh at 3 V",
+    ]
+    return lines
+
+
+def run(args):
+    if not 1.0 <= args.hours <= 24 * 14:
+        raise UsageError("lorafield bench energy: --hours must be 1..336")
+    rows = configurations()
+    known = [label for label, _, _ in rows]
+    if args.board:
+        unknown = [b for b in args.board if b not in known]
+        if unknown:
+            raise UsageError(f"lorafield bench energy: unknown board {unknown[0]!r}")
+        rows = [r for r in rows if r[0] in args.board]
+    apps = args.app or list(APPS)
+    print(f"Emulated {args.hours:g} h per row after a 1 h warm-up; uplinks at DR{args.dr}.")
+    header = f"{'app':<12} {'board':<26} {'avg uA':>8} {'mAh/day':>8} {'2xAA years':>10}"
+    print(header + "  uplinks/day")
+    for kind in apps:
+        for label, profile, gated in rows:
+            if gated and kind == "parking":
+                print(f"{kind:<12} {label:<26} {'n/a: samples every 5 s, cannot power off':>40}")
+                continue
+            r = measure(kind, profile, gated, hours=args.hours, dr=args.dr)
+            years = r["life_years"]
+            flag = " *" if years >= 5 else ""
+            print(
+                f"{kind:<12} {label:<26} {r['average_ua']:8.1f} {r['mah_per_day']:8.3f}"
+                f" {years:10.2f}{flag:<2} {r['uplinks_per_day']:6.0f}"
+            )
+            if args.verbose:
+                parts = ", ".join(f"{k} {v:.3f}" for k, v in r["charge_mah"].items())
+                print(f"{'':<12} mAh over the window: {parts}")
+    print("* >= 5 years")
+    print()
+    for line in _figures():
+        print(line)
+    return 0
