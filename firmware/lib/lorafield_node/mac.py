@@ -186,6 +186,7 @@ class Mac:
         self._once = []  # encoded MAC answers/requests sent in the next uplink only
         self._sticky = []  # encoded sticky answers, repeated until a downlink arrives
         self._once_sent = 0
+        self._adr_step_cnt = -1  # ADR_ACK_CNT whose backoff step was last taken
         self._ack_pending = False  # a confirmed downlink waits for our ACK bit
         self._result = None
         self._tx_end_us = 0
@@ -398,7 +399,11 @@ class Mac:
         if not s.adr:
             return
         r = self.region
-        step = backoff_step(s.adr_ack_cnt(), s.dr, s.tx_power, r.default_dr_min, r.default_tx_power)
+        cnt = s.adr_ack_cnt()
+        if cnt == self._adr_step_cnt:
+            return  # this count's step is done (an attempt refused by the duty cycle retries)
+        step = backoff_step(cnt, s.dr, s.tx_power, r.default_dr_min, r.default_tx_power)
+        self._adr_step_cnt = cnt
         if step == STEP_POWER:
             s.tx_power = r.default_tx_power
         elif step == STEP_DR:

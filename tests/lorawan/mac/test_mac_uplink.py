@@ -190,6 +190,20 @@ def test_adr_backoff_sequence():
     assert mac.session.adr_ack_cnt() == 0
 
 
+def test_adr_backoff_steps_once_per_uplink_even_when_the_duty_cycle_refuses():
+    mac, board, radio = abp_mac()
+    s = mac.session
+    s.dr, s.tx_power = 5, 0
+    for i in range(129):
+        while True:
+            try:
+                mac.send(1, b"x")
+                break
+            except DutyCycleWait as e:  # each refusal is a retry of the same uplink
+                board.lightsleep(max(1, e.wait_ms // 2))
+        assert s.dr == (5 if i < 96 else 4 if i < 128 else 3)
+
+
 def test_adr_backoff_pure_logic():
     assert not adr.ack_req(63, 5, 0, 0, 0) and adr.ack_req(64, 5, 0, 0, 0)
     assert not adr.ack_req(500, 0, 0, 0, 0)
