@@ -186,9 +186,8 @@ def parse_fleet(raw, source="fleet"):
         where = f"{source}: device {index}"
         device = _parse_device(entry, where, default_join_eui)
         if device.dev_eui in seen:
-            raise FleetError(
-                f"{where}: duplicate dev_eui {device.dev_eui_hex} (also device {seen[device.dev_eui]})"
-            )
+            first = seen[device.dev_eui]
+            raise FleetError(f"{where}: duplicate dev_eui (also device {first})")
         seen[device.dev_eui] = index
         devices.append(device)
     _check_unique_dev_addrs(devices, source)
@@ -234,7 +233,7 @@ def _parse_device(entry, where, default_join_eui):
     abp_keys = [k for k in ("dev_addr", "nwk_s_key", "app_s_key") if k in entry]
     if abp_keys and len(abp_keys) != 3:
         missing = sorted({"dev_addr", "nwk_s_key", "app_s_key"} - set(abp_keys))[0]
-        raise FleetError(f"{where}: ABP needs dev_addr, nwk_s_key and app_s_key ({missing} missing)")
+        raise FleetError(f"{where}: ABP needs dev_addr, nwk_s_key, app_s_key ({missing} missing)")
     if abp_keys:
         fields["dev_addr"] = _dev_addr(_text(entry, "dev_addr", where), where)
         for key in ("nwk_s_key", "app_s_key"):
