@@ -32,7 +32,8 @@ _STANDBY = const(0x00)
 _SOFT_RST = const(0x80)
 _NT_PER_LSB_NUM = const(25)  # 1 LSB = 1/120 uT = 25/3 nT
 _NT_PER_LSB_DEN = const(3)
-_SAMPLE_TIMEOUT_MS = const(50)  # a sample takes 5 ms at 200 Hz
+_FIRST_SAMPLE_MS = const(5)  # one sample period at 200 Hz
+_SAMPLE_TIMEOUT_MS = const(50)
 
 
 class QMC5883L:
@@ -70,6 +71,7 @@ class QMC5883L:
         """One fresh sample: (x, y, z) in nT. Raises SensorError on no data or overflow."""
         clock = self.clock
         self._write(_REG_CONTROL1, _CONTINUOUS_200HZ)
+        clock.sleep_ms(_FIRST_SAMPLE_MS)  # then DRDY is (nearly) always set: one status read
         start = clock.ticks_ms()
         try:
             while True:
