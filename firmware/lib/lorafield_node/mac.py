@@ -336,7 +336,7 @@ class Mac:
             fctrl |= FCTRL_ACK
             self._ack_pending = False
         mtype = CONFIRMED_UP if confirmed else UNCONFIRMED_UP
-        fopts = memoryview(self._fopts)[:nfo]
+        fopts = bytes(self._fopts[:nfo]) if nfo else b""  # allocates only with MAC answers
         n = build_data_into(
             self._tx, self._crypto, mtype, s.dev_addr, fcnt, fctrl, fopts, fport, payload
         )
