@@ -11,6 +11,7 @@ pytestmark = pytest.mark.micropython
 PROGRAM = """
 from lorafield_node.drivers import SensorError
 from lorafield_node.drivers.qmc5883l import QMC5883L
+from lorafield_node.drivers.hmc5883l import HMC5883L
 from lorafield_node.drivers.sht31 import SHT31, crc8 as scrc
 from lorafield_node.drivers.ds18b20 import DS18B20, crc8 as ocrc
 from lorafield_node.drivers.a02yyuw import A02YYUW
@@ -136,6 +137,17 @@ def main():
     regs[6] = 0x03
     attempt("qmc-ovl", q.read_nt)
     attempt("qmc-absent", QMC5883L(I2C(absent=True), c).init)
+    hregs = bytearray(13)
+    hregs[3:9] = bytes([0x00, 0xC4, 0xFE, 0x20, 0x00, 0x16])  # X 196, Z -480, Y 22 LSB
+    hregs[9] = 0x01
+    hregs[10:13] = b"H43"
+    h = HMC5883L(I2C(hregs), c)
+    h.init()
+    attempt("hmc", h.read_nt)
+    hregs[5:7] = bytes([0xF0, 0x00])  # Z saturated (-4096)
+    attempt("hmc-ovl", h.read_nt)
+    hregs[10] = 0x00
+    attempt("hmc-id", h.init)
     good = word(0x6666) + word(0x8000)
     bad = bytearray(good)
     bad[1] ^= 1
@@ -171,6 +183,9 @@ def test_drivers_match_cpython(micropython):
     assert lines["qmc"] == "(17466, 2000, -44000)"  # LSB * 25 / 3 nT
     assert lines["qmc-ovl"].startswith("error sensor")
     assert lines["qmc-absent"].startswith("error sensor")
+    assert lines["hmc"] == "(17981, 2018, -44037)"  # LSB * 100000 / 1090 nT, order X Z Y
+    assert lines["hmc-ovl"].startswith("error sensor HMC5883L: field out of range")
+    assert lines["hmc-id"].startswith("error sensor HMC5883L: unexpected")
     assert lines["sht"] == "(2500, 500)"  # 0x6666: 25.00 degC; 0x8000: 50.0 %RH
     assert lines["sht-crc"].startswith("error sensor SHT31: CRC")
     assert lines["ds"] == "-1013"

@@ -30,7 +30,6 @@ except ImportError:  # CPython
 import struct
 
 from ..drivers import SensorError
-from ..drivers.qmc5883l import QMC5883L
 
 CALIBRATION = const(8)
 DEBOUNCE = const(3)
@@ -138,7 +137,14 @@ class ParkingApp:
         self.node = node
         self.sample_ms = settings.get("sample_s", 5) * 1000
         board = node.board
-        self.mag = QMC5883L(board.i2c(), node.clock)
+        if settings.get("magnetometer") == "hmc5883l":
+            from ..drivers.hmc5883l import HMC5883L
+
+            self.mag = HMC5883L(board.i2c(), node.clock)
+        else:
+            from ..drivers.qmc5883l import QMC5883L
+
+            self.mag = QMC5883L(board.i2c(), node.clock)
         self._ready = False
         self.detector = ParkingDetector(
             node.config.thresholds.get("mag_uT", 8), settings.get("debounce", DEBOUNCE)
