@@ -10,6 +10,7 @@ BENCHMARKS = {
     "air": "air",
     "micropython": "micropython",
     "crypto": "crypto",
+    "firmware": "firmware",
     "lns": "lns",
     "energy": "energy",
 }

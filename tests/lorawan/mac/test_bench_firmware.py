@@ -1,0 +1,31 @@
+"""`lorafield bench firmware` prints its figures, consistent with what they measure."""
+
+import re
+
+import pytest
+from lorafield_tools.cli import main
+
+pytestmark = pytest.mark.micropython
+
+
+def test_bench_firmware_prints_figures(capsys):
+    assert main(["bench", "firmware", "--uplinks", "20", "--reserve", "8"]) == 0
+    out = capsys.readouterr().out
+    mpy = re.search(r"^\.mpy of the LoRaWAN stack \(13 modules\): (\d+) B$", out, re.M)
+    modules = re.search(r"^  per module: (.*)$", out, re.M)
+    assert mpy and modules, out
+    sizes = [int(part.split()[1]) for part in modules.group(1).split(", ")]
+    assert sum(sizes) == int(mpy.group(1))
+    heap = re.search(r"Mac built (\d+) B, after join (\d+) B, after join \+ uplink (\d+) B", out)
+    assert heap, out
+    built, joined, sent = map(int, heap.groups())
+    assert 0 < built < joined <= sent
+    # 1,000 uplinks with a reservation of 8 write ceil(1000 / 8) = 125 records.
+    assert re.search(r"N=8: 125 store records, 125 NOR programs", out), out
+    assert re.search(r"^CPU per uplink on CPython .*: \d+\.\d us$", out, re.M), out
+
+
+def test_bench_firmware_rejects_bad_options(capsys):
+    assert main(["bench", "firmware", "--reserve", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--reserve" in err

@@ -1,0 +1,146 @@
+"""`lorafield bench firmware`: the LoRaWAN stack's footprint and costs.
+
+* .mpy size of every module of firmware/lib/lorafield_node (mpy-cross);
+* MicroPython heap (the real VM): the stack's bytecode when compiled from source on the device,
+  and the MAC's data during a join and an uplink through the whole Mac on a scripted radio
+  (everything allocated with the GC off: an upper bound of the peak);
+* flash writes per 1,000 uplinks for FCntUp reservations of N (store records, NOR programs
+  and erases on the emulated flash);
+* CPU microseconds per uplink on CPython (Mac.send on a scripted radio with a virtual clock:
+  frame build, FRMPayload encryption, MIC, channel choice, window timing; no waiting).
+"""
+
+import tempfile
+import time
+from pathlib import Path
+
+HELP = "LoRaWAN stack: .mpy size, MicroPython heap in join/uplink, flash writes, CPU per uplink"
+
+_APP_KEY = bytes.fromhex("2b7e151628aed2a6abf7158809cf4f3c")
+# The LoRaWAN stack: what a node needs besides its application and board module.
+STACK = (
+    "aes", "cmac", "phy", "join", "maccmd", "region", "airtime",
+    "store", "session", "adr", "dutycycle", "mac", "sx127x",
+)  # fmt: skip
+
+_CODE_HEAP = """
+import gc
+gc.collect()
+a = gc.mem_alloc()
+from lorafield_node import mac, sx127x
+gc.collect()
+print(gc.mem_alloc() - a)
+"""
+
+
+def add_arguments(parser):
+    parser.add_argument(
+        "--uplinks", type=int, default=2000, help="uplinks timed on CPython (default 2000)"
+    )
+    parser.add_argument(
+        "--reserve",
+        type=int,
+        action="append",
+        help="FCntUp reservation N for the flash figure (repeatable; default 1, 16, 64)",
+    )
+
+
+def run(args):
+    from lorafield_tools.cli import UsageError
+
+    if args.uplinks < 10:
+        raise UsageError("--uplinks must be at least 10")
+    reserves = args.reserve or [1, 16, 64]
+    if any(not 1 <= n <= 0x4000 for n in reserves):
+        raise UsageError("--reserve must be 1..16384")
+    _mpy_sizes()
+    _heap()
+    for n in reserves:
+        _flash_writes(n)
+    _cpu_per_uplink(args.uplinks)
+    return 0
+
+
+def _mpy_sizes():
+    from lorafield_tools.mpcheck.mpy import compile_sources
+    from lorafield_tools.mpcheck.sources import repo_root
+
+    root = repo_root()
+    package = root / "firmware" / "lib" / "lorafield_node"
+    sources = [package / f"{name}.py" for name in STACK]
+    with tempfile.TemporaryDirectory() as tmp:
+        report = compile_sources(sources, Path(tmp), root)
+    parts = ", ".join(f"{f.source.stem} {f.size}" for f in report.files)
+    print(f".mpy of the LoRaWAN stack ({len(report.files)} modules): {report.total_bytes} B")
+    print(f"  per module: {parts}")
+
+
+def _heap():
+    from lorafield_tools.bench.mac_programs import JOIN_UPLINK, host_join_accept
+    from lorafield_tools.cli import UsageError
+    from lorafield_tools.mpvm import MicroPythonUnavailable, project_vm
+
+    accept, downlink = host_join_accept(_APP_KEY)
+    try:
+        with project_vm() as vm:
+            code = int(vm.run(_CODE_HEAP).strip())
+        with project_vm() as vm:
+            out = vm.run(JOIN_UPLINK + f"\nmain({accept!r}, {downlink!r}, True)\n")
+    except MicroPythonUnavailable as exc:
+        raise UsageError(str(exc)) from None
+    built, joined, sent = map(int, out.splitlines()[-1].split()[1:])
+    print(f"MicroPython heap, stack bytecode compiled from source: {code} B")
+    print(
+        "MicroPython heap, MAC data, allocated with the GC off (an upper bound of the peak): "
+        f"Mac built {built} B, after join {joined} B, after join + uplink {sent} B "
+        "(pure-Python AES: the VM has no cryptolib)"
+    )
+
+
+def _flash_writes(reserve):
+    from lorafield_hw.flash import NorFlash
+    from lorafield_node.region import eu868
+    from lorafield_node.session import ABP, Session
+    from lorafield_node.store import Store
+
+    flash = NorFlash(block_size=4096, block_count=4)
+    s = Session(Store(flash), eu868(), fcnt_reserve=reserve)
+    s.start(ABP, 0x26011234, bytes(16), bytes(16))
+    records, programs, erases = s.flash_writes, sum(flash.program_counts), sum(flash.erase_counts)
+    for _ in range(1000):
+        s.take_fcnt_up()
+    print(
+        f"flash per 1,000 uplinks, FCntUp reserve N={reserve}: "
+        f"{s.flash_writes - records} store records, "
+        f"{sum(flash.program_counts) - programs} NOR programs, "
+        f"{sum(flash.erase_counts) - erases} sector erases; "
+        f"a reset skips at most {reserve} counter(s)"
+    )
+
+
+def _cpu_per_uplink(n):
+    from lorafield_node.mac import Mac
+
+    from lorafield_tools.bench.mac_programs import FAKES
+
+    ns = {}
+    exec(FAKES, ns)  # noqa: S102 - the fakes shared with the VM programs
+    best = None
+    for _ in range(3):
+        board = ns["Board"]()
+        radio = ns["Radio"](board.clock(), [])
+        mac = Mac(board, radio=radio, store=ns["Store"](ns["RamFlash"](4096, 4)))
+        mac.activate_abp(0x26011234, bytes(range(16)), bytes(range(16, 32)))
+        payload = bytes(11)
+        total = 0
+        for _ in range(n):
+            board.lightsleep(mac.time_until_send_ms())
+            t0 = time.perf_counter_ns()
+            mac.send(1, payload)
+            total += time.perf_counter_ns() - t0
+        best = total if best is None else min(best, total)
+    backend = type(mac._crypto.app).__name__
+    print(
+        f"CPU per uplink on CPython (Mac.send, 11-byte payload, {backend}, best of 3 x {n}): "
+        f"{best / n / 1000:.1f} us"
+    )
