@@ -56,3 +56,13 @@ def test_cli_print_config_and_invalid_config(tmp_path, capsys):
     assert len(err) == 1 and "semtech.port_up" in err[0] and "Traceback" not in err[0]
     assert main(["gateway", "run", "--config", str(tmp_path / "missing.toml")]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_bench_gateway_runs_and_reports_every_figure(capsys):
+    # A smoke run with tiny sizes: the figures themselves belong to `lorafield bench`.
+    assert main(["bench", "gateway", "--uplinks", "20", "--seconds", "1", "--downlinks", "2"]) == 0
+    out = capsys.readouterr().out
+    for key in ("udp_uplinks_per_s", "mqtt_uplinks_per_s", "mqtt_latency_ms", "downlink_timing"):
+        assert key in out
+    assert "(2 of 2 in RX1" in out
+    assert main(["bench", "gateway", "--uplinks", "1"]) == 2

@@ -145,6 +145,7 @@ class ChirpstackForwarder(Forwarder):
                     self.topic_conn, mapping.marshal(offline, self.config.json), qos=1, retain=True
                 )
                 info.wait_for_publish(1)
+            self._connected.clear()  # a requested disconnection is not worth a warning
             self.client.disconnect()
         except (RuntimeError, ValueError, OSError):
             pass

@@ -12,6 +12,7 @@ BENCHMARKS = {
     "crypto": "crypto",
     "firmware": "firmware",
     "lns": "lns",
+    "gateway": "gateway",
     "energy": "energy",
 }
 
