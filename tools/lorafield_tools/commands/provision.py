@@ -1,0 +1,88 @@
+"""`lorafield provision`: new device identities into the fleet file, and a key-less listing."""
+
+import json
+import os
+
+from lorafield_gateway.fleet import KINDS, FleetError, append_devices, load_fleet
+
+from ..cli import UsageError
+from ..workbench import provision
+
+HELP = "provision devices: new DevEUIs and AppKeys into the fleet file, or list them (no keys)"
+
+
+def add_arguments(parser):
+    sub = parser.add_subparsers(dest="action", metavar="ACTION")
+    sub.required = True
+    new = sub.add_parser("new", help="append new OTAA devices with fresh keys to the fleet file")
+    new.add_argument("--kind", required=True, choices=KINDS)
+    new.add_argument("--count", type=int, default=1, help="how many devices (default 1)")
+    new.add_argument("--fleet", required=True, help="fleet file (created with mode 0600)")
+    new.add_argument("--join-eui", help="JoinEUI (16 hex digits); default: the fleet's [defaults]")
+    new.add_argument(
+        "--dev-eui-prefix",
+        metavar="HEX",
+        help="sequential DevEUIs under this prefix (default: random, locally administered)",
+    )
+    new.add_argument("--name-prefix", help="device names PREFIX-<last 4 hex of DevEUI>")
+    new.add_argument("--board", help="board profile recorded for deploy (e.g. heltec_lora32_v2)")
+    new.add_argument("--show-keys", action="store_true", help="print the AppKeys (off by default)")
+    listing = sub.add_parser("list", help="list the fleet's devices (never keys)")
+    listing.add_argument("--fleet", required=True)
+    listing.add_argument("--json", action="store_true", help="one JSON object per line")
+
+
+def run(args):
+    try:
+        if args.action == "new":
+            return _new(args)
+        return _list(args)
+    except FleetError as exc:
+        raise UsageError(f"lorafield provision: {exc}") from None
+
+
+def _new(args):
+    existing = None
+    if os.path.exists(args.fleet):
+        existing = load_fleet(args.fleet)
+    join_eui = None
+    if args.join_eui is not None:
+        join_eui = provision.parse_hex(args.join_eui, 8, "--join-eui")
+    elif existing is None or "join_eui" not in existing.defaults:
+        raise FleetError(f"{args.fleet}: no [defaults] join_eui; give --join-eui")
+    prefix = None if args.dev_eui_prefix is None else provision.parse_prefix(args.dev_eui_prefix)
+    taken = [d.dev_eui for d in existing] if existing is not None else []
+    devices = provision.new_devices(
+        args.kind, args.count, taken, prefix, args.name_prefix, args.board
+    )
+    defaults = None
+    if existing is None:
+        defaults = {"join_eui": join_eui.hex()}  # a new file records it once
+    elif join_eui is not None and existing.defaults.get("join_eui", "").lower() != join_eui.hex():
+        for device in devices:
+            device.join_eui = join_eui
+    append_devices(args.fleet, devices, defaults=defaults)
+    for device in devices:
+        line = f"{device.dev_eui_hex}  {device.name}  {device.kind}"
+        if args.show_keys:
+            line += f"  app_key={device.app_key.hex()}"
+        print(line)
+    hint = "" if args.show_keys else " (keys not shown: --show-keys)"
+    print(f"{len(devices)} device(s) added to {args.fleet}{hint}")
+    return 0
+
+
+def _list(args):
+    fleet = load_fleet(args.fleet)
+    for device in fleet:
+        info = device.public_dict()
+        if args.json:
+            print(json.dumps(info, sort_keys=True))
+        else:
+            print(
+                f"{info['dev_eui']}  {info['activation']:4}  {info['kind']:11}  "
+                f"{info.get('name') or '-':16}  {info.get('board') or '-'}"
+            )
+    if not args.json:
+        print(f"{len(fleet)} device(s)")
+    return 0
