@@ -104,3 +104,17 @@ def test_power_cut_restores_state_and_counter():
     assert len(f.events("join")) == 1
     causes = [d.get("reset_cause") for _, d in f.readings("status") if "reset_cause" in d]
     assert causes == ["power_on", "power_on"]
+
+
+def test_config_downlink_changes_the_heartbeat_and_threshold():
+    f = parking_field(own=[(600, "arrive"), (3000, "depart")], neighbour=None)
+    f.run_for(700)  # the arrival's uplink carries the downlink back
+    f.configure({"interval_s": 900, "thresholds": {"mag_uT": 32000}})  # absurdly high
+    f.run_for(2 * 3600)
+    status = f.readings("status")
+    assert status[-1][1]["interval_s"] == 900
+    later = [t for t, _ in status if t > 1000]
+    gaps = [b - a for a, b in zip(later, later[1:], strict=False)]
+    assert gaps and all(895 <= g <= 915 for g in gaps), gaps
+    # the departure is still seen (below 5/8 of any threshold), but no new arrival could be
+    assert [d["occupied"] for _, d in f.readings("parking")] == [True, False]

@@ -101,3 +101,25 @@ def test_power_cut_mid_cycle_keeps_fcnt_and_interval():
     assert causes[:2] == ["power_on", "power_on"]
     sent_at = [t for t, _ in f.readings("temperature")][-3:]
     assert all(590 <= b - a <= 630 for a, b in zip(sent_at, sent_at[1:], strict=False))
+
+
+def test_request_status_rejoin_and_reboot_commands():
+    f = ds18b20_field()
+    f.run_for(1000)
+    statuses = len(f.readings("status"))
+    f.configure({"request_status": True})
+    f.run_for(900)
+    assert len(f.readings("status")) == statuses + 1  # answered in the same wake
+    f.configure({"rejoin": True})
+    f.run_for(1800)
+    first, second = f.events("join")  # a new session; uplinks continue in it from FCnt 0
+    after = [e.detail["fcnt"] for e in f.events("uplink") if e.time_us > second.time_us]
+    assert after and after == list(range(len(after)))
+    assert f.events("uplink_rejected") == []
+    boots = len(f.board.boots)
+    f.configure({"reboot": True})
+    f.run_for(1800)
+    assert len(f.board.boots) > boots
+    # the reboot's boot comes ~0.1 s after the wake that got the command, not 900 s later
+    times = [t / 1e6 for t, _ in f.board.boots[boots - 1 :]]
+    assert min(b - a for a, b in zip(times, times[1:], strict=False)) < 10

@@ -125,3 +125,16 @@ def test_power_cut_mid_cycle_keeps_the_batch_and_the_counter():
     fcnts = f.fcnts()
     assert fcnts == list(range(len(fcnts)))
     assert len(f.events("join")) == 1
+
+
+def test_config_downlink_changes_interval_and_threshold():
+    f = a02_field(floods=[FLOOD])
+    f.run_for(3600 + 120)  # the first hourly batch carries the downlink back
+    f.configure({"interval_s": 600, "thresholds": {"high_mm": 1200}})
+    f.run_for(3600)
+    f.run_for(6 * 3600)
+    ups = f.readings("water_level")
+    batches = [d for t, d in ups if "levels_mm" in d and t > 2 * 3600]
+    assert batches and all(d["interval_s"] == 600 for d in batches)
+    assert any(d.get("alarm") == "high" for _, d in ups)  # the new threshold is in force
+    assert [d["interval_s"] for _, d in f.readings("status")][-1] == 600

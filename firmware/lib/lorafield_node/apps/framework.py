@@ -141,7 +141,8 @@ class Node:
         self.store = board.store()
         self.cause = board.reset_cause()
         self.config = Config(self.store, defaults)
-        self.status_s = settings.get("status_s", defaults.get("status_s", 86400))
+        # None: the heartbeat follows interval_s (parking); else its own period (1 day)
+        self._status_s = settings.get("status_s", defaults.get("status_s", 86400))
         self._boot_ms = self.clock.ticks_ms()
         raw = self.store.get(_CLK)
         if raw is not None and len(raw) == 9:
@@ -156,6 +157,10 @@ class Node:
         self.reboot = False
         # Every boot that is not a timed wake reports itself (reset cause) at once.
         self._announce = self.cause != contract.DEEPSLEEP_RESET
+
+    @property
+    def status_s(self):
+        return self.config.interval_s if self._status_s is None else self._status_s
 
     # -- time ------------------------------------------------------------------------------
     def now_s(self):

@@ -131,7 +131,7 @@ class ParkingDetector:
 class ParkingApp:
     KIND = "parking"
     CONTINUOUS = True
-    DEFAULTS = {"interval_s": 3600, "thresholds": {"mag_uT": 8}}
+    DEFAULTS = {"interval_s": 3600, "status_s": None, "thresholds": {"mag_uT": 8}}
 
     def __init__(self, node, settings):
         self.node = node
@@ -154,7 +154,6 @@ class ParkingApp:
 
     def wake(self):
         node = self.node
-        node.status_s = node.config.interval_s  # the heartbeat period
         self.detector.set_threshold(node.config.thresholds.get("mag_uT", 8))
         try:
             if not self._ready:

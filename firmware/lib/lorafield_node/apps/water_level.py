@@ -35,22 +35,24 @@ _ALARMS = ("rise", "high")
 _STATE = "<BBiI"  # alarm (0 none, 1 rise, 2 high), batch length, last level, last time
 
 
-def median(values):
-    s = sorted(values)
+def _mid(s):
     n = len(s)
-    if n == 0:
-        return None
     if n & 1:
         return s[n // 2]
     return (s[n // 2 - 1] + s[n // 2]) // 2
+
+
+def median(values):
+    """Median of ints (the lower-rounded mean of the middle two); None for no values."""
+    return _mid(sorted(values)) if values else None
 
 
 def filter_pings(values, min_spread=30):
     """Median of the pings that agree with the median; None if fewer than half agree."""
     if not values:
         return None
-    m = median(values)
-    mad = median([v - m if v > m else m - v for v in values])
+    m = _mid(sorted(values))
+    mad = _mid(sorted([v - m if v > m else m - v for v in values]))
     limit = 3 * mad if 3 * mad > min_spread else min_spread
     kept = [v for v in values if -limit <= v - m <= limit]
     if 2 * len(kept) < len(values):
