@@ -4,6 +4,7 @@ sensor unplugged, a power cut mid-cycle."""
 from appfield import AppField
 from lorafield_hw.scenarios import DiurnalTemperature
 from lorafield_hw.sensors import DS18B20, SHT31
+from lorafield_node import board as contract
 
 
 def ds18b20_field(**settings):
@@ -123,3 +124,13 @@ def test_request_status_rejoin_and_reboot_commands():
     # the reboot's boot comes ~0.1 s after the wake that got the command, not 900 s later
     times = [t / 1e6 for t, _ in f.board.boots[boots - 1 :]]
     assert min(b - a for a, b in zip(times, times[1:], strict=False)) < 10
+
+
+def test_a_short_watchdog_is_fed_through_the_join_windows_and_conversions():
+    # Join-accept windows open 5 s and 6 s after the request; the DS18B20 converts 750 ms:
+    # with a 3 s watchdog the node only survives if every wait is fed in pieces.
+    f = ds18b20_field(watchdog_ms=3000)
+    f.run_for(2 * 3600)
+    assert contract.WDT_RESET not in f.board.reset_causes
+    assert len(f.readings("temperature")) >= 8
+    assert len(f.events("join")) == 1
