@@ -257,7 +257,7 @@ class Mac:
         n = len(req)
         self._tx[:n] = req
         self.stats.join_attempts += 1
-        tx_end = self._send_frame(n, freq, dr, r.default_tx_power)
+        tx_end = self._send_frame(n, freq, dr, r.default_tx_power, True)
         d1 = 5000000  # JOIN_ACCEPT_DELAY1, 1.0.4 section 6 table 17
         got = self._window(tx_end, d1, freq, dr)
         if got and self._accept(got, nonce, dr):
@@ -445,7 +445,7 @@ class Mac:
         count = 0
         best = -1
         for i in range(len(chans)):
-            wait = self.duty.wait_ms(chans[i])
+            wait = self.duty.wait_ms(chans[i], True)
             if wait == 0:
                 self._cands[count] = chans[i]
                 count += 1
@@ -468,7 +468,7 @@ class Mac:
         return (b[0] | (b[1] << 8)) % n
 
     # -- radio --------------------------------------------------------------------------------
-    def _send_frame(self, n, freq, dr, tx_power):
+    def _send_frame(self, n, freq, dr, tx_power, join=False):
         r = self.region
         sf, bw = r.dr_params(dr)
         radio = self.radio
@@ -479,7 +479,7 @@ class Mac:
         self._tx_end_us = tx_end
         radio.sleep()
         self.stats.transmissions += 1
-        self.duty.record(freq, (radio.airtime_us(n) + 999) // 1000)
+        self.duty.record(freq, (radio.airtime_us(n) + 999) // 1000, join)
         return tx_end
 
     def rx_timing(self, delay_us, dr):
