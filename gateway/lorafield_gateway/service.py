@@ -93,19 +93,21 @@ class GatewayService:
         if frame.crc == "bad":
             stats.add("rx.crc_error")
             if not self.config.radio.forward_crc_error:
-                return
+                return self._skip(frame)
         else:
             stats.add("rx.ok")
         phy = frame.payload
         if len(phy) < MIN_FRAME_LEN or phy[0] & 0x03:
             stats.add("rejected.radio")  # too short, or not LoRaWAN R1 (Major != 0)
-            if frame.source_meta:  # keep a replay source's offset moving
-                self.queue.put_meta(frame.source_meta)
-            return
+            return self._skip(frame)
         self.queue.put(frame_record(frame), device_of(phy), frame.source_meta)
         stats.add("queued")
         for forwarder in self.forwarders:
             forwarder.wake()
+
+    def _skip(self, frame):
+        if frame.source_meta:  # a replay source's offset still moves past the frame
+            self.queue.put_meta(frame.source_meta)
 
     def schedule(self, request):
         """Downlink from a forwarder: the scheduling status (see radio_loop.RadioLoop)."""

@@ -18,6 +18,8 @@ GW = "0016c001ff0000aa"
 DEVICES = (0x26000011, 0x26000012, 0x26000013)
 PER_DEVICE = 100
 RATE_HZ = 100
+ONLINE = gw.ConnState(gateway_id=GW, state=gw.ConnState.State.ONLINE).SerializeToString()
+OFFLINE = gw.ConnState(gateway_id=GW, state=gw.ConnState.State.OFFLINE).SerializeToString()
 
 
 def start_gateway(config_path, log_path):
@@ -55,13 +57,12 @@ def test_broker_outage_and_kill_9_lose_nothing(tmp_path, mosquitto):
     subscriber = Subscriber(mosquitto.port, f"eu868/gateway/{GW}/event/up", "outage-sub")
     gateway = start_gateway(config, log)
     events = {}
+    probe = None
     max_depth_during_outage = 0
     try:
         # Wait for the gateway to be online before the stream starts.
         probe = Subscriber(mosquitto.port, f"eu868/gateway/{GW}/state/conn", "probe")
-        online = probe.wait_for(lambda messages: messages, timeout=15)
-        probe.close()
-        assert online, log.read_text()
+        assert probe.wait_for(lambda messages: messages, timeout=15), log.read_text()
         total = len(DEVICES) * PER_DEVICE
         written = []
 
@@ -96,6 +97,8 @@ def test_broker_outage_and_kill_9_lose_nothing(tmp_path, mosquitto):
         gateway.send_signal(signal.SIGKILL)
         gateway.wait()
         events["gateway_killed"] = len(written)
+        # The broker publishes the last will (retained OFFLINE) when the socket dies.
+        assert probe.wait_for(lambda messages: OFFLINE in [p for _, p in messages], timeout=5)
         at(230)
         gateway = start_gateway(config, log)
         events["gateway_restarted"] = len(written)
@@ -106,7 +109,10 @@ def test_broker_outage_and_kill_9_lose_nothing(tmp_path, mosquitto):
             return len(seen) >= total
 
         assert subscriber.wait_for(complete, timeout=30), (events, log.read_text()[-2000:])
+        assert probe.wait_for(lambda messages: messages[-1][1] == ONLINE, timeout=10)
     finally:
+        if probe is not None:
+            probe.close()
         if gateway.poll() is None:
             gateway.send_signal(signal.SIGTERM)
             gateway.wait(timeout=10)

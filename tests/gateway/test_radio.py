@@ -31,7 +31,8 @@ def test_lorawan_settings_written_through_the_driver():
     assert gateway.sync_word == 0x34
     assert (gateway.spreading_factor, gateway.bandwidth_hz, gateway.coding_rate) == (9, 125_000, 5)
     assert gateway.frequency_hz == pytest.approx(868.1e6, abs=61.1)
-    assert gateway.crc_on and not gateway.rx_iq_inverted and not gateway.tx_iq_inverted
+    assert gateway.crc_on and not gateway.implicit_header  # explicit header, CRC
+    assert not gateway.rx_iq_inverted and not gateway.tx_iq_inverted
     assert gateway.regs[r.REG_INVERT_IQ2] == r.INVERT_IQ2_OFF
     assert gateway.mode == r.MODE_RX_CONTINUOUS
 

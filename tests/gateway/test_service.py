@@ -3,12 +3,15 @@ mosquitto broker and a Semtech UDP server on loopback: uplinks to both, downlink
 received by an emulated node in RX1, TX acks, stats, the local network server, and fuzzing
 of every input (UDP, PULL_RESP JSON, command/down protobuf, radio frames)."""
 
+import base64
+import logging
 import random
 import struct
 import time
 
 import pytest
 from chirpstack_api import gw
+from google.protobuf import json_format
 from gw_helpers import ClassANode, Subscriber, UdpServer, make_config, uplink
 from lorafield_gateway.emulation import PacedWorld
 from lorafield_gateway.semtech import pull_resp, push_data, tx_ack
@@ -86,7 +89,8 @@ def rxpks(udp):
     return out
 
 
-def test_uplinks_reach_mosquitto_and_udp_and_stats_are_sent(gateway):
+def test_uplinks_reach_mosquitto_and_udp_and_stats_are_sent(gateway, caplog):
+    caplog.set_level(logging.DEBUG, logger="lorafield")
     service, subscriber, udp = gateway(emulated_nodes=3, emulated_interval_ms=300)
     assert wait(lambda: len(uplinks(subscriber)) >= 9 and len(rxpks(udp)) >= 9)
     sent = {phy: dev for dev, phy in service.nodes.frames}
@@ -128,6 +132,43 @@ def test_uplinks_reach_mosquitto_and_udp_and_stats_are_sent(gateway):
     assert wait(lambda: any(d[3] == 0 and push_data.decode(d).stat for d in udp.received))
     assert wait(lambda: service.stats.get("forwarded.chirpstack") >= 9)  # PUBACKs
     assert wait(lambda: service.stats.get("forwarded.semtech") >= 9)  # PUSH_ACKs
+    # Payload contents never reach the log (neither hex nor base64).
+    service.report_stats()
+    text = caplog.text
+    assert "stats " in text and " rx.received=" in text
+    for phy in sent:
+        assert phy.hex() not in text and base64.b64encode(phy).decode() not in text
+
+
+def test_json_marshaling_of_uplinks_commands_and_acks(gateway):
+    service, subscriber, _ = gateway(
+        chirpstack_json=True, emulated_nodes=1, emulated_interval_ms=200
+    )
+
+    def ups():
+        return [
+            json_format.Parse(p.decode(), gw.UplinkFrame())
+            for t, p in subscriber.messages
+            if t.endswith("/event/up")
+        ]
+
+    assert wait(lambda: len(ups()) >= 2)
+    sent = {phy for _, phy in service.nodes.frames}
+    assert all(u.phy_payload in sent and u.rx_info.gateway_id == GW for u in ups())
+    down = gw.DownlinkFrame(downlink_id=77, gateway_id=GW)
+    item = down.items.add(phy_payload=b"\x60" + bytes(15))
+    item.tx_info.frequency, item.tx_info.power = 869_525_000, 14
+    item.tx_info.modulation.lora.bandwidth = 125_000
+    item.tx_info.modulation.lora.spreading_factor = 9
+    item.tx_info.modulation.lora.polarization_inversion = True
+    item.tx_info.timing.immediately.SetInParent()
+    payload = json_format.MessageToJson(down).encode()
+    subscriber.client.publish(f"eu868/gateway/{GW}/command/down", payload, qos=1)
+    assert wait(lambda: any(t.endswith("/event/ack") for t, _ in subscriber.messages))
+    ack_json = [p for t, p in subscriber.messages if t.endswith("/event/ack")][0]
+    ack = json_format.Parse(ack_json.decode(), gw.DownlinkTxAck())
+    assert ack.downlink_id == 77 and [i.status for i in ack.items] == [gw.OK]
+    assert wait(lambda: service.stats.get("downlink.emitted") == 1)
 
 
 def node_world():
@@ -254,6 +295,7 @@ def test_fuzz_every_input_is_rejected_and_counted(gateway):
     # Still working: the clean frame after the garbage went through, nothing else did.
     assert [f.phy_payload for f in uplinks(subscriber)] == [uplink(0x2600000B, 1)]
     assert service.radio_alive()
+    assert stats.get("rejected.udp_token") == 0
 
 
 def test_local_forwarder_hands_frames_to_the_network_server(tmp_path):

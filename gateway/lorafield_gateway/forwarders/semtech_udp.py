@@ -9,6 +9,7 @@ same frames are sent again (new token) after ``push_timeout_ms``. One PUSH_DATA 
 Every datagram that does not parse, or whose token matches nothing, is counted and dropped.
 """
 
+import collections
 import datetime
 import random
 import socket
@@ -65,6 +66,7 @@ class SemtechForwarder(Forwarder):
         self.down = self._socket(config.port_down)
         self._down_thread = None
         self.push_sent = 0
+        self._stat_tokens = collections.deque(maxlen=8)  # tokens of recent `stat` datagrams
         self.push_acked = 0
 
     def _socket(self, port):
@@ -132,6 +134,9 @@ class SemtechForwarder(Forwarder):
                         raise SemtechError("not a PUSH_ACK")
                 except SemtechError:
                     self.stats.add("rejected.udp")
+                    continue
+                if token in self._stat_tokens:  # the acknowledgement of a `stat` datagram
+                    self.stats.add("semtech.stat_ack")
                     continue
                 if token != pending[0]:
                     self.stats.add("rejected.udp_token")
@@ -215,6 +220,6 @@ class SemtechForwarder(Forwarder):
             dwnb=counts.get("downlink.requested", 0),
             txnb=counts.get("downlink.emitted", 0),
         )
-        self._send(
-            self.up, push_data.encode(push_data.PushData(self._token(), self.gateway_eui, (), stat))
-        )
+        token = self._token()
+        self._stat_tokens.append(token)
+        self._send(self.up, push_data.encode(push_data.PushData(token, self.gateway_eui, (), stat)))
