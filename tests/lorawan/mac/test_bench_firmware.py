@@ -20,6 +20,7 @@ def test_bench_firmware_prints_figures(capsys):
     assert heap, out
     built, joined, sent = map(int, heap.groups())
     assert 0 < built < joined <= sent
+    assert re.search(r"^MicroPython heap allocated per uplink .*: \d+ B$", out, re.M), out
     # 1,000 uplinks with a reservation of 8 write ceil(1000 / 8) = 125 records.
     assert re.search(r"N=8: 125 store records, 125 NOR programs", out), out
     assert re.search(r"^CPU per uplink on CPython .*: \d+\.\d us$", out, re.M), out

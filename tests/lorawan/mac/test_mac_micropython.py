@@ -5,7 +5,13 @@ import contextlib
 import io
 
 import pytest
-from lorafield_tools.bench.mac_programs import FRAMES, JOIN_UPLINK, LOGIC, host_join_accept
+from lorafield_tools.bench.mac_programs import (
+    FRAMES,
+    JOIN_UPLINK,
+    LOGIC,
+    PER_UPLINK,
+    host_join_accept,
+)
 
 pytestmark = pytest.mark.micropython
 
@@ -65,3 +71,11 @@ def test_mac_data_heap_is_small(micropython_factory):
     out = vm.run(JOIN_UPLINK + f"\nmain({accept!r}, {downlink!r}, True)\n")
     built, joined, sent = map(int, out.splitlines()[-1].split()[1:])
     assert 0 < built <= joined <= sent < 16 * 1024
+
+
+def test_uplink_allocates_little_once_warm(micropython_factory):
+    """Frame buffers are preallocated: a warm uplink allocates only its small result objects
+    (TxResult, memoryview slices, window tuples; the scripted radio's record of the frame)."""
+    vm = micropython_factory(heap_kib=192)
+    out = vm.run(PER_UPLINK + "\nmain(10)\n")
+    assert 0 < int(out.split()[-1]) < 1024

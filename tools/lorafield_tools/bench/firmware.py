@@ -3,7 +3,7 @@
 * .mpy size of every module of firmware/lib/lorafield_node (mpy-cross);
 * MicroPython heap (the real VM): the stack's bytecode when compiled from source on the device,
   and the MAC's data during a join and an uplink through the whole Mac on a scripted radio
-  (everything allocated with the GC off: an upper bound of the peak);
+  (everything allocated with the GC off: an upper bound of the peak), and per warm uplink;
 * flash writes per 1,000 uplinks for FCntUp reservations of N (store records, NOR programs
   and erases on the emulated flash);
 * CPU microseconds per uplink on CPython (Mac.send on a scripted radio with a virtual clock:
@@ -76,7 +76,7 @@ def _mpy_sizes():
 
 
 def _heap():
-    from lorafield_tools.bench.mac_programs import JOIN_UPLINK, host_join_accept
+    from lorafield_tools.bench.mac_programs import JOIN_UPLINK, PER_UPLINK, host_join_accept
     from lorafield_tools.cli import UsageError
     from lorafield_tools.mpvm import MicroPythonUnavailable, project_vm
 
@@ -86,6 +86,8 @@ def _heap():
             code = int(vm.run(_CODE_HEAP).strip())
         with project_vm() as vm:
             out = vm.run(JOIN_UPLINK + f"\nmain({accept!r}, {downlink!r}, True)\n")
+        with project_vm() as vm:
+            per_uplink = int(vm.run(PER_UPLINK + "\nmain(20)\n").split()[-1])
     except MicroPythonUnavailable as exc:
         raise UsageError(str(exc)) from None
     built, joined, sent = map(int, out.splitlines()[-1].split()[1:])
@@ -95,6 +97,7 @@ def _heap():
         f"Mac built {built} B, after join {joined} B, after join + uplink {sent} B "
         "(pure-Python AES: the VM has no cryptolib)"
     )
+    print(f"MicroPython heap allocated per uplink (warm, no downlink, mean of 20): {per_uplink} B")
 
 
 def _flash_writes(reserve):

@@ -281,3 +281,35 @@ def host_join_accept(app_key, dev_addr=0x26011234, join_nonce=0x42, net_id=0x13,
     crypto = SessionCrypto(nwk, app, "cryptography")
     downlink = build_data(crypto, UNCONFIRMED_DOWN, dev_addr, 0, 0, b"", 9, b"\xaa\xbb")
     return accept, downlink
+
+
+# Heap allocated per uplink (ABP session, no downlink) once the Mac is warm.
+PER_UPLINK = (
+    FAKES
+    + """
+from lorafield_node.mac import Mac
+
+
+def main(n):
+    import gc
+
+    board = Board()
+    radio = Radio(board.clock(), [])
+    mac = Mac(board, radio=radio, store=Store(RamFlash()))
+    mac.activate_abp(0x26011234, bytes(range(16)), bytes(range(16, 32)))
+    payload = bytes(11)
+    for _ in range(2):
+        board.lightsleep(mac.time_until_send_ms())
+        mac.send(1, payload)
+    total = 0
+    for _ in range(n):
+        board.lightsleep(mac.time_until_send_ms())
+        gc.collect()
+        gc.disable()
+        a = gc.mem_alloc()
+        mac.send(1, payload)
+        total += gc.mem_alloc() - a
+        gc.enable()
+    print("per_uplink", total // n)
+"""
+)
