@@ -12,6 +12,8 @@ PROGRAM = """
 from lorafield_node.drivers import SensorError
 from lorafield_node.drivers.qmc5883l import QMC5883L
 from lorafield_node.drivers.hmc5883l import HMC5883L
+from lorafield_node.drivers.bme280 import BME280, Calibration
+import struct
 from lorafield_node.drivers.sht31 import SHT31, crc8 as scrc
 from lorafield_node.drivers.ds18b20 import DS18B20, crc8 as ocrc
 from lorafield_node.drivers.a02yyuw import A02YYUW
@@ -50,6 +52,11 @@ class I2C:
         if self.absent:
             raise OSError(19)
         buf[:] = self.regs[r : r + len(buf)]
+
+    def readfrom_mem(self, a, r, n):
+        if self.absent:
+            raise OSError(19)
+        return bytes(self.regs[r : r + n])
 
     def writeto(self, a, b):
         if self.absent:
@@ -167,6 +174,22 @@ def main():
     j = JSNSR04T(Board([11662, -2, 50000, 11650]), Pin(), Pin())
     attempt("jsn", lambda: j.read_echo_us(4))
     print("mm", echo_to_mm(11662, 2000), echo_to_mm(11662, -1000), echo_to_mm(0, 0))
+    ca = struct.pack(
+        "<HhhHhhhhhhhh",
+        27504, 26435, -1000, 36477, -10685, 3024, 2855, 140, -7, 15500, -14600, 6000,
+    )
+    cb = bytes([0x6A, 0x01, 0x00, 0x13, 0x2A, 0x03, 0x1E])
+    cal = Calibration(ca, 75, cb)
+    t, tf = cal.temperature(519888)
+    hums = [cal.humidity(h, tf) for h in range(20000, 45000, 5000)]
+    print("bme", t, tf, cal.pressure(415148, tf), hums)
+    bregs = bytearray(256)
+    bregs[0x88:0xA0] = ca
+    bregs[0xA1] = 75
+    bregs[0xE1:0xE8] = cb
+    bregs[0xD0] = 0x60
+    bregs[0xF7:0xFF] = bytes([0x65, 0x5A, 0xC0, 0x7E, 0xED, 0x00, 0x75, 0x30])
+    attempt("bme-read", BME280(I2C(bregs), c).read)
 """
 
 
@@ -197,3 +220,5 @@ def test_drivers_match_cpython(micropython):
     assert lines["a02-silent"].startswith("error sensor")
     assert lines["jsn"] == "[11662, 11650]"  # timeout and no-echo left out
     assert lines["mm"] == "2002 1896 0"
+    assert lines["bme"].startswith("2508 128422 100653 [")  # Bosch's worked example
+    assert lines["bme-read"].startswith("(2508, ") and lines["bme-read"].endswith(", 100653)")

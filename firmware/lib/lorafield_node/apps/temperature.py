@@ -1,4 +1,4 @@
-"""Temperature (and humidity): a DS18B20 on one-wire or an SHT31 on I2C.
+"""Temperature (with humidity, pressure): a DS18B20 (one-wire), an SHT31 or a BME280 (I2C).
 
 One reading every ``interval_s`` (default 15 min), each sent (``temperature``:
 temperature_c, humidity_pct with the SHT31). With a ``high_c`` or ``low_c`` threshold
@@ -91,15 +91,20 @@ class TemperatureApp:
         self.node.lightsleep(ms)
 
     def read(self):
-        """(centi-degC, per-mille RH or None)."""
+        """(centi-degC, per-mille RH or None, Pa or None)."""
         board = self.node.board
         if self.sensor == "sht31":
             from ..drivers.sht31 import SHT31
 
-            return SHT31(board.i2c(), self.node.clock).read()
+            t, rh = SHT31(board.i2c(), self.node.clock).read()
+            return t, rh, None
+        if self.sensor == "bme280":
+            from ..drivers.bme280 import BME280
+
+            return BME280(board.i2c(), self.node.clock).read()
         from ..drivers.ds18b20 import DS18B20
 
-        return DS18B20(board.onewire(), self.node.clock, None, self._nap).read(), None
+        return DS18B20(board.onewire(), self.node.clock, None, self._nap).read(), None, None
 
     def wake(self):
         node = self.node
@@ -109,7 +114,7 @@ class TemperatureApp:
         board = node.board
         board.sensor_power(True)
         try:
-            temp_cc, rh = self.read()
+            temp_cc, rh, pa = self.read()
         except SensorError as e:
             node.error(e.code)
             return
@@ -123,6 +128,8 @@ class TemperatureApp:
             data = {"temperature_c": temp_cc / 100}
             if rh is not None:
                 data["humidity_pct"] = (rh if rh <= 1000 else 1000) / 10
+            if pa is not None and 30000 <= pa <= 110000:
+                data["pressure_hpa"] = pa / 100
             if node.send("temperature", data) is not None:
                 logic.sent(now)
         self.save()
