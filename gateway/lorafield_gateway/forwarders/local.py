@@ -19,29 +19,39 @@ class LocalForwarder(Forwarder):
 
     def run(self):
         while not self.stopping:
-            entries = self.queue.peek(self.name, 50)
-            if not entries:
+            if not self.pump():
                 self.wait(0.2)
-                for downlink in self.ns.flush(self.service.clock.wall_us()):
-                    self._send(downlink)
-                continue
-            for entry in entries:
-                record = entry.record
-                meta = RxMetadata(
-                    gateway_id=self.gateway_id,
-                    tmst_us=record["tmst"],
-                    frequency_hz=record["freq"],
-                    sf=record["sf"],
-                    bw_hz=record["bw"],
-                    rssi_dbm=float(record["rssi"]),
-                    snr_db=float(record["snr"]),
-                    time_us=record["wall_us"],
-                    coding_rate=record["cr"],
-                )
-                for downlink in self.ns.handle_uplink(bytes.fromhex(record["phy"]), meta):
-                    self._send(downlink)
-            self.queue.ack(self.name, [e.id for e in entries])
-            self.stats.add(f"forwarded.{self.name}", len(entries))
+                self.flush(self.service.clock.wall_us())
+
+    def pump(self, limit=50):
+        """Hand up to `limit` queued frames to the server now; returns how many. The thread
+        above calls it; the emulated field (lorafield_tools.field) calls it on virtual time."""
+        entries = self.queue.peek(self.name, limit)
+        if not entries:
+            return 0
+        for entry in entries:
+            record = entry.record
+            meta = RxMetadata(
+                gateway_id=self.gateway_id,
+                tmst_us=record["tmst"],
+                frequency_hz=record["freq"],
+                sf=record["sf"],
+                bw_hz=record["bw"],
+                rssi_dbm=float(record["rssi"]),
+                snr_db=float(record["snr"]),
+                time_us=record["wall_us"],
+                coding_rate=record["cr"],
+            )
+            for downlink in self.ns.handle_uplink(bytes.fromhex(record["phy"]), meta):
+                self._send(downlink)
+        self.queue.ack(self.name, [e.id for e in entries])
+        self.stats.add(f"forwarded.{self.name}", len(entries))
+        return len(entries)
+
+    def flush(self, now_wall_us):
+        """Send the answers to frames whose de-duplication window closed by then."""
+        for downlink in self.ns.flush(now_wall_us):
+            self._send(downlink)
 
     def _send(self, downlink):
         self.stats.add("downlink.requested")
