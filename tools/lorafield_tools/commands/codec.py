@@ -24,6 +24,9 @@ def add_arguments(parser):
     dec = sub.add_parser("decode", help="--fport N HEX -> {kind, data}")
     dec.add_argument("--fport", type=int, required=True, metavar="N", help="LoRaWAN FPort")
     dec.add_argument("hex", metavar="HEX", help="application payload in hex")
+    from lorafield_tools.commands import codec_export  # issue 9: JS codec for ChirpStack/TTN
+
+    codec_export.add_parser(sub)
 
 
 def _encode(args):
@@ -51,6 +54,10 @@ def _decode(args):
 
 
 def run(args):
+    if args.action == "export":
+        from lorafield_tools.commands import codec_export
+
+        return codec_export.run(args)
     result = _encode(args) if args.action == "encode" else _decode(args)
     print(json.dumps(result))
     return 0

@@ -1,0 +1,60 @@
+"""`lorafield codec export`: the JavaScript payload codec for ChirpStack v4 or TTN.
+
+lorafield codec export --target chirpstack -o lorafield.js
+lorafield codec export --target ttn -o lorafield.js --ttn-yaml lorafield-codec.yaml
+
+Not a command of its own: `codec.py` adds it as the `export` action.
+"""
+
+import os
+import sys
+
+from lorafield_tools.cli import UsageError
+from lorafield_tools.codec_export import TARGETS, ExportError, export_js, ttn_codec_yaml
+
+
+def add_parser(sub):
+    exp = sub.add_parser(
+        "export", help="write the JavaScript codec (TS013 API) for ChirpStack v4 or TTN"
+    )
+    exp.add_argument("--target", required=True, choices=sorted(TARGETS))
+    exp.add_argument("-o", "--output", metavar="FILE", help="write the .js here (default stdout)")
+    exp.add_argument(
+        "--ttn-yaml",
+        metavar="FILE",
+        help="also write the TTN device-repository codec YAML (examples from the vectors)",
+    )
+
+
+def _write(path, text):
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise UsageError(f"codec export: cannot write {path} ({exc.strerror})") from None
+
+
+def run(args):
+    if args.ttn_yaml and args.target != "ttn":
+        raise UsageError("codec export: --ttn-yaml needs --target ttn")
+    try:
+        text = export_js(args.target)
+        yaml_text = None
+        if args.ttn_yaml:
+            name = os.path.basename(args.output) if args.output else "lorafield.js"
+            yaml_text = ttn_codec_yaml(name)
+    except (ExportError, OSError) as exc:
+        raise UsageError(f"codec export: {exc}") from None
+    if args.output:
+        _write(args.output, text)
+        print(f"wrote {args.output} ({len(text.encode())} bytes, target {args.target})")
+    else:
+        sys.stdout.write(text)
+    if yaml_text is not None:
+        _write(args.ttn_yaml, yaml_text)
+        examples = yaml_text.count("\n    - description:")
+        print(
+            f"wrote {args.ttn_yaml} ({len(yaml_text.encode())} bytes, {examples} examples)",
+            file=sys.stderr if not args.output else sys.stdout,
+        )
+    return 0
