@@ -89,3 +89,20 @@ def test_devnonce_strictly_increases_across_resets_including_mid_join():
     assert all(b > a for a, b in zip(nonces, nonces[1:], strict=False))
     assert f.events("join_rejected") == []
     assert f.notes("sent") == [0, 0]
+
+
+def test_abp_uplinks_accepted_and_counter_resumes_after_reset():
+    addr, nwk, app = 0x26011234, bytes(range(16)), bytes(range(16, 32))
+
+    def abp_app(mac, field):
+        mac.activate_abp(addr, nwk, app)
+        for _ in range(2):
+            field.note("sent", send(mac, field.view, 1, b"abp").fcnt)
+
+    f = Field()
+    f.registry.add_abp(bytes.fromhex("70b3d57ed0002002"), addr, nwk, app, kind="temperature")
+    f.run(abp_app, seconds=30)
+    f.run(abp_app, seconds=30)  # reset: the stored ABP session continues past its reservation
+    assert f.notes("sent") == [0, 1, 16, 17]
+    assert [e.detail["fcnt"] for e in f.events("uplink")] == [0, 1, 16, 17]
+    assert f.events("uplink_rejected") == [] and f.events("join") == []
