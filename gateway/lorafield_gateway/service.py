@@ -215,8 +215,9 @@ class GatewayService:
             log.exception("radio loop stopped")
             self.stats.add("error.radio")
 
-    def radio_alive(self, max_age_us=2_000_000):
-        """The radio loop went round recently (what the watchdog pings vouch for)."""
+    def radio_alive(self, max_age_us=10_000_000):
+        """The radio loop went round recently (what the watchdog pings vouch for); the age
+        allows for the longest downlink (SF12, 255 bytes: about 9 s on air)."""
         if self.world is not None:
             return self.world.error is None and self._radio_process.alive
         if self._radio_thread is None or not self._radio_thread.is_alive():

@@ -14,7 +14,7 @@ message ids to this forwarder's thread, which does all the queue work.
 """
 
 import collections
-import itertools
+import random
 import threading
 
 import paho.mqtt.client as mqtt
@@ -40,7 +40,7 @@ class ChirpstackForwarder(Forwarder):
         self._commands = collections.deque()
         self._connected = threading.Event()
         self._generation = 0  # bumped on every (re)connection
-        self._uplink_ids = itertools.count(1)
+        self._random = random.Random()
         self.client = self._client()
 
     def _client(self):
@@ -133,7 +133,8 @@ class ChirpstackForwarder(Forwarder):
             self.client.loop_stop()
 
     def _uplink(self, record):
-        frame = mapping.uplink_frame(record, self.gateway_id, next(self._uplink_ids))
+        # uplink_id only correlates log lines in ChirpStack: random, as its forwarders do.
+        frame = mapping.uplink_frame(record, self.gateway_id, self._random.getrandbits(32))
         return mapping.marshal(frame, self.config.json)
 
     def stop(self):
