@@ -134,3 +134,17 @@ def test_a_short_watchdog_is_fed_through_the_join_windows_and_conversions():
     assert contract.WDT_RESET not in f.board.reset_causes
     assert len(f.readings("temperature")) >= 8
     assert len(f.events("join")) == 1
+
+
+def test_no_network_at_install_then_it_joins_and_reports():
+    f = ds18b20_field()
+    f.gateway.stop()
+    f.run_for(3600)
+    outage_frames = f.air.frames_sent
+    wakes = len(f.board.boots)
+    assert 0 < outage_frames <= 3 * wakes  # at most three Join-requests a wake, then sleep
+    assert f.readings() == []
+    f.gateway.start()
+    f.run_for(2 * 900 + 60)
+    assert len(f.events("join")) == 1
+    assert f.readings("temperature")

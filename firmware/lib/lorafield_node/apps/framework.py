@@ -150,6 +150,7 @@ class Node:
         else:
             self._base_s, self._status_due, self.flags = 0, 0, 0
         self._mac = mac
+        self._join_failed = False
         self._downlinks = []
         self.errors = []  # error codes not yet reported in a status
         self._reported = []  # codes the last status carried (not repeated until heartbeat)
@@ -213,6 +214,8 @@ class Node:
             return True
         if self.settings.get("dev_addr") is not None:
             return mac.joined  # ABP: nothing to join
+        if self._join_failed:
+            return mac.joined  # tried this boot already: the next wake tries again
         for _ in range(_JOIN_TRIES):
             try:
                 if mac.join():
@@ -224,8 +227,9 @@ class Node:
                 if wait is None or wait > _MAX_DUTY_WAIT_MS:
                     break
                 self.lightsleep(wait)
+        self._join_failed = True
         self.error("join")
-        return False
+        return mac.joined
 
     def send(self, kind, data):
         """Encode with the shared codec and send unconfirmed; waits out the duty cycle (up to
