@@ -188,7 +188,6 @@ class Mac:
         self._once_sent = 0
         self._adr_step_cnt = -1  # ADR_ACK_CNT whose backoff step was last taken
         self._ack_pending = False  # a confirmed downlink waits for our ACK bit
-        self._result = None
         self._tx_end_us = 0
 
     # -- state --------------------------------------------------------------------------------
@@ -344,7 +343,6 @@ class Mac:
             self._once = self._once[self._once_sent :]
         self.stats.uplinks += 1
         result = TxResult(fcnt)
-        self._result = result
         tries = s.nb_trans
         if confirmed and self.confirmed_tries > tries:
             tries = self.confirmed_tries
@@ -360,7 +358,6 @@ class Mac:
             if confirmed:
                 self._sleep_ms(_ACK_TIMEOUT_MS - 1000 + self._random(2001))
             ch = self._channel_when_free(dr)
-        self._result = None
         return result
 
     def _exchange(self, n, ch, dr, result):
