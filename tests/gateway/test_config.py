@@ -66,3 +66,14 @@ def test_bench_gateway_runs_and_reports_every_figure(capsys):
         assert key in out
     assert "(2 of 2 in RX1" in out
     assert main(["bench", "gateway", "--uplinks", "1"]) == 2
+
+
+def test_cli_start_failures_are_one_line(tmp_path, capsys):
+    cfg = tmp_path / "gw.toml"
+    cfg.write_text(
+        '[gateway]\nstate_dir = "/proc/lorafield-no-such-dir"\n'
+        f'[radio]\nkind = "replay"\nreplay_path = "{tmp_path}/r.jsonl"\n'
+    )
+    assert main(["gateway", "run", "--config", str(cfg)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("lorafield gateway: cannot start:")

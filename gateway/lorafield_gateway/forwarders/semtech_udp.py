@@ -16,6 +16,7 @@ import socket
 import threading
 import time
 
+from ..config import ConfigError
 from ..radio import TxRequest
 from ..semtech import (
     PULL_ACK,
@@ -72,7 +73,11 @@ class SemtechForwarder(Forwarder):
     def _socket(self, port):
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         sock.settimeout(0.05)
-        self._address = (socket.gethostbyname(self.config.server), port)
+        try:
+            self._address = (socket.gethostbyname(self.config.server), port)
+        except OSError:
+            sock.close()
+            raise ConfigError(f"semtech.server: cannot resolve {self.config.server!r}") from None
         sock.connect(self._address)
         return sock
 

@@ -62,6 +62,16 @@ def run(args):
         stream=sys.stderr,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    import sqlite3
+
+    from lorafield_gateway.config import ConfigError
     from lorafield_gateway.service import GatewayService
 
-    return GatewayService(cfg).run()
+    try:
+        return GatewayService(cfg).run()
+    except ConfigError as exc:
+        raise UsageError(f"lorafield gateway: {args.config}: {exc}") from None
+    except (OSError, RuntimeError, sqlite3.Error) as exc:
+        # No radio, an unwritable state directory, ...: one line, and systemd restarts us.
+        print(f"lorafield gateway: cannot start: {exc}", file=sys.stderr)
+        return 1
