@@ -4,6 +4,8 @@ import base64
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lorafield_gateway.semtech import (
     SemtechError,
     identify,
@@ -179,3 +181,56 @@ def test_push_data_rejects_wrong_type_and_size_mismatch():
     data = b"\x02\x00\x00\x00" + EUI_BYTES + json.dumps({"rxpk": [rx]}).encode()
     with pytest.raises(SemtechError, match=r"rxpk\[0\].size 4 does not match 3"):
         push_data.decode(data)
+
+
+# -- property-based fuzzing: any datagram either decodes or raises SemtechError ------------
+DECODERS = (push_data, push_ack, pull_data, pull_ack, pull_resp, tx_ack)
+HEADERS = st.sampled_from([b"\x02\x00\x01" + bytes((i,)) for i in range(6)] + [b""])
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(head=HEADERS, body=st.binary(max_size=80))
+def test_random_datagrams_never_crash_a_decoder(head, body):
+    for decoder in DECODERS:
+        try:
+            decoder.decode(head + body)
+        except SemtechError:
+            pass
+
+
+TXPK_KEYS = [
+    "imme",
+    "tmst",
+    "freq",
+    "rfch",
+    "powe",
+    "modu",
+    "datr",
+    "codr",
+    "ipol",
+    "prea",
+    "size",
+    "data",
+    "ncrc",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(fields=st.dictionaries(st.sampled_from(TXPK_KEYS), JSONISH), valid=st.booleans())
+def test_random_txpk_json_is_accepted_or_a_typed_error(fields, valid):
+    base = {"imme": True, "freq": 868.1, "modu": "LORA", "datr": "SF7BW125", "data": "AAAA"}
+    txpk = {**base, **fields} if valid else fields
+    try:
+        data = b"\x02\x00\x01\x03" + json.dumps({"txpk": txpk}).encode()
+    except ValueError:
+        return
+    try:
+        packet = pull_resp.decode(data)
+    except SemtechError:
+        return
+    assert 1 <= len(packet.txpk.data) <= 255 and 6 <= packet.txpk.sf <= 12
