@@ -3,7 +3,7 @@ cycle (Node + app + drivers + codec + store) on a fake board with tiny fake buse
 MAC. `setup()` builds the world (kept between VM calls), `cycle(...)` runs one wake and
 prints what went on the air and how long the node sleeps."""
 
-FAKES = """
+HEAD = """
 import struct
 
 from lorafield_node.store import Store
@@ -12,14 +12,18 @@ from lorafield_node.apps.framework import Node, run
 
 
 class RamFlash:
-    def __init__(self, size=4096, count=3):
+    # NOR semantics without temporary buffers (the VM frees nothing during one call)
+    def __init__(self, size=4096, count=2):
         self.size = size
         self.count = count
-        self.data = bytearray(b"\\xff" * (size * count))
+        self.data = bytearray(size * count)
+        for i in range(size * count):
+            self.data[i] = 0xFF
 
     def readblocks(self, block, buf, offset=0):
         a = block * self.size + offset
-        buf[:] = self.data[a : a + len(buf)]
+        for i in range(len(buf)):
+            buf[i] = self.data[a + i]
 
     def writeblocks(self, block, buf, offset=0):
         a = block * self.size + offset
@@ -33,7 +37,8 @@ class RamFlash:
             return self.size
         if op == 6:
             a = arg * self.size
-            self.data[a : a + self.size] = b"\\xff" * self.size
+            for i in range(self.size):
+                self.data[a + i] = 0xFF
         return 0
 
 
@@ -72,6 +77,9 @@ class Wdt:
         self.feeds += 1
 
 
+"""
+
+I2C = """
 def sht_crc(b):
     crc = 0xFF
     for x in b:
@@ -122,6 +130,9 @@ class FakeI2C:
         buf[:] = t + bytes([sht_crc(t)]) + h + bytes([sht_crc(h)])
 
 
+"""
+
+UART = """
 class FakeUART:
     # A02YYUW frames at the given distance, a corrupt frame first.
     def __init__(self):
@@ -139,6 +150,9 @@ class FakeUART:
         return bytes([0xFF, h, l ^ 4, 0]) + good * 2
 
 
+"""
+
+ONEWIRE = """
 def ow_crc(data):
     crc = 0
     for byte in data:
@@ -174,6 +188,13 @@ class FakeOneWire:
         buf[:] = s + bytes([ow_crc(s)])
 
 
+"""
+
+TAIL = """
+class NoBus:
+    present = True
+
+
 class Board:
     name = "fake"
 
@@ -182,9 +203,10 @@ class Board:
         self._flash = flash
         self.cause = cause
         self.wdt = Wdt()
-        self.i2c_bus = FakeI2C()
-        self.uart_bus = FakeUART()
-        self.ow_bus = FakeOneWire()
+        g = globals()  # each program carries only the bus fakes its app needs
+        self.i2c_bus = g.get("FakeI2C", NoBus)()
+        self.uart_bus = g.get("FakeUART", NoBus)()
+        self.ow_bus = g.get("FakeOneWire", NoBus)()
 
     def clock(self):
         return self._clock
@@ -290,6 +312,14 @@ def cycle(settings, cause=4, field=None, temp_c=None, mm=None, raw=None, gone=Fa
     up = " ".join("%d:%s" % (p, b.hex()) for p, b in mac.sent)
     print(slept, "feeds", board.wdt.feeds > 0, "up", up)
 """
+
+BUSES = {"parking": (I2C,), "water_level": (UART,), "temperature": (I2C, ONEWIRE)}
+
+
+def fakes(kind):
+    """The program for one app: the shared fakes and its buses only."""
+    return HEAD + "".join(BUSES[kind]) + TAIL
+
 
 # One scenario per app: the same calls on both runtimes.
 _WL = "cycle({'app': 'water_level', 'mount_height_mm': 3000}, "

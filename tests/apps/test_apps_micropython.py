@@ -7,7 +7,7 @@ import io
 
 import pytest
 from lorafield_tools.mpcheck import compile_file
-from mp_apps import FAKES, SCENARIOS
+from mp_apps import SCENARIOS, fakes
 
 pytestmark = pytest.mark.micropython
 
@@ -24,9 +24,10 @@ IMPORTS = {
 }
 
 
-def cpython(calls):
+def cpython(kind):
+    calls = SCENARIOS[kind]
     namespace = {}
-    exec(FAKES, namespace)  # noqa: S102 - our own test program
+    exec(fakes(kind), namespace)  # noqa: S102 - our own test program
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         eval("setup()", namespace)  # noqa: S307
@@ -38,8 +39,8 @@ def cpython(calls):
 @pytest.mark.parametrize("kind", sorted(SCENARIOS))
 def test_wake_cycles_match_cpython(micropython, kind):
     calls = SCENARIOS[kind]
-    want = cpython(calls)
-    micropython.run(FAKES + "\nsetup()\n")
+    want = cpython(kind)
+    micropython.run(fakes(kind) + "\nsetup()\n")
     got = "".join(micropython.run(call + "\n") for call in calls)
     assert got == want
     lines = want.splitlines()
@@ -49,7 +50,7 @@ def test_wake_cycles_match_cpython(micropython, kind):
 
 
 def test_temperature_cycles_say_what_they_should():
-    out = cpython(SCENARIOS["temperature"]).splitlines()
+    out = cpython("temperature").splitlines()
     assert out[0].startswith("deep 900000 ") and " 20:" in out[0] and " 12:" in out[0]
     assert " 12:1909ca" in out[1]  # 0x0191 / 16 = 25.0625 degC, sent as 2506 = 0x09ca
     assert out[2].startswith("deep 300000 ")  # interval 500 s, threshold: checks every 300 s
@@ -57,7 +58,7 @@ def test_temperature_cycles_say_what_they_should():
 
 
 def test_parking_cycles_say_what_they_should():
-    out = cpython(SCENARIOS["parking"]).splitlines()
+    out = cpython("parking").splitlines()
     ups = [line.split(" up ")[1] for line in out]
     assert all(line.startswith("light 5000 ") for line in out)
     changes = [i for i, u in enumerate(ups) if "10:" in u]
@@ -66,7 +67,7 @@ def test_parking_cycles_say_what_they_should():
 
 
 def test_water_level_cycles_say_what_they_should():
-    out = cpython(SCENARIOS["water_level"]).splitlines()
+    out = cpython("water_level").splitlines()
     assert " 11:" in out[3]  # the fourth reading sends the batch
     assert out[5].startswith("deep 60000 ")  # above the new 1300 mm threshold: alarm sampling
     assert " 11:" in out[5]
@@ -82,11 +83,14 @@ def test_a_full_wake_cycle_fits_96_kib(micropython_factory, tmp_path, kind):
         vm.run(f"import {module}\n")
     # The test's fakes (not device code) go in precompiled, so their compile does not count.
     src = tmp_path / "lf_app_fakes.py"
-    src.write_text(FAKES)
+    src.write_text(fakes(kind))
     compile_file(src, tmp_path / "lf_app_fakes.mpy")
     vm.write_file("/lib/lf_app_fakes.mpy", (tmp_path / "lf_app_fakes.mpy").read_bytes())
     vm.run("from lf_app_fakes import cycle, setup\nsetup()\n")
+    peak = 0
     for call in SCENARIOS[kind]:
-        vm.run(call + "\n")
+        # mem_alloc() at the end of a call counts everything the call allocated (no GC ran)
+        out = vm.run(call + "\nimport gc\nprint(gc.mem_alloc())\n")
+        peak = max(peak, int(out.split()[-1]))
     resident = int(vm.run("import gc\ngc.collect()\nprint(gc.mem_alloc())\n"))
-    print(kind, "resident after the cycles:", resident, "bytes")
+    print(f"{kind}: highest heap use in a wake cycle {peak} B, resident after {resident} B")

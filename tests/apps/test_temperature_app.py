@@ -148,3 +148,5 @@ def test_no_network_at_install_then_it_joins_and_reports():
     f.run_for(2 * 900 + 60)
     assert len(f.events("join")) == 1
     assert f.readings("temperature")
+    (first, *_) = f.readings("status")
+    assert first[1]["errors"] == ["join"]  # the outage is reported once a session exists

@@ -31,6 +31,7 @@ except ImportError:  # CPython
 import struct
 
 from lorafield_codec import CodecError, decode, encode, fport_of
+from lorafield_codec.schema import ERROR_CODES
 
 from .. import board as contract
 
@@ -40,7 +41,8 @@ _FEED_CHUNK_MS = const(10_000)  # longest single light sleep (a third of the wat
 _JOIN_TRIES = const(3)  # per boot; the next boot tries again
 _MAX_DUTY_WAIT_MS = const(120_000)  # longer duty-cycle waits drop the uplink (reported)
 _CONFIG_PORT = const(30)
-_CLK = "clk"  # <IIB: node seconds, next status due (node seconds), flags
+_CLK = "clk"  # node seconds, next status due, flags, errors pending, errors reported
+_CLK_FMT = "<IIBHH"
 _F_REJOIN = const(1)
 _F_STATUS = const(2)
 
@@ -51,6 +53,18 @@ RESET_NAMES = {
     contract.DEEPSLEEP_RESET: "deep_sleep",
     contract.SOFT_RESET: "soft",
 }
+
+
+def _mask(codes):
+    m = 0
+    for code in codes:
+        if code in ERROR_CODES:
+            m |= 1 << ERROR_CODES.index(code)
+    return m
+
+
+def _codes(mask):
+    return [ERROR_CODES[i] for i in range(len(ERROR_CODES)) if mask >> i & 1]
 
 
 class _Fed:
@@ -145,15 +159,20 @@ class Node:
         self._status_s = settings.get("status_s", defaults.get("status_s", 86400))
         self._boot_ms = self.clock.ticks_ms()
         raw = self.store.get(_CLK)
-        if raw is not None and len(raw) == 9:
-            self._base_s, self._status_due, self.flags = struct.unpack("<IIB", raw)
+        pending = reported = 0
+        if raw is not None and len(raw) == struct.calcsize(_CLK_FMT):
+            self._base_s, self._status_due, self.flags, pending, reported = struct.unpack(
+                _CLK_FMT, raw
+            )
         else:
             self._base_s, self._status_due, self.flags = 0, 0, 0
         self._mac = mac
         self._join_failed = False
         self._downlinks = []
-        self.errors = []  # error codes not yet reported in a status
-        self._reported = []  # codes the last status carried (not repeated until heartbeat)
+        # Error codes not yet reported, and those the last status carried (a lasting failure
+        # is repeated at heartbeats only); both survive deep sleep in "clk".
+        self.errors = _codes(pending)
+        self._reported = _codes(reported)
         self.uplinks = 0
         self.reboot = False
         # Every boot that is not a timed wake reports itself (reset cause) at once.
@@ -317,7 +336,12 @@ class Node:
         self.store.put(
             _CLK,
             struct.pack(
-                "<IIB", self.now_s() + (sleep_ms + 999) // 1000, self._status_due, self.flags
+                _CLK_FMT,
+                self.now_s() + (sleep_ms + 999) // 1000,
+                self._status_due,
+                self.flags,
+                _mask(self.errors),
+                _mask(self._reported),
             ),
         )
 
