@@ -16,7 +16,9 @@ COMMANDS = {
     "airtime": "airtime",
     "bench": "bench",
     "gateway": "gateway",
+    "chirpstack": "chirpstack",
     "provision": "provision",
+    "emulate": "emulate",
 }
 
 

@@ -1,0 +1,99 @@
+# The emulated board's link to its hardware: each call goes to the host (the Python side of
+# `lorafield emulate board`), which runs it on the emulated chips and answers. Arguments and
+# results travel as JSON: bytes as {"b": hex}, writable buffers as {"m": hex} (copied back),
+# host objects as {"o": id} (proxies here). Pin interrupts are delivered after the call that
+# saw them, in this thread (micropython.schedule semantics).
+import json
+from binascii import hexlify, unhexlify
+
+import js
+
+_handlers = {}
+_objects = {}
+
+
+class HostExit(SystemExit):
+    """The board went to deep sleep, or its watchdog or a power cut ended this boot."""
+
+
+def _enc(value):
+    if isinstance(value, bytes):
+        return {"b": hexlify(value).decode()}
+    if isinstance(value, (bytearray, memoryview)):
+        return {"m": hexlify(value).decode()}
+    if isinstance(value, Proxy):
+        return {"o": value._oid}
+    if isinstance(value, (list, tuple)):
+        return [_enc(v) for v in value]
+    return value
+
+
+def _dec(value):
+    if isinstance(value, dict):
+        if "b" in value:
+            return unhexlify(value["b"])
+        if "o" in value:
+            oid = value["o"]
+            proxy = _objects.get(oid)
+            if proxy is None:
+                proxy = _objects[oid] = Proxy(oid, value.get("attrs") or {})
+            return proxy
+    if isinstance(value, list):
+        return [_dec(v) for v in value]
+    return value
+
+
+def request(req):
+    reply = json.loads(js.lorafieldHw(json.dumps(req)))
+    if reply.get("interrupt"):
+        raise KeyboardInterrupt
+    if "exit" in reply:
+        raise HostExit(reply["exit"])
+    if "err" in reply:
+        kind = {"OSError": OSError, "ValueError": ValueError, "TypeError": TypeError}
+        raise kind.get(reply["err"], RuntimeError)(*reply.get("args", ()))
+    return reply
+
+
+def call(oid, name, args, kwargs=None):
+    reply = request({"op": "call", "o": oid, "m": name, "a": _enc(args), "k": _enc(kwargs or {})})
+    for i, data in enumerate(reply.get("m") or ()):
+        if data is not None:
+            args[i][:] = unhexlify(data)
+    result = _dec(reply.get("r"))
+    for pin_oid in reply.get("irq") or ():
+        handler = _handlers.get(pin_oid)
+        if handler is not None:
+            handler(_objects[pin_oid])
+    return result
+
+
+class Proxy:
+    def __init__(self, oid, attrs):
+        self._oid = oid
+        self._attrs = attrs
+
+    def __getattr__(self, name):
+        if name in self._attrs:
+            return self._attrs[name]
+        oid = self._oid
+
+        def method(*args, **kwargs):
+            if name == "irq":
+                handler = args[0] if args else kwargs.pop("handler", None)
+                _handlers[oid] = handler
+                args = ("handler",) if handler is not None else (None,)
+            return call(oid, name, list(args), kwargs)
+
+        return method
+
+
+def board():
+    """The host's board view of this boot (object 0), as a Proxy."""
+    return _dec({"o": 0, "attrs": {}})
+
+
+def identity():
+    """(board profile, port) this board emulates."""
+    reply = request({"op": "identity"})
+    return reply["board"], reply["port"]

@@ -1,0 +1,192 @@
+"""The emulated board's MicroPython: the real WebAssembly VM in a node process (vmhost.mjs).
+
+Unlike mpvm.MicroPythonVM (a test fixture), this VM streams output while code runs, lets that
+code call the emulated hardware on this side (`hw` callback) and can be interrupted (Ctrl-C).
+Its filesystem is kept on the host (`files`), so a soft reset (a fresh VM) keeps it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import select
+import subprocess
+import time
+from pathlib import Path
+
+from ..mpvm.vm import find_micropython_module, find_node
+
+HOST_SCRIPT = Path(__file__).with_name("vmhost.mjs")
+ROM = Path(__file__).with_name("rom")
+INTERRUPT_GRACE_S = 1.0  # a loop that never calls the hardware cannot see Ctrl-C: restart then
+
+
+class VmGone(Exception):
+    """The node process died (or was killed after an ignored interrupt)."""
+
+
+class RunResult:
+    def __init__(self, ok, exc_type="", traceback="", killed=False):
+        self.ok = ok
+        self.exc_type = exc_type
+        self.traceback = traceback
+        self.killed = killed
+
+
+def rom_files():
+    """The board's read-only ROM (on sys.path before /lib): emulated board support."""
+    files = {}
+    for path in sorted(ROM.rglob("*.py")):
+        files["/rom/" + path.relative_to(ROM).as_posix()] = path.read_bytes()
+    return files
+
+
+class BoardVM:
+    def __init__(self, heap_kib=512):
+        self.heap_kib = heap_kib
+        self._module = find_micropython_module()
+        self._node = find_node()
+        self._proc = None
+        self._buf = b""
+        self.files: dict[str, bytes] = {}
+        self.dirs: set[str] = set()
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def start(self):
+        """A fresh interpreter with the board's filesystem (what a soft reset gives)."""
+        self.stop()
+        self._proc = subprocess.Popen(
+            [self._node, str(HOST_SCRIPT), str(self._module), str(self.heap_kib * 1024)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        self._buf = b""
+        ready = self._read_message(None)
+        if not ready.get("ready"):
+            raise VmGone(f"MicroPython VM failed to start: {ready}")
+        entries = [{"path": d, "dir": True} for d in sorted(self.dirs)]
+        entries += [
+            {"path": p, "b64": base64.b64encode(d).decode()}
+            for p, d in {**self.files, **rom_files()}.items()
+        ]
+        self._request({"op": "write", "files": entries})
+        self._request(
+            {
+                "op": "run",
+                "code": "exec(open('/rom/lib/_board_boot.py').read(), {})",
+                "single": False,
+            }
+        )
+
+    def stop(self):
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        for stream in (proc.stdin, proc.stdout):
+            if stream is not None:
+                stream.close()
+
+    def alive(self):
+        return self._proc is not None and self._proc.poll() is None
+
+    def sync_files(self):
+        """Copy the VM's filesystem to the host (before a restart or on exit)."""
+        if not self.alive():
+            return
+        reply = self._request({"op": "dump"})
+        self.files = {f["path"]: base64.b64decode(f["b64"]) for f in reply["files"]}
+        self.dirs = set(reply["dirs"])
+
+    # -- protocol -----------------------------------------------------------------------
+    def _send(self, obj):
+        assert self._proc is not None and self._proc.stdin is not None
+        try:
+            self._proc.stdin.write(json.dumps(obj).encode() + b"\n")
+            self._proc.stdin.flush()
+        except (BrokenPipeError, ValueError):
+            raise VmGone("MicroPython VM is gone") from None
+
+    def _read_message(self, extra_fd, on_extra=None, deadline=None):
+        """Next JSON line from the VM; meanwhile `on_extra()` is called when extra_fd is
+        readable. Returns None when `deadline` (monotonic) passes."""
+        assert self._proc is not None and self._proc.stdout is not None
+        fd = self._proc.stdout.fileno()
+        while b"\n" not in self._buf:
+            fds = [fd] if extra_fd is None else [fd, extra_fd]
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            readable, _, _ = select.select(fds, [], [], timeout)
+            if not readable:
+                return None
+            if extra_fd is not None and extra_fd in readable and on_extra is not None:
+                on_extra()
+            if fd in readable:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    raise VmGone("MicroPython VM exited")
+                self._buf += chunk
+        line, self._buf = self._buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def _request(self, req):
+        self._send(req)
+        reply = self._read_message(None)
+        if not reply.get("ok"):
+            raise VmGone(f"VM request {req['op']} failed: {reply.get('traceback')}")
+        return reply
+
+    def run(self, code, single=False, output=None, hw=None, input_fd=None, on_input=None):
+        """Run code in __main__. `output(text)` gets its output as it comes; `hw(request)`
+        answers hardware calls; `on_input()` is called when input_fd is readable and returns
+        True for an interrupt (Ctrl-C). Returns a RunResult."""
+        if not self.alive():
+            self.start()
+        if single:
+            code = f"exec(compile({code!r}, '<stdin>', 'single'))"
+        self._send({"op": "run", "code": code})
+        interrupted_at = None
+        while True:
+            deadline = None if interrupted_at is None else interrupted_at + INTERRUPT_GRACE_S
+            try:
+                msg = self._read_message(input_fd, self._input_handler(on_input), deadline)
+            except VmGone:
+                self.stop()
+                return RunResult(False, "VmGone", "MicroPython VM exited\n", killed=True)
+            if self._interrupt and interrupted_at is None:
+                interrupted_at = time.monotonic()
+            if msg is None:  # the code ignored Ctrl-C for a whole grace period
+                self.stop()
+                return RunResult(False, "KeyboardInterrupt", "KeyboardInterrupt: \n", True)
+            if "out" in msg:
+                if output is not None:
+                    output(msg["out"])
+            elif "hw" in msg:
+                if self._interrupt:
+                    self._interrupt = False
+                    interrupted_at = None
+                    answer = {"interrupt": True}
+                elif hw is None:
+                    answer = {"err": "OSError", "args": ["no emulated hardware here"]}
+                else:
+                    answer = hw(msg["hw"])
+                self._send(answer)
+            elif msg.get("done"):
+                self._interrupt = False
+                if msg.get("fatal"):
+                    self.stop()
+                traceback = msg.get("traceback", "")
+                if single:  # drop the frame of the exec() wrapper
+                    traceback = traceback.replace('  File "<stdin>", line 1, in <module>\n', "", 1)
+                return RunResult(msg["ok"], msg.get("type", ""), traceback, bool(msg.get("fatal")))
+
+    _interrupt = False
+
+    def _input_handler(self, on_input):
+        def handler():
+            if on_input is not None and on_input():
+                self._interrupt = True
+
+        return handler
