@@ -1,0 +1,130 @@
+"""`lorafield chirpstack sync|status`: the fleet file provisioned to ChirpStack v4 over gRPC.
+
+lorafield chirpstack sync --fleet fleet.toml --server cs.example:8080 \\
+    --api-key-file ~/.chirpstack-key --tenant 52f14cd4-... [--application ID] [--dry-run]
+lorafield chirpstack status --fleet fleet.toml --server cs.example:8080 --api-key-file KEY
+
+User errors (bad fleet file, unreadable key file) exit 2; ChirpStack refusing or unreachable
+exits 1; both with one line on stderr. The API key is never printed.
+"""
+
+import json
+import sys
+
+from lorafield_gateway.fleet import FleetError, load_fleet
+
+from lorafield_tools.cli import UsageError
+
+HELP = "provision the fleet to ChirpStack v4 (sync) and show its devices there (status)"
+
+
+def _connection_arguments(parser):
+    parser.add_argument("--fleet", required=True, metavar="FILE", help="the fleet TOML file")
+    parser.add_argument(
+        "--server", required=True, metavar="HOST:PORT", help="ChirpStack gRPC API (e.g. :8080)"
+    )
+    parser.add_argument(
+        "--api-key-file",
+        required=True,
+        metavar="FILE",
+        help="file holding a ChirpStack API key (sent as a Bearer token, never printed)",
+    )
+    parser.add_argument("--tls", action="store_true", help="use TLS (system CA roots)")
+    parser.add_argument("--ca-file", metavar="PEM", help="TLS with this CA certificate")
+    parser.add_argument(
+        "--timeout", type=float, default=10.0, metavar="S", help="deadline per call (10 s)"
+    )
+
+
+def add_arguments(parser):
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", parser_class=type(parser))
+    sub.required = True
+    sync = sub.add_parser("sync", help="create or update profile, application, devices, keys")
+    _connection_arguments(sync)
+    sync.add_argument("--tenant", required=True, metavar="ID", help="ChirpStack tenant id")
+    sync.add_argument(
+        "--application",
+        metavar="ID",
+        help="use this existing application (default: find or create 'lorafield')",
+    )
+    sync.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
+    sync.add_argument("-v", "--verbose", action="store_true", help="also list what is unchanged")
+    status = sub.add_parser("status", help="last seen, DevAddr, frame counters, battery")
+    _connection_arguments(status)
+    status.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+
+
+def _read_api_key(path):
+    try:
+        with open(path, encoding="utf-8") as handle:
+            key = handle.read().strip()
+    except OSError as exc:
+        raise UsageError(f"chirpstack: cannot read API key file {path} ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"chirpstack: API key file {path} is not text") from None
+    if not key or len(key.split()) != 1:
+        raise UsageError(f"chirpstack: API key file {path} must hold one token")
+    return key
+
+
+def _client(args):
+    from lorafield_tools.chirpstack.client import ChirpstackClient
+
+    if args.timeout <= 0:
+        raise UsageError("chirpstack: --timeout must be positive")
+    return ChirpstackClient(
+        args.server,
+        _read_api_key(args.api_key_file),
+        tls=args.tls,
+        ca_file=args.ca_file,
+        timeout_s=args.timeout,
+    )
+
+
+def _sync(args, fleet, client):
+    from lorafield_tools.chirpstack.sync import apply_plan, plan_sync
+    from lorafield_tools.codec_export import export_js
+
+    plan = plan_sync(client, fleet, args.tenant, export_js("chirpstack"), args.application)
+    for step in plan.steps:
+        if step.op == "unchanged" and args.verbose:
+            print(step.line())
+        elif step.op != "unchanged" and args.dry_run:
+            print(step.line(dry_run=True))
+    if not args.dry_run:
+        apply_plan(plan, report=print)  # one line per change, as it is made
+    print(plan.summary(dry_run=args.dry_run))
+    return 0
+
+
+def _status(args, fleet, client):
+    from lorafield_tools.chirpstack.status import fleet_status, table
+
+    rows = fleet_status(client, fleet)
+    if args.json:
+        for row in rows:
+            print(json.dumps(row))
+    else:
+        print(table(rows))
+    return 0
+
+
+def run(args):
+    from lorafield_tools.chirpstack.client import ChirpstackError
+
+    try:
+        fleet = load_fleet(args.fleet)
+    except FleetError as exc:
+        raise UsageError(f"chirpstack: {exc}") from None
+    if not len(fleet):
+        raise UsageError(f"chirpstack: {args.fleet} lists no device")
+    try:
+        with _client(args) as client:
+            return (
+                _sync(args, fleet, client)
+                if args.action == "sync"
+                else _status(args, fleet, client)
+            )
+    except ChirpstackError as exc:
+        print(f"chirpstack {args.action}: {exc}", file=sys.stderr)
+        return 1
