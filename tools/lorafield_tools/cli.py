@@ -19,6 +19,7 @@ COMMANDS = {
     "chirpstack": "chirpstack",
     "provision": "provision",
     "emulate": "emulate",
+    "deploy": "deploy",
 }
 
 
