@@ -1,9 +1,9 @@
 """Water level: a downward-looking ultrasonic sensor over a stream or basin.
 
 Each reading takes several pings; ``filter_pings`` keeps those within max(30 mm, 3 x the
-median absolute deviation) of their median (a wall echo or a lost echo is an outlier) and
-returns the median of the rest, or None when fewer than half agree. Echo-time sensors
-(JSN-SR04T) are converted with the speed of sound at the air temperature
+median absolute deviation), at most 150 mm, of their median (a wall echo or a lost echo is
+an outlier) and returns the median of the rest, or None when fewer than half agree.
+Echo-time sensors (JSN-SR04T) are converted with the speed of sound at the air temperature
 (c = 331.3 + 0.606 T m/s; from a DS18B20 on the one-wire bus when fitted, else the
 ``air_temp_c`` setting); the A02YYUW reports millimetres itself. level = mounting height -
 distance.
@@ -47,13 +47,17 @@ def median(values):
     return _mid(sorted(values)) if values else None
 
 
-def filter_pings(values, min_spread=30):
-    """Median of the pings that agree with the median; None if fewer than half agree."""
+def filter_pings(values, min_spread=30, max_spread=150):
+    """Median of the pings within max(min_spread, 3 x MAD) of their median, that band
+    capped at max_spread (a water surface does not move 15 cm between two pings); None
+    when fewer than half of the pings agree (e.g. two clusters: the median means nothing)."""
     if not values:
         return None
     m = _mid(sorted(values))
     mad = _mid(sorted([v - m if v > m else m - v for v in values]))
     limit = 3 * mad if 3 * mad > min_spread else min_spread
+    if limit > max_spread:
+        limit = max_spread
     kept = [v for v in values if -limit <= v - m <= limit]
     if 2 * len(kept) < len(values):
         return None
@@ -193,7 +197,9 @@ class WaterLevelApp:
             drv = A02YYUW(board.uart(), node.clock, self._nap)
             node.lightsleep(STARTUP_MS)
             values = drv.read_mm(self.pings)
-        d = filter_pings(values)
+        # Farther than the bed is no echo (the A02YYUW then reports its range end).
+        far = self.mount_mm + 100
+        d = filter_pings([v for v in values if v <= far])
         if d is None:
             raise SensorError("ultrasonic: pings disagree")
         return d
