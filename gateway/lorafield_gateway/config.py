@@ -51,7 +51,11 @@ def _port(value):
 
 @dataclass(frozen=True)
 class GatewaySection:
-    id: str = _key("0016c001ff000001", "Gateway EUI-64, 16 hex digits.", _hex_eui)
+    id: str = _key(
+        "0016c001ff000001",
+        "Gateway EUI-64, 16 hex digits: set your own (e.g. the MAC with fffe in the middle).",
+        _hex_eui,
+    )
     state_dir: str = _key(
         "/var/lib/lorafield-gateway", "Directory for the durable queue (systemd StateDirectory)."
     )
@@ -79,7 +83,9 @@ class RadioSection:
     coding_rate: int = _key(5, "Coding rate 4/N: N.", _int_range(5, 8))
     preamble: int = _key(8, "Preamble length in symbols.", _int_range(6, 65535))
     tx_power_max_dbm: int = _key(
-        14, "Highest TX power accepted; more is refused as TX_POWER.", _int_range(5, 20)
+        14,
+        "Highest TX power used: higher requests are clamped to it (below 5 dBm: TX_POWER).",
+        _int_range(5, 20),
     )
     tx_freq_min_hz: int = _key(
         863_000_000,
