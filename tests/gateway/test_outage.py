@@ -135,3 +135,46 @@ def test_broker_outage_and_kill_9_lose_nothing(tmp_path, mosquitto):
         f"({duplicates} duplicates); queue depth during outage up to {max_depth_during_outage}"
     )
     assert os.path.exists(state / "queue.sqlite3")
+
+
+def test_udp_server_silence_resends_until_push_ack(tmp_path):
+    from gw_helpers import UdpServer, make_config
+    from lorafield_gateway.semtech import push_data
+    from lorafield_gateway.service import GatewayService
+
+    udp = UdpServer(ack=False)  # a server that receives but does not acknowledge (yet)
+    replay = tmp_path / "radio.jsonl"
+    frames = [(dev, fcnt) for fcnt in range(20) for dev in DEVICES]
+    replay.write_text("".join(f'{{"phy": "{uplink(d, f).hex()}"}}\n' for d, f in frames))
+    cfg = make_config(
+        tmp_path,
+        radio={"kind": "replay", "replay_path": str(replay)},
+        semtech={
+            "enabled": True,
+            "port_up": udp.port,
+            "port_down": udp.port,
+            "push_timeout_ms": 100,
+        },
+    )
+    service = GatewayService(cfg)
+    service.start()
+    try:
+        deadline = time.monotonic() + 10
+        while service.stats.get("semtech.push_timeout") < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert service.queue.depth("semtech") == len(frames)  # nothing acknowledged, all kept
+        udp.ack = True
+        while service.queue.depth("semtech") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert service.queue.depth("semtech") == 0
+    finally:
+        service.stop()
+        udp.close()
+    delivered = [
+        dev_fcnt(rx.data) for d in udp.received if d[3] == 0 for rx in push_data.decode(d).rxpk
+    ]
+    assert set(delivered) == set(frames)
+    firsts = list(dict.fromkeys(delivered))
+    for dev in DEVICES:
+        assert [f for d, f in firsts if d == dev] == list(range(20))
+    assert service.stats.get("forwarded.semtech") == len(frames)
