@@ -181,6 +181,24 @@ def test_every_encode_error_vector_gives_the_python_error(js):
         assert js_outcome(result) == py_encode("config", vec["data"])
 
 
+def test_scaled_values_round_half_to_even_like_python(js):
+    # Exact binary ties (x.5 after scaling): Python's round() goes to the even neighbour.
+    cases = [
+        ("temperature", {"temperature_c": 21.125}),
+        ("temperature", {"temperature_c": 21.375}),
+        ("temperature", {"temperature_c": -0.125}),
+        ("temperature", {"temperature_c": 20.0, "humidity_pct": 50.25}),
+        ("temperature", {"temperature_c": 20.0, "pressure_hpa": 1000.75}),
+        ("config", {"thresholds": {"high_c": 30.625, "low_c": -5.875}}),
+    ]
+    results = js.batch([{"fn": "encode", "kind": k, "data": d} for k, d in cases])
+    for (kind, data), result in zip(cases, results, strict=True):
+        assert bytes(result["bytes"]) == encode(kind, data), data
+    assert encode("temperature", {"temperature_c": 21.125}) == encode(
+        "temperature", {"temperature_c": 21.12}
+    )
+
+
 def test_malformed_calls_return_errors_and_never_throw(js):
     inputs = [
         None,
@@ -347,6 +365,7 @@ VALID_PAYLOADS = [bytes.fromhex(v["hex"]) for v in VECTORS["valid"]]
 PAYLOADS = st.one_of(
     st.binary(max_size=40),
     CBOR_VALUE.map(lambda v: cbor2.dumps(v, canonical=True)),
+    CBOR_VALUE.map(cbor2.dumps),  # not canonical: unsorted keys, wider floats
     st.tuples(
         st.sampled_from(VALID_PAYLOADS), st.integers(0, 2), st.integers(0, 20), st.integers(0, 255)
     ).map(_mutate),
