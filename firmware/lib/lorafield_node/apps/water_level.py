@@ -194,8 +194,8 @@ class WaterLevelApp:
         else:
             from ..drivers.a02yyuw import A02YYUW, STARTUP_MS
 
-            drv = A02YYUW(board.uart(), node.clock, self._nap)
-            node.lightsleep(STARTUP_MS)
+            drv = A02YYUW(board.uart(), node.clock)
+            node.lightsleep(STARTUP_MS)  # nothing to receive yet; stale bytes are dropped
             values = drv.read_mm(self.pings)
         # Farther than the bed is no echo (the A02YYUW then reports its range end).
         far = self.mount_mm + 100

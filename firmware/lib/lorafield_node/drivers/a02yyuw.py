@@ -3,7 +3,8 @@
 Processed-value mode: a 4-byte frame about every 100 ms: 0xFF, distance high, distance low
 (mm), checksum = (0xFF + high + low) & 0xFF. The reader drops what is buffered (stale
 frames from before), then collects `count` frames with a valid checksum, resynchronising on
-the 0xFF header after a bad one. Times out (SensorError) when nothing valid arrives.
+the 0xFF header after a bad one. Times out (SensorError) when nothing valid arrives. It
+waits with the clock (CPU awake): an ESP32 in light sleep stops its UART and loses bytes.
 """
 
 try:
@@ -22,10 +23,9 @@ STARTUP_MS = const(600)  # first frame after the sensor is powered (>= 500 ms)
 
 
 class A02YYUW:
-    def __init__(self, uart, clock, sleep_ms=None):
+    def __init__(self, uart, clock):
         self.uart = uart
         self.clock = clock
-        self.sleep_ms = sleep_ms or clock.sleep_ms
         self._frame = bytearray(4)
         self._n = 0
         self.bad_frames = 0
@@ -72,7 +72,8 @@ class A02YYUW:
                 continue
             if clock.ticks_diff(clock.ticks_ms(), start) > timeout_ms:
                 break
-            self.sleep_ms(_FRAME_MS // 2)
+            # clock.sleep_ms, not light sleep: the UART stops receiving in light sleep
+            self.clock.sleep_ms(_FRAME_MS // 2)
         if not out:
             raise SensorError("A02YYUW: no valid frame")
         return out
