@@ -150,3 +150,17 @@ def test_no_network_at_install_then_it_joins_and_reports():
     assert f.readings("temperature")
     (first, *_) = f.readings("status")
     assert first[1]["errors"] == ["join"]  # the outage is reported once a session exists
+
+
+def test_a_hung_bus_is_ended_by_the_watchdog_and_reported():
+    f = sht31_field()
+    f.run_for(1000)
+    (sensor,) = f.sensors
+    sensor.i2c_stretch_us = lambda: 120_000_000  # SCL held low for two minutes
+    f.run_for(900)
+    assert contract.WDT_RESET in f.board.reset_causes
+    del sensor.i2c_stretch_us
+    f.run_for(1800)
+    causes = [d.get("reset_cause") for _, d in f.readings("status") if "reset_cause" in d]
+    assert "watchdog" in causes
+    assert f.readings("temperature")[-1][0] > f.board.boots[-1][0] / 1e6 - 1000
