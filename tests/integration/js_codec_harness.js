@@ -9,6 +9,29 @@ const readline = require("readline");
 const vm = require("vm");
 
 const context = vm.createContext({});
+// ECMAScript 5.1 built-ins only (TTN's runtime): remove what ES2015+ added before the codec runs,
+// so a codec that calls one of them fails here instead of on the network server.
+vm.runInContext(
+  `(function (g) {
+    var drop = function (obj, names) { names.forEach(function (n) { delete obj[n]; }); };
+    drop(g, ["Map", "Set", "WeakMap", "WeakSet", "Symbol", "Promise", "Proxy", "Reflect",
+      "ArrayBuffer", "DataView", "Uint8Array", "Int8Array", "Uint8ClampedArray", "Uint16Array",
+      "Int16Array", "Uint32Array", "Int32Array", "Float32Array", "Float64Array", "BigInt"]);
+    drop(Math, ["fround", "trunc", "sign", "log2", "log10", "clz32", "imul", "cbrt", "hypot",
+      "expm1", "log1p", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh"]);
+    drop(Number, ["isInteger", "isSafeInteger", "isFinite", "isNaN", "parseFloat", "parseInt",
+      "EPSILON", "MAX_SAFE_INTEGER", "MIN_SAFE_INTEGER"]);
+    drop(Array, ["from", "of"]);
+    drop(Array.prototype, ["find", "findIndex", "fill", "includes", "copyWithin", "entries",
+      "keys", "values", "flat", "flatMap", "at"]);
+    drop(String, ["fromCodePoint", "raw"]);
+    drop(String.prototype, ["includes", "startsWith", "endsWith", "repeat", "padStart", "padEnd",
+      "codePointAt", "normalize", "trimStart", "trimEnd", "at", "replaceAll"]);
+    drop(Object, ["assign", "is", "setPrototypeOf", "values", "entries", "fromEntries",
+      "getOwnPropertySymbols"]);
+  })(this);`,
+  context,
+);
 vm.runInContext(fs.readFileSync(process.argv[2], "utf8"), context, { filename: process.argv[2] });
 
 function call(req) {
