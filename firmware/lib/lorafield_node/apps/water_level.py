@@ -207,7 +207,9 @@ class WaterLevelApp:
     def wake(self):
         node = self.node
         logic = self.logic
-        logic.interval_s = node.config.interval_s
+        if logic.interval_s != node.config.interval_s:
+            self._send(logic.flush())  # readings taken at the old interval go out as such
+            logic.interval_s = node.config.interval_s
         logic.set_thresholds(node.config.thresholds)
         board = node.board
         board.sensor_power(True)
@@ -234,5 +236,7 @@ class WaterLevelApp:
         self._save()
 
     def sleep_ms(self):
-        self.logic.interval_s = self.node.config.interval_s
-        return self.logic.next_interval_s() * 1000
+        logic = self.logic
+        if logic.alarm:
+            return logic.alarm_interval_s * 1000
+        return self.node.config.interval_s * 1000
