@@ -435,13 +435,16 @@ def test_ttn_yaml_examples_are_what_the_js_returns(js, tmp_path):
         results = js.batch([{"fn": fn, "input": e["input"]} for e in examples])
         for example, result in zip(examples, results, strict=True):
             assert result == example["output"], example["description"]
+            if "bytes" in example["input"]:  # the repository schema's decoder input
+                assert 1 <= len(example["input"]["bytes"]) <= 256
+                assert 1 <= example["input"]["fPort"] <= 255
         total += len(examples)
         assert any(e["output"].get("errors") for e in examples), section  # error examples too
     valid_downlinks = sum(KINDS[v["kind"]]["direction"] == "downlink" for v in VECTORS["valid"])
     config_errors = sum(v["kind"] == "config" for v in VECTORS["encode_errors"])
-    expected = (
-        len(VECTORS["valid"]) + valid_downlinks + len(VECTORS["decode_errors"]) + config_errors
-    )
+    decode_errors = [v for v in VECTORS["decode_errors"] if v["hex"] and v["fPort"] >= 1]
+    expected = len(VECTORS["valid"]) + valid_downlinks + len(decode_errors) + config_errors
+    assert len(decode_errors) == len(VECTORS["decode_errors"]) - 2  # empty payload, fPort 0
     assert total == expected
     assert "0x19, 0x08, 0x66" in text  # bytes written in hex, as the repository does
 

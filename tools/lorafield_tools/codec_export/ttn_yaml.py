@@ -27,6 +27,12 @@ def _direction(fport):
     return "uplink"  # an unknown fPort is an uplink the network received
 
 
+def repository_input_ok(fport, payload):
+    """The device repository's schema takes decoder inputs with 1..256 bytes and fPort 1..255
+    (an empty payload or fPort 0 never reaches a payload codec)."""
+    return 1 <= fport <= 255 and 1 <= len(payload) <= 256
+
+
 def _decode_output(fport, payload):
     try:
         kind, data = decode(fport, payload)
@@ -68,6 +74,8 @@ def examples(vectors=None):
             out["uplinkDecoder"].append(example)
     for vec in vectors["decode_errors"]:
         payload = bytes.fromhex(vec["hex"])
+        if not repository_input_ok(vec["fPort"], payload):
+            continue
         section = "downlinkDecoder" if _direction(vec["fPort"]) == "downlink" else "uplinkDecoder"
         out[section].append(
             {
