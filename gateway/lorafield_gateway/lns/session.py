@@ -4,6 +4,10 @@ from collections import deque
 
 from lorafield_node.phy import SessionCrypto
 
+# LoRaWAN channel plans use 100 Hz steps and channels at least 200 kHz apart, so a reported
+# uplink frequency within 5 kHz of a defined channel is that channel.
+CHANNEL_MATCH_HZ = 5_000
+
 ADR_HISTORY = 20  # uplinks of SNR history an ADR decision needs (as ChirpStack's default)
 
 
@@ -66,9 +70,11 @@ class Session:
     def rx1_frequency(self, uplink_hz):
         """RX1 frequency for an uplink heard on ``uplink_hz`` (RP002 2.4.7: the uplink
         channel unless DlChannelReq moved it)."""
+        # Radios report the frequency their synthesiser is on (61 Hz steps on an SX127x,
+        # rounded to 1 Hz by gateways), so the uplink channel is the defined one nearby.
         for i, f in enumerate(self.channels_hz):
-            if f == uplink_hz and i in self.dl_frequencies:
-                return self.dl_frequencies[i]
+            if f and abs(f - uplink_hz) <= CHANNEL_MATCH_HZ:
+                return self.dl_frequencies.get(i, f)
         return uplink_hz
 
     def ch_mask(self):
