@@ -11,8 +11,6 @@ exits 1; both with one line on stderr. The API key is never printed.
 import json
 import sys
 
-from lorafield_gateway.fleet import FleetError, load_fleet
-
 from lorafield_tools.cli import UsageError
 
 HELP = "provision the fleet to ChirpStack v4 (sync) and show its devices there (status)"
@@ -110,6 +108,8 @@ def _status(args, fleet, client):
 
 
 def run(args):
+    from lorafield_gateway.fleet import FleetError, load_fleet
+
     from lorafield_tools.chirpstack.client import ChirpstackError
 
     try:
