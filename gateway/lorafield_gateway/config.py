@@ -84,7 +84,7 @@ class RadioSection:
     preamble: int = _key(8, "Preamble length in symbols.", _int_range(6, 65535))
     tx_power_max_dbm: int = _key(
         14,
-        "Highest TX power used: higher requests are clamped to it (below 5 dBm: TX_POWER).",
+        "Highest TX power used: higher requests are clamped to it (below 2 dBm: TX_POWER).",
         _int_range(5, 20),
     )
     tx_freq_min_hz: int = _key(

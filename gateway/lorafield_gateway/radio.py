@@ -32,11 +32,19 @@ REG_PKT_SNR_VALUE = 0x19
 REG_PKT_RSSI_VALUE = 0x1A
 REG_HOP_CHANNEL = 0x1C
 REG_MODEM_CONFIG2 = 0x1E
+REG_PA_CONFIG = 0x09
 REG_PAYLOAD_LENGTH = 0x22
 REG_INVERT_IQ = 0x33
 REG_SYNC_WORD = 0x39
 REG_INVERT_IQ2 = 0x3B
 REG_DIO_MAPPING1 = 0x40
+REG_PA_DAC = 0x4D
+
+PA_SELECT_BOOST = 0x80  # RFM95 modules wire only the PA_BOOST pin
+PA_DAC_DEFAULT = 0x84
+PA_DAC_20DBM = 0x87
+MIN_POWER_DBM = 2
+MAX_POWER_DBM = 20
 
 MODE_STDBY = 0x01
 MODE_TX = 0x03
@@ -247,12 +255,26 @@ class Rfm95:
             request.ipol,
         )
         rfm = self.rfm
-        rfm.tx_power = max(5, min(23, int(request.power_dbm)))
+        self._set_power(request.power_dbm)
         rfm._write_u8(REG_FIFO_TX_BASE_ADDR, 0)
         rfm._write_u8(REG_FIFO_ADDR_PTR, 0)
         rfm._write_from(REG_FIFO, bytes(request.phy))
         rfm._write_u8(REG_PAYLOAD_LENGTH, len(request.phy))
         rfm._write_u8(REG_IRQ_FLAGS, 0xFF)
+
+    def _set_power(self, dbm):
+        """PA_BOOST output power per datasheet 5.4.3: Pout = 2 + OutputPower (2..17 dBm), or
+        5 + OutputPower with RegPaDac = 0x87 (up to 20 dBm). Written directly because the
+        driver's `tx_power` follows RadioHead, whose OutputPower = power - 5 transmits 3 dB
+        below the requested value."""
+        dbm = max(MIN_POWER_DBM, min(MAX_POWER_DBM, int(dbm)))
+        if dbm > 17:
+            self.rfm._write_u8(REG_PA_DAC, PA_DAC_20DBM)
+            output_power = dbm - 5
+        else:
+            self.rfm._write_u8(REG_PA_DAC, PA_DAC_DEFAULT)
+            output_power = dbm - 2
+        self.rfm._write_u8(REG_PA_CONFIG, PA_SELECT_BOOST | 0x70 | output_power)
 
     def start_tx(self):
         self.rfm.transmit()

@@ -4,7 +4,7 @@ A single-channel radio is half duplex, so one loop decides what the chip does ne
 
 * `submit()` (any thread) validates a downlink at once, as the Semtech forwarder's JIT queue
   does, and returns the status the server gets in its TX acknowledgement: ``TX_FREQ`` (outside
-  the allowed band), ``TX_POWER`` (below what the PA can do; above the configured maximum
+  the allowed band), ``TX_POWER`` (below the PA_BOOST minimum of 2 dBm; above the configured maximum
   the power is clamped, like a concentrator's TX gain table), ``TOO_LATE`` (its instant is
   less than the preparation time away, or past), ``TOO_EARLY`` (further ahead than
   ``tx_max_advance_ms``), ``COLLISION_PACKET`` (overlaps a downlink already scheduled) or
@@ -21,12 +21,11 @@ import itertools
 import logging
 import threading
 
-from .radio import time_on_air_us
+from .radio import MIN_POWER_DBM, time_on_air_us
 
 log = logging.getLogger("lorafield.gateway.radio")
 
 MASK32 = 0xFFFFFFFF
-MIN_POWER_DBM = 5  # RFM95 PA_BOOST lower limit (adafruit_rfm9x high_power range 5..23)
 TX_GUARD_US = 1_000  # gap kept between two scheduled downlinks
 LATE_TOLERANCE_US = 200  # a start this much after the instant still counts as on time
 

@@ -74,14 +74,14 @@ class ClassANode:
         self.received = []  # (time_us, payload)
         self.rx_timeouts = 0
 
-    def run(self, phy, sf=7):
+    def run(self, phy, sf=7, rx_sf=None, rx_frequency_hz=868_100_000):
         chip = self.chip
         configure(chip, sf=sf)
         send(chip, phy)
         while not chip.read_register(r.REG_IRQ_FLAGS) & r.IRQ_TX_DONE:
             self.scheduler.advance(100)
         self.uplink_end_us = chip.mode_changed_us
-        configure(chip, sf=sf, iq_rx_inverted=True)
+        configure(chip, sf=rx_sf or sf, frequency_hz=rx_frequency_hz, iq_rx_inverted=True)
         chip.write_register(r.REG_SYMB_TIMEOUT_LSB, 16)
         chip.write_register(r.REG_IRQ_FLAGS, 0xFF)
         self.scheduler.advance(

@@ -99,6 +99,23 @@ def test_downlink_sent_at_the_instant_with_inverted_iq_and_received_in_rx1():
     assert gateway.mode == r.MODE_RX_CONTINUOUS and not gateway.rx_iq_inverted
 
 
+def test_rx2_style_downlink_on_another_frequency_sf_and_power():
+    scheduler, gateway, node_chip, cfg, clock, rfm = world()
+    loop, _, frames, sent = run_loop(scheduler, rfm, clock, cfg)
+    node = ClassANode(scheduler, node_chip, rx1_delay_us=2_000_000)
+    scheduler.spawn(node.run, uplink(0x26000001, 2), 7, 9, 869_525_000)
+    scheduler.run_until(200_000)
+    answer = b"\x60" + bytes(range(20, 40))
+    tmst = (frames[0].tmst_us + 2_000_000) & 0xFFFFFFFF
+    request = TxRequest(answer, 869_525_000, 9, tmst=tmst, power_dbm=10)
+    assert loop.submit(request) == "OK"
+    scheduler.run_until(3_000_000)
+    assert request.result == "OK" and [p for _, p in node.received] == [answer]
+    assert gateway.tx_power_dbm == 10  # the PA setting the chip transmitted with (5.4.3)
+    assert gateway.frequency_hz == pytest.approx(868.1e6, abs=61.1)  # back on the uplink channel
+    assert gateway.spreading_factor == 7 and sent == [request]
+
+
 def test_scheduling_refusals():
     scheduler, _, _, cfg, clock, rfm = world()
     loop, stats, _, _ = run_loop(scheduler, rfm, clock, cfg)
@@ -111,7 +128,7 @@ def test_scheduling_refusals():
         return TxRequest(b"\x60" * 12, tmst=(now + delay_us) & 0xFFFFFFFF, **fields)
 
     assert loop.submit(at(500_000, frequency_hz=915_000_000)) == "TX_FREQ"
-    assert loop.submit(at(500_000, power_dbm=2)) == "TX_POWER"
+    assert loop.submit(at(500_000, power_dbm=1)) == "TX_POWER"
     assert loop.submit(at(1_000)) == "TOO_LATE"  # less than tx_prepare_us away
     assert loop.submit(at(-5_000)) == "TOO_LATE"
     assert loop.submit(at(11_000_000)) == "TOO_EARLY"
@@ -147,3 +164,10 @@ def test_crc_error_frames_are_flagged():
     scheduler.run_until(200_000)
     frame = rfm.poll_rx()
     assert frame is not None and frame.crc == "bad"
+
+
+@pytest.mark.parametrize("dbm", [2, 10, 14, 17, 18, 20])
+def test_pa_boost_power_follows_the_datasheet(dbm):
+    _, gateway, _, _, _, rfm = world()
+    rfm._set_power(dbm)
+    assert gateway.tx_power_dbm == dbm

@@ -106,7 +106,9 @@ def connect(path, *, durable=False, readonly=False):
                 raise StoreError(f"{path}: no such database")
             db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
         else:
-            db = sqlite3.connect(path, timeout=10, isolation_level=None)
+            # One writer at a time is the caller's job (the network server is not thread-safe);
+            # the gateway service calls it from its forwarder thread, the field from a process.
+            db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
         db.execute("PRAGMA busy_timeout=10000")
