@@ -104,6 +104,27 @@ def test_export_is_es51_small_and_says_it_is_generated(js_path):
         assert es5(snippet).startswith("ES5 error"), snippet
 
 
+def test_export_also_runs_as_a_strict_mode_module(tmp_path):
+    # ChirpStack's QuickJS host may load the script as an ES module (always strict mode).
+    module = tmp_path / "codec.mjs"
+    module.write_text(
+        export_js("chirpstack") + "\nexport { decodeUplink, decodeDownlink, encodeDownlink };\n"
+    )
+    script = (
+        f"import * as c from {json.dumps(str(module))};"
+        "console.log(JSON.stringify([c.decodeUplink({fPort: 12, bytes: [25, 8, 102]}),"
+        "c.encodeDownlink({data: {reboot: true}}), c.decodeDownlink({fPort: 30, bytes: [1]})]));"
+    )
+    out = subprocess.run(
+        ["node", "--input-type=module", "-e", script], capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    up, down, bad = json.loads(out.stdout)
+    assert up["data"] == {"temperature_c": 21.5}
+    assert down["bytes"] == [0x82, 0xF6, 0x01] and down["fPort"] == 30
+    assert bad["errors"] == [py_decode(30, b"\x01")["error"]]
+
+
 def test_targets_share_one_body_and_differ_in_the_header():
     ttn, chirpstack = export_js("ttn"), export_js("chirpstack")
     assert "The Things Network" in ttn.splitlines()[0]
