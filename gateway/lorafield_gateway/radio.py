@@ -69,6 +69,10 @@ MAX_INTERPOLATION_US = 2_000  # longer gaps between polls: stamp at the poll tha
 RSSI_OFFSET_HF = -157  # datasheet 5.5.5, RF_HF port (> 525 MHz)
 
 
+class RadioError(RuntimeError):
+    """The radio could not be opened (one line; the service exits and systemd retries)."""
+
+
 @dataclass(frozen=True)
 class RxFrame:
     """A frame as the radio received it; `tmst_us` is the low 32 bits of `monotonic_us`,
@@ -139,16 +143,30 @@ class Rfm95:
 
     @classmethod
     def open_blinka(cls, config, clock):
-        """On the Pi: SPI0 with the chip select and reset pins named in the config."""
-        import adafruit_rfm9x
-        import board
-        import busio
-        import digitalio
+        """On the Pi: SPI0 with the chip select and reset pins named in the config. Any
+        failure (no Blinka, not a Pi, SPI disabled, no chip answering) is one RadioError."""
+        try:
+            import adafruit_rfm9x
+            import board
+            import busio
+            import digitalio
 
-        spi = busio.SPI(board.SCK, MOSI=board.MOSI, MISO=board.MISO)
-        cs = digitalio.DigitalInOut(getattr(board, config.spi_cs_pin))
-        reset = digitalio.DigitalInOut(getattr(board, config.spi_reset_pin))
-        rfm = adafruit_rfm9x.RFM9x(spi, cs, reset, config.frequency_hz / 1e6)
+            spi = busio.SPI(board.SCK, MOSI=board.MOSI, MISO=board.MISO)
+            cs = digitalio.DigitalInOut(getattr(board, config.spi_cs_pin))
+            reset = digitalio.DigitalInOut(getattr(board, config.spi_reset_pin))
+            rfm = adafruit_rfm9x.RFM9x(spi, cs, reset, config.frequency_hz / 1e6)
+        except (
+            ImportError,
+            AttributeError,
+            NotImplementedError,
+            RuntimeError,
+            OSError,
+            ValueError,
+        ) as exc:
+            raise RadioError(
+                f"no RFM95 through Blinka ({type(exc).__name__}: {exc}); on a Pi enable SPI, "
+                "install lorafield[gateway] and check radio.spi_cs_pin / radio.spi_reset_pin"
+            ) from None
         return cls.from_config(rfm, config, clock)
 
     @classmethod

@@ -77,3 +77,11 @@ def test_cli_start_failures_are_one_line(tmp_path, capsys):
     assert main(["gateway", "run", "--config", str(cfg)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("lorafield gateway: cannot start:")
+
+
+def test_cli_without_an_rfm95_is_one_line(tmp_path, capsys):
+    cfg = tmp_path / "gw.toml"  # radio.kind defaults to rfm95: no Pi, no SPI here
+    cfg.write_text(f'[gateway]\nstate_dir = "{tmp_path}/state"\n')
+    assert main(["gateway", "run", "--config", str(cfg)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no RFM95 through Blinka" in err[0]
