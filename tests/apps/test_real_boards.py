@@ -231,3 +231,32 @@ def test_file_flash_is_nor_like_and_carries_the_store(boards, tmp_path):
     store = Store(FileFlash(str(tmp_path / "s"), blocks=2))
     store.put("k", b"v1")
     assert Store(FileFlash(str(tmp_path / "s"), blocks=2)).get("k") == b"v1"
+
+
+MAIN = Path(__file__).resolve().parents[2] / "firmware" / "main.py"
+
+
+def test_main_builds_the_configured_board_and_app(boards, monkeypatch):
+    import runpy
+
+    import lorafield_node.apps as apps
+    import lorafield_node.deploy as deploy
+
+    lb, machine = boards
+    settings = {"board": "pico_rfm95w", "app": "temperature", "interval_s": 600}
+    started = []
+    monkeypatch.setattr(deploy, "load", lambda: dict(settings))
+    monkeypatch.setattr(apps, "start", lambda board, s: started.append((board, s)))
+    runpy.run_path(str(MAIN))
+    ((board, s),) = started
+    assert type(board).__name__ == "Rp2Board" and board.name == "pico_rfm95w"
+    assert s["interval_s"] == 600
+
+    def crash(board, s):
+        raise RuntimeError("a bug in the app")
+
+    monkeypatch.setattr(apps, "start", crash)
+    monkeypatch.setattr(sys, "print_exception", lambda e: None, raising=False)
+    with pytest.raises(Halt):
+        runpy.run_path(str(MAIN))
+    assert machine.log[-2:] == [("lightsleep", 60_000), ("reset",)]  # rp2 deep sleep, 60 s
