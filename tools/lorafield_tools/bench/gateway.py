@@ -6,7 +6,8 @@
    server on loopback (until every PUSH_ACK): uplinks per second.
 2. Latency at a steady rate (default 50 uplinks/s, above what one SF7 channel can carry):
    time from "RxDone seen" to the broker's PUBACK, p50/p99.
-3. Downlink timing in emulation: a node on the emulated SX1276 sends an uplink, the
+3. TX start error of the radio loop on the real monotonic clock (sleep, then spin).
+4. Downlink timing in emulation: a node on the emulated SX1276 sends an uplink, the
    gateway answers at tmst + 1 s; the error is the gateway's TX start minus the node's true
    uplink end + 1 s (the RX1 instant), over --downlinks exchanges.
 
@@ -36,11 +37,28 @@ def add_arguments(parser):
 
 
 class MemoryRadio:
-    """Frames pushed by the benchmark, received as soon as the loop polls."""
+    """Frames pushed by the benchmark, received as soon as the loop polls; a transmission
+    only records when it started and lasts its time on air."""
 
     def __init__(self, clock):
         self.clock = clock
         self.frames = collections.deque()
+        self._tx_end = None
+
+    def prepare_tx(self, request):
+        self._request = request
+
+    def start_tx(self):
+        from lorafield_gateway.radio import time_on_air_us
+
+        request = self._request
+        self._tx_end = self.clock.now_us() + time_on_air_us(len(request.phy), request.sf, 125_000)
+
+    def tx_done(self):
+        return self.clock.now_us() >= self._tx_end
+
+    def finish_tx(self):
+        pass
 
     def configure_rx(self):
         pass
@@ -248,6 +266,33 @@ def _downlink_timing(exchanges):
     return errors, cfg.poll_interval_us
 
 
+def _realtime_tx(count):
+    """TX start error of the radio loop on the real monotonic clock (this machine's
+    scheduler latency; on a Pi add the SPI write of RegOpMode)."""
+    from lorafield_gateway.clock import MonotonicClock
+    from lorafield_gateway.config import RadioSection
+    from lorafield_gateway.radio import TxRequest
+    from lorafield_gateway.radio_loop import RadioLoop
+    from lorafield_gateway.stats import Stats
+
+    clock = MonotonicClock()
+    radio = MemoryRadio(clock)
+    sent = []
+    loop = RadioLoop(radio, clock, RadioSection(), lambda frame: None, Stats(), on_tx=sent.append)
+    thread = threading.Thread(target=loop.run, daemon=True)
+    thread.start()
+    start = clock.now_us()
+    for index in range(count):
+        tmst = (start + 100_000 + 60_000 * index) & 0xFFFFFFFF
+        loop.submit(TxRequest(bytes(12), 868_100_000, 7, tmst=tmst))
+    deadline = time.monotonic() + 0.2 + 0.06 * count
+    while len(sent) < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    loop.stop()
+    thread.join()
+    return [r.started_us - r.target_us for r in sent if r.started_us is not None]
+
+
 def run(args):
     if not 10 <= args.uplinks <= 1_000_000:
         raise UsageError("lorafield bench gateway: --uplinks must be 10..1000000")
@@ -283,6 +328,12 @@ def run(args):
             finally:
                 broker.terminate()
                 broker.wait()
+    late = sorted(_realtime_tx(args.downlinks))
+    if late:
+        print(
+            f"realtime_tx_start_error_us (this machine, monotonic clock): "
+            f"p50 {_percentile(late, 0.5)} max {late[-1]} ({len(late)} of {args.downlinks})"
+        )
     errors, poll = _downlink_timing(args.downlinks)
     if errors:
         print(
