@@ -8,7 +8,7 @@ import grpc
 import pytest
 from chirpstack_api.api import device_pb2, device_profile_pb2
 from chirpstack_api.common import common_pb2
-from fake_chirpstack import API_KEY, FakeChirpstack
+from lorafield_tools.chirpstack.fake import API_KEY, FakeChirpstack
 from lorafield_tools.cli import main
 from lorafield_tools.codec_export import export_js
 

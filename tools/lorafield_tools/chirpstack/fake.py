@@ -1,6 +1,9 @@
-"""An in-process ChirpStack v4 API: the needed services from the chirpstack-api servicer base
-classes on a real grpc.server (loopback, free port). It keeps state, checks the Bearer API key
-and records every call, so tests can assert requests field by field and count writes."""
+"""An in-process ChirpStack v4 API for tests and `lorafield bench integration`.
+
+The needed services from the chirpstack-api servicer base classes on a real grpc.server
+(loopback, free port). It keeps state, checks the Bearer API key and records every call, so
+tests can assert requests field by field and count writes. Not a ChirpStack: no network
+server behind it, only the provisioning and status calls lorafield makes."""
 
 import uuid
 from concurrent import futures

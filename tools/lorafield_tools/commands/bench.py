@@ -14,6 +14,7 @@ BENCHMARKS = {
     "lns": "lns",
     "gateway": "gateway",
     "energy": "energy",
+    "integration": "integration",
 }
 
 
