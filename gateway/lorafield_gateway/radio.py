@@ -33,6 +33,7 @@ REG_PKT_RSSI_VALUE = 0x1A
 REG_HOP_CHANNEL = 0x1C
 REG_MODEM_CONFIG2 = 0x1E
 REG_PA_CONFIG = 0x09
+REG_OCP = 0x0B
 REG_PAYLOAD_LENGTH = 0x22
 REG_INVERT_IQ = 0x33
 REG_SYNC_WORD = 0x39
@@ -43,6 +44,9 @@ REG_PA_DAC = 0x4D
 PA_SELECT_BOOST = 0x80  # RFM95 modules wire only the PA_BOOST pin
 PA_DAC_DEFAULT = 0x84
 PA_DAC_20DBM = 0x87
+# RegOcp (5.4.4): OcpOn | OcpTrim; Imax = 45 + 5 * trim (trim <= 15), -30 + 10 * trim above.
+OCP_DEFAULT = 0x2B  # 100 mA (reset value)
+OCP_150MA = 0x32  # trim 18
 MIN_POWER_DBM = 2
 MAX_POWER_DBM = 20
 
@@ -288,9 +292,11 @@ class Rfm95:
         dbm = max(MIN_POWER_DBM, min(MAX_POWER_DBM, int(dbm)))
         if dbm > 17:
             self.rfm._write_u8(REG_PA_DAC, PA_DAC_20DBM)
+            self.rfm._write_u8(REG_OCP, OCP_150MA)  # 5.4.4: +20 dBm draws up to 120 mA
             output_power = dbm - 5
         else:
             self.rfm._write_u8(REG_PA_DAC, PA_DAC_DEFAULT)
+            self.rfm._write_u8(REG_OCP, OCP_DEFAULT)
             output_power = dbm - 2
         self.rfm._write_u8(REG_PA_CONFIG, PA_SELECT_BOOST | 0x70 | output_power)
 

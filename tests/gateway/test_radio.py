@@ -171,3 +171,4 @@ def test_pa_boost_power_follows_the_datasheet(dbm):
     _, gateway, _, _, _, rfm = world()
     rfm._set_power(dbm)
     assert gateway.tx_power_dbm == dbm
+    assert gateway.regs[r.REG_OCP] == (0x32 if dbm > 17 else 0x2B)  # over-current limit
