@@ -118,3 +118,20 @@ def test_config_downlink_changes_the_heartbeat_and_threshold():
     assert gaps and all(895 <= g <= 915 for g in gaps), gaps
     # the departure is still seen (below 5/8 of any threshold), but no new arrival could be
     assert [d["occupied"] for _, d in f.readings("parking")] == [True, False]
+
+
+def test_changes_queue_for_the_duty_cycle_while_sampling_goes_on():
+    # At SF12 an uplink silences the sub-band for ~2 min (1 % duty cycle): a departure 60 s
+    # after the arrival and a new arrival 40 s later all go out, in order, when allowed.
+    own = [(600, "arrive"), (660, "depart"), (700, "arrive")]
+    f = parking_field(own=own, neighbour=None)
+    f.settings["dr"] = 0
+    f.run_for(1200)
+    changes = f.readings("parking")
+    assert [d["occupied"] for _, d in changes] == [True, False, True]
+    gaps = [b[0] - a[0] for a, b in zip(changes, changes[1:], strict=False)]
+    assert all(100 <= g <= 200 for g in gaps), gaps  # held back by the duty cycle
+    # each says how long the previous state lasted, measured when it happened
+    assert abs(changes[1][1]["since_s"] - 60) <= 10
+    assert abs(changes[2][1]["since_s"] - 40) <= 10
+    assert not [d for _, d in f.readings("status") if "errors" in d]

@@ -168,6 +168,7 @@ class Node:
             self._base_s, self._status_due, self.flags = 0, 0, 0
         self._mac = mac
         self._join_failed = False
+        self.max_wait_ms = _MAX_DUTY_WAIT_MS
         self._downlinks = []
         # Error codes not yet reported, and those the last status carried (a lasting failure
         # is repeated at heartbeats only); both survive deep sleep in "clk".
@@ -251,9 +252,11 @@ class Node:
         return mac.joined
 
     def send(self, kind, data):
-        """Encode with the shared codec and send unconfirmed; waits out the duty cycle (up to
-        two minutes, in fed light sleep). Returns the TxResult, or None if nothing went out
-        (the reason is recorded as an error code)."""
+        """Encode with the shared codec and send unconfirmed. Returns the TxResult, or None
+        if nothing went out. A duty-cycle wait up to ``max_wait_ms`` (2 min) is slept out
+        (fed light sleep); a longer one is an error ("radio"), except with max_wait_ms 0:
+        then the caller keeps the data and tries again at its next wake (parking samples
+        on instead of waiting)."""
         payload = encode(kind, data)
         mac = self.mac()
         if not self._joined(mac):
@@ -265,7 +268,9 @@ class Node:
                 return result
             except Exception as e:
                 wait = getattr(e, "wait_ms", None)
-                if wait is None or wait > _MAX_DUTY_WAIT_MS:
+                if wait is not None and self.max_wait_ms == 0:
+                    return None
+                if wait is None or wait > self.max_wait_ms:
                     self.error("radio")
                     return None
                 self.lightsleep(wait)

@@ -15,7 +15,8 @@ the detector compares each sample with a baseline of the empty bay:
   driving over the sensor does not flip the state.
 
 Each state change is sent at once (``parking``: occupied, how long the previous state lasted,
-the deviation); the status heartbeat goes out every ``interval_s`` (default 1 h).
+the deviation), or as soon as the duty cycle allows: changes queue (up to 4) while the
+sampling goes on; the status heartbeat goes out every ``interval_s`` (default 1 h).
 ParkingDetector is the pure logic (integers only, 0.1 uT units); ParkingApp does the I/O.
 """
 
@@ -35,6 +36,7 @@ CALIBRATION = const(8)
 DEBOUNCE = const(3)
 _TRACK_SHIFT = const(6)  # baseline follows 1/64 of each quiet sample
 _FRAC = const(16)  # the baseline is kept in 1/16 of 0.1 uT
+_MAX_PENDING = const(4)  # changes kept while the duty cycle holds them back
 _STATE = "<iiiBI"  # baseline x, y, z (1/160 uT), occupied, since (node seconds)
 
 
@@ -150,6 +152,8 @@ class ParkingApp:
             node.config.thresholds.get("mag_uT", 8), settings.get("debounce", DEBOUNCE)
         )
         self.detector.unpack(node.store.get("app"))
+        self.pending = []  # changes the duty cycle has not let out yet, oldest first
+        node.max_wait_ms = 0  # never stop sampling to wait for the duty cycle
         board.sensor_power(True)
 
     def wake(self):
@@ -169,12 +173,14 @@ class ParkingApp:
         if change is not None:
             occupied, lasted, mag = change
             self.save()
-            node.send(
-                "parking",
-                {"occupied": occupied, "since_s": lasted, "mag_uT": mag if mag < 32767 else 32767},
-            )
+            mag = mag if mag < 32767 else 32767
+            self.pending.append({"occupied": occupied, "since_s": lasted, "mag_uT": mag})
+            if len(self.pending) > _MAX_PENDING:
+                self.pending.pop(0)
         elif self.detector.calibrated and not was:
             self.save()
+        if self.pending and node.send("parking", self.pending[0]) is not None:
+            self.pending.pop(0)
 
     def save(self):
         self.node.store.put("app", self.detector.pack())
