@@ -38,6 +38,8 @@ def test_otaa_and_abp():
         ({"dev_eui": None}, "dev_eui must be 16 hex digits"),
         ({"interval_s": 5}, "interval_s must be an integer 60..86400"),
         ({"tpl5110": {"done": "D5"}}, "tpl5110 needs done"),
+        ({"thresholds": {"mag_uT": 0}}, "thresholds: .*mag_uT"),
+        ({"thresholds": {"depth_mm": 5}}, "thresholds: .*depth_mm"),
     ],
 )
 def test_bad_fields_are_named_and_keys_never_shown(change, message):

@@ -135,3 +135,14 @@ def test_changes_queue_for_the_duty_cycle_while_sampling_goes_on():
     assert abs(changes[1][1]["since_s"] - 60) <= 10
     assert abs(changes[2][1]["since_s"] - 40) <= 10
     assert not [d for _, d in f.readings("status") if "errors" in d]
+
+
+def test_no_network_at_install_parking_retries_the_join_every_15_minutes():
+    f = parking_field(own=[(2400, "arrive")], neighbour=None)
+    f.gateway.stop()
+    f.run_for(1800)
+    f.gateway.start()
+    f.run_for(1800)
+    assert len(f.events("join")) == 1
+    assert [d["occupied"] for _, d in f.readings("parking")] == [True]
+    assert f.air.frames_sent < 3 * 4 + 6  # three Join-requests per 15 min, not per sample

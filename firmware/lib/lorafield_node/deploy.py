@@ -13,6 +13,8 @@ message names the field but never shows a key.
 
 import json
 
+from lorafield_codec import CodecError, encode
+
 from .pinmaps import MCU
 
 APPS = ("parking", "water_level", "temperature")
@@ -63,8 +65,14 @@ def parse(text):
     interval = settings.get("interval_s", 900)
     if not isinstance(interval, int) or not 60 <= interval <= 86400:
         raise ConfigError("interval_s must be an integer 60..86400")
-    if not isinstance(settings.get("thresholds", {}), dict):
+    thresholds = settings.get("thresholds", {})
+    if not isinstance(thresholds, dict):
         raise ConfigError("thresholds must be an object")
+    if thresholds:
+        try:  # the same limits as a config downlink (they are stored in that form)
+            encode("config", {"thresholds": thresholds})
+        except CodecError as e:
+            raise ConfigError("thresholds: %s" % e) from None
     tpl = settings.get("tpl5110")
     if tpl is not None and not (
         isinstance(tpl, dict) and isinstance(tpl.get("done"), int) and tpl.get("period_s", 0) > 0

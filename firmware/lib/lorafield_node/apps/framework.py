@@ -38,7 +38,8 @@ from .. import board as contract
 FW_VERSION = "0.1.0"
 WDT_MS = const(30_000)
 _FEED_CHUNK_MS = const(10_000)  # longest single light sleep (a third of the watchdog)
-_JOIN_TRIES = const(3)  # per boot; the next boot tries again
+_JOIN_TRIES = const(3)  # per attempt: a boot, or every _JOIN_RETRY_S in a light-sleep loop
+_JOIN_RETRY_S = const(900)
 _MAX_DUTY_WAIT_MS = const(120_000)  # longer duty-cycle waits drop the uplink (reported)
 _CONFIG_PORT = const(30)
 _CLK = "clk"  # node seconds, next status due, flags, errors pending, errors reported
@@ -167,7 +168,7 @@ class Node:
         else:
             self._base_s, self._status_due, self.flags = 0, 0, 0
         self._mac = mac
-        self._join_failed = False
+        self._join_retry_s = None  # node seconds before which no new join is tried
         self.max_wait_ms = _MAX_DUTY_WAIT_MS
         self._downlinks = []
         # Error codes not yet reported, and those the last status carried (a lasting failure
@@ -234,8 +235,8 @@ class Node:
             return True
         if self.settings.get("dev_addr") is not None:
             return mac.joined  # ABP: nothing to join
-        if self._join_failed:
-            return mac.joined  # tried this boot already: the next wake tries again
+        if self._join_retry_s is not None and self.now_s() < self._join_retry_s:
+            return mac.joined  # failed recently: the next boot (or, for parking, 15 min) retries
         for _ in range(_JOIN_TRIES):
             try:
                 if mac.join():
@@ -247,7 +248,7 @@ class Node:
                 if wait is None or wait > _MAX_DUTY_WAIT_MS:
                     break
                 self.lightsleep(wait)
-        self._join_failed = True
+        self._join_retry_s = self.now_s() + _JOIN_RETRY_S
         self.error("join")
         return mac.joined
 
