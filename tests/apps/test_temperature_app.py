@@ -164,3 +164,10 @@ def test_a_hung_bus_is_ended_by_the_watchdog_and_reported():
     causes = [d.get("reset_cause") for _, d in f.readings("status") if "reset_cause" in d]
     assert "watchdog" in causes
     assert f.readings("temperature")[-1][0] > f.board.boots[-1][0] / 1e6 - 1000
+
+
+def test_low_battery_threshold_is_reported_in_the_status():
+    f = ds18b20_field(thresholds={"low_battery_mv": 4300})  # a full LiPo is 4.2 V
+    f.run_for(60)
+    ((_, status),) = f.readings("status")
+    assert status["battery_mv"] < 4300 and status["errors"] == ["low_battery"]

@@ -311,8 +311,12 @@ class Node:
         return any(code not in self._reported for code in self.errors)
 
     def send_status(self):
+        mv = self.board.battery_mv()
+        low = self.config.thresholds.get("low_battery_mv")
+        if low is not None and mv < low:
+            self.error("low_battery")
         data = {
-            "battery_mv": self.board.battery_mv(),
+            "battery_mv": mv,
             "uptime_s": self.now_s(),
             "interval_s": self.config.interval_s,
         }
