@@ -16,6 +16,7 @@ COMMANDS = {
     "airtime": "airtime",
     "bench": "bench",
     "gateway": "gateway",
+    "lns": "lns",
     "chirpstack": "chirpstack",
     "provision": "provision",
     "emulate": "emulate",

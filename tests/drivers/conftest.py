@@ -1,6 +1,0 @@
-"""Driver tests share `fakebus` (importable under --import-mode=importlib via sys.path)."""
-
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).parent))
