@@ -31,6 +31,7 @@ import random
 import threading
 
 US_PER_S = 1_000_000
+_getcurrent = None  # greenlet.getcurrent, bound by the first Scheduler(greenlets=True)
 
 
 class ProcessKilled(BaseException):
@@ -59,7 +60,8 @@ class Event:
 class Scheduler:
     def __init__(self, seed=0, *, greenlets=False):
         if greenlets:
-            import greenlet  # noqa: F401 - fail here, not at the first process
+            global _getcurrent
+            from greenlet import getcurrent as _getcurrent  # fail here, not in a process
         self.greenlets = greenlets
         self.now_us = 0
         self.seed = seed
@@ -205,18 +207,16 @@ class Process:
     def _running_here(self):
         """True when called from this process's own code."""
         if self.thread is None:
-            from greenlet import getcurrent
-
-            return self._greenlet is not None and getcurrent() is self._greenlet
+            return self._greenlet is not None and _getcurrent() is self._greenlet
         return threading.current_thread() is self.thread
 
     def _switch_in(self):
         """Run the process from the caller (scheduler or killer) until it blocks or ends."""
-        from greenlet import getcurrent, greenlet
+        from greenlet import greenlet
 
         if self._greenlet is None:
             self._greenlet = greenlet(self._main)
-        self._greenlet.parent = getcurrent()  # where control returns when it blocks or ends
+        self._greenlet.parent = _getcurrent()  # where control returns when it blocks or ends
         self._greenlet.switch()
 
     def _step(self):

@@ -1,4 +1,4 @@
-"""`lorafield codec`, `lorafield bench codec` and `lorafield demo` (the codec self-demo)."""
+"""`lorafield codec`, `lorafield bench codec` and `lorafield codec demo` (the codec self-demo)."""
 
 import json
 import subprocess
@@ -8,7 +8,7 @@ import pytest
 from lorafield_codec import KINDS, decode, encode
 from lorafield_tools.bench import codec as bench_codec
 from lorafield_tools.cli import main
-from lorafield_tools.commands import demo
+from lorafield_tools.commands import codec_demo as demo
 
 
 def run_cli(capsys, *argv):
@@ -86,7 +86,7 @@ def test_cli_as_a_real_process():
 
 def test_demo_encodes_and_decodes_one_message_of_each_kind(capsys):
     assert {kind for kind, _ in demo.EXAMPLES} == set(KINDS)
-    status, out, _ = run_cli(capsys, "demo")
+    status, out, _ = run_cli(capsys, "codec", "demo")
     assert status == 0
     for kind, data in demo.EXAMPLES:
         payload = encode(kind, data)

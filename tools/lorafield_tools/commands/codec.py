@@ -1,4 +1,4 @@
-"""`lorafield codec encode|decode`: the shared payload codec from the command line.
+"""`lorafield codec encode|decode|demo|export`: the shared payload codec from the command line.
 
 lorafield codec encode temperature '{"temperature_c": 21.5}'
 {"kind": "temperature", "fPort": 12, "hex": "190866"}
@@ -24,6 +24,7 @@ def add_arguments(parser):
     dec = sub.add_parser("decode", help="--fport N HEX -> {kind, data}")
     dec.add_argument("--fport", type=int, required=True, metavar="N", help="LoRaWAN FPort")
     dec.add_argument("hex", metavar="HEX", help="application payload in hex")
+    sub.add_parser("demo", help="one message of each kind, encoded, sized and decoded")
     from lorafield_tools.commands import codec_export  # issue 9: JS codec for ChirpStack/TTN
 
     codec_export.add_parser(sub)
@@ -54,6 +55,10 @@ def _decode(args):
 
 
 def run(args):
+    if args.action == "demo":
+        from lorafield_tools.commands import codec_demo
+
+        return codec_demo.run(args)
     if args.action == "export":
         from lorafield_tools.commands import codec_export
 

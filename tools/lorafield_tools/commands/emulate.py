@@ -1,19 +1,44 @@
 """`lorafield emulate`: emulated hardware. `board --pty`: a MicroPython board on a
-pseudo-terminal (lorafield_tools.pty_board). The field form (`emulate SCENARIO.toml`) is
-another helper's: it dispatches on the first argument."""
+pseudo-terminal (lorafield_tools.pty_board). `SCENARIO.toml`: an emulated field
+(lorafield_tools.field), with the options of `lorafield demo`. The first argument picks the
+form."""
 
 from ..cli import UsageError
 from ..pty_board.command import add_board_arguments, run_board
 
-HELP = "run emulated hardware: `board --pty` (a MicroPython board on a pseudo-terminal)"
+HELP = (
+    "run emulated hardware: SCENARIO.toml (a field of nodes, gateways and the local network"
+    " server) or `board --pty` (a MicroPython board on a pseudo-terminal)"
+)
 
 
 def add_arguments(parser):
-    parser.add_argument("target", help="`board` (more forms to come: SCENARIO.toml)")
+    parser.add_argument("target", help="SCENARIO.toml (an emulated field) or `board`")
     add_board_arguments(parser)
+    from ..field.cli import add_output_arguments
+
+    add_output_arguments(parser, "")  # field: --out, --db, --export, --also-forward, --quiet
 
 
 def run(args):
     if args.target == "board":
         return run_board(args, UsageError)
-    raise UsageError(f"lorafield emulate: unknown target {args.target!r} (supported: board --pty)")
+    return _field(args)
+
+
+def _field(args):
+    """`lorafield emulate SCENARIO.toml`: the field form (lorafield_tools.field)."""
+    import os
+
+    from ..field.cli import run_field
+    from ..field.spec import ScenarioError, load_scenario
+
+    try:
+        spec = load_scenario(args.target)
+    except ScenarioError as exc:
+        raise UsageError(str(exc)) from None
+    if not args.out:
+        stem = os.path.splitext(os.path.basename(args.target))[0] or "field"
+        args.out = f"lorafield-{stem}"
+    run_field(spec, args)
+    return 0

@@ -1,0 +1,181 @@
+"""What `lorafield demo` and `lorafield emulate SCENARIO.toml` share: options, the run with
+its progress bar, the summary, the report and the export."""
+
+import os
+import sqlite3
+import sys
+import time
+import urllib.parse
+
+from lorafield_tools.cli import UsageError
+
+from .export import export
+from .report import write_report
+from .results import fmt_days, summary_table
+from .run import Field
+
+BAR = 30
+
+
+def add_output_arguments(parser, default_out):
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        default=default_out,
+        help=f"directory for the database, fleet file and report (default {default_out})",
+    )
+    parser.add_argument(
+        "--db",
+        metavar="PATH",
+        help="network server database (default OUT/lns.sqlite3; replaced if it exists)",
+    )
+    parser.add_argument(
+        "--export", metavar="DIR", help="write frames.jsonl, readings.jsonl, sessions.json there"
+    )
+    parser.add_argument(
+        "--also-forward",
+        metavar="URL",
+        action="append",
+        default=[],
+        help="udp://HOST:PORT (Semtech UDP) or mqtt://HOST:PORT (ChirpStack MQTT), repeatable",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def parse_forward(url):
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme not in ("udp", "mqtt") or not parsed.hostname:
+        raise UsageError(f"--also-forward {url}: expected udp://HOST:PORT or mqtt://HOST:PORT")
+    try:
+        port = parsed.port or (1700 if parsed.scheme == "udp" else 1883)
+    except ValueError:
+        raise UsageError(f"--also-forward {url}: bad port") from None
+    return parsed.scheme, parsed.hostname, port
+
+
+def fresh_db(path):
+    """The demo starts a new network: an old database of ours is replaced, anything else
+    is left alone."""
+    if not os.path.exists(path):
+        return
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        finally:
+            db.close()
+    except sqlite3.DatabaseError:
+        row = None
+    if row is None:
+        raise UsageError(f"{path} exists and is not a lorafield network server database")
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(path + suffix):
+            os.unlink(path + suffix)
+
+
+class Progress:
+    def __init__(self, quiet=False, stream=None):
+        self.stream = stream or sys.stderr
+        self.quiet = quiet
+        self.tty = self.stream.isatty()
+        self.began = time.perf_counter()
+        self._last_quarter = -1
+
+    def __call__(self, now_s, end_s):
+        if self.quiet:
+            return
+        share = now_s / end_s if end_s else 1.0
+        filled = round(share * BAR)
+        line = "[{}{}] {:5.1f}/{:g} h emulated  {:5.1f} s".format(
+            "#" * filled,
+            "." * (BAR - filled),
+            now_s / 3600,
+            end_s / 3600,
+            time.perf_counter() - self.began,
+        )
+        if self.tty:
+            self.stream.write("\r" + line)
+            if now_s >= end_s:
+                self.stream.write("\n")
+        else:
+            quarter = int(share * 4)
+            if quarter != self._last_quarter:
+                self._last_quarter = quarter
+                self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+def run_field(spec, args, out=None):
+    """Run the field described by `spec` with the shared options; prints the summary."""
+    out = out or sys.stdout
+    forwards = [parse_forward(url) for url in args.also_forward]
+    db_path = args.db or os.path.join(args.out, "lns.sqlite3")
+    fresh_db(db_path)
+    kinds = {}
+    for node in spec.nodes:
+        kinds[node.kind] = kinds.get(node.kind, 0) + 1
+    mix = ", ".join(f"{n} {k}" for k, n in kinds.items())
+    print(
+        f"{spec.name}: {len(spec.nodes)} nodes ({mix}), {len(spec.gateways)} gateways, "
+        f"{spec.hours:g} h emulated",
+        file=out,
+    )
+    field = Field(spec, args.out, db_path=db_path, also_forward=forwards)
+    try:
+        field.run(progress=Progress(args.quiet))
+    finally:
+        results = field.finish()
+    print(summary_table(results), file=out)
+    notes = _notes(spec, field, results)
+    for note in notes:
+        print("- " + note, file=out)
+    truths = {n.name: n.world for n in field.nodes if n.kind == "parking"}
+    report = write_report(os.path.join(args.out, "report.html"), spec, results, truths, notes)
+    print(f"report: {report}", file=out)
+    print(f"database: {db_path}  (lorafield lns readings --db {db_path})", file=out)
+    if args.export:
+        paths = export(db_path, args.export)
+        print("export: " + ", ".join(paths), file=out)
+    print(
+        f"{spec.hours:g} h emulated in {results.wall_s:.1f} s wall "
+        f"({results.speedup:,.0f}x real time, {results.uplinks_per_wall_s:,.0f} uplinks per "
+        "wall second)",
+        file=out,
+    )
+    return results
+
+
+def _notes(spec, field, results):
+    notes = []
+    sent = sum(n.sent for n in results.nodes)
+    heard = sum(n.received for n in results.nodes)
+    lost = sent - heard
+    gateways_per_frame = {}
+    for node in results.nodes:
+        gateways_per_frame[len(node.gateways)] = gateways_per_frame.get(len(node.gateways), 0) + 1
+    notes.append(
+        f"air: {sent} frames sent by the nodes, {heard} heard by at least one gateway, "
+        f"{lost} lost ({sum(n.lost_collision for n in results.nodes)} collisions, "
+        f"{sum(n.lost_range for n in results.nodes)} out of range)"
+    )
+    by_node = {n.name: n for n in results.nodes}
+    for at_s, name, config, _row, status in results.requested:
+        node = by_node[name]
+        notes.append(
+            f"config downlink {config} queued for {name} at {at_s / 3600:g} h "
+            f"(as `lorafield lns queue` does): {status or 'not taken'}; "
+            f"{node.downlinks_delivered} downlinks delivered to it in all"
+        )
+    for node in field.nodes:
+        for at_s, off_s in node.spec.power_cycles:
+            boots = node.board.boots
+            after = [t for t, _ in boots if t >= (at_s + off_s) * 1e6]
+            back = f"booted again at {after[0] / 3.6e9:.2f} h" if after else "did not boot again"
+            notes.append(
+                f"{node.name} power-cycled at {at_s / 3600:g} h for {off_s:g} s: {back}, "
+                f"{by_node[node.name].joins} join(s) in all"
+            )
+    lives = sorted(n.battery_days for n in results.nodes)
+    if lives:
+        notes.append(f"shortest projected battery life: {fmt_days(lives[0])}")
+    return notes

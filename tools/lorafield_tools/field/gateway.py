@@ -1,0 +1,292 @@
+"""The gateway service of the emulated field: `lorafield_gateway.service.GatewayService` with
+its radio loop, durable queue and forwarders, on the emulation's virtual clock.
+
+What differs from a Pi, and why:
+
+* The radio is `ConcentratorRadio`, the service's radio interface (`poll_rx`, `prepare_tx`,
+  `start_tx`, `tx_done`, `finish_tx`) on an emulated 8-demodulator concentrator
+  (`lorafield_hw.air.Gateway`, the three EU868 default channels at every SF): a field of
+  nodes hopping over channels and data rates needs one, the single-channel RFM95 would
+  hear a third of them. As on an SX1302, the receive timestamp is latched by the hardware
+  at the end of the frame, and an interrupt wakes the radio loop (no polling).
+* The radio loop runs as a scheduler process (`GatewayService.start` with a `world`), so
+  its clock is virtual; `FieldClock.sleep_us` returns early when the radio or a new
+  downlink wakes it (the loop then re-plans), `sleep_until` (the TX instant) is exact.
+* The local forwarder is not a thread: `FieldLocalForwarder.wake()` pumps the queue into
+  the network server at once, inside the radio loop's process, and the de-duplication
+  window is closed by a scheduler event (`FieldNetwork`). Remote forwarders
+  (`--also-forward`: Semtech UDP, ChirpStack MQTT) are the service's own threads and
+  sockets, unchanged.
+* One network server for all gateways: each downlink goes out through the gateway the
+  server chose (`DownlinkFrame.gateway_id`).
+"""
+
+import collections
+from dataclasses import replace
+
+from lorafield_gateway.config import (
+    ChirpstackSection,
+    Config,
+    GatewaySection,
+    QueueSection,
+    RadioSection,
+    SemtechSection,
+)
+from lorafield_gateway.forwarders.local import LocalForwarder
+from lorafield_gateway.radio import RxFrame
+from lorafield_gateway.service import GatewayService
+from lorafield_hw.air import RECEIVED, Gateway
+from lorafield_hw.emulated_gateway import EMULATION_EPOCH_US
+
+# The loop sleeps until a frame, a downlink or this long: with an interrupt-driven radio
+# the poll interval is only a fallback (the config check's 100 ms bound is for SPI polling).
+IDLE_WAKE_US = 3_600_000_000
+
+
+class FieldClock:
+    """The service's clock interface on the scheduler (see the module docstring)."""
+
+    def __init__(self, scheduler, epoch_us=EMULATION_EPOCH_US):
+        self.scheduler = scheduler
+        self.epoch_us = epoch_us
+
+    def now_us(self):
+        return self.scheduler.now_us
+
+    def wall_us(self):
+        return self.epoch_us + self.scheduler.now_us
+
+    def sleep_us(self, us):
+        process = self.scheduler.current_process
+        if process is None:
+            self.scheduler.advance(us)
+        else:
+            process.wait(max(1, int(us)))  # a frame or a new downlink ends it early
+
+    def sleep_until(self, target_us):
+        self.scheduler.advance(max(0, target_us - self.scheduler.now_us))
+
+
+class ConcentratorRadio(Gateway):
+    """An emulated concentrator behind the service's radio interface."""
+
+    def __init__(self, air, gateway_id, position, clock):
+        super().__init__(air, gateway_id, position)
+        self.clock = clock
+        self.frames = collections.deque()
+        self.process = None  # the radio loop's scheduler process, woken on RX
+        self.on_transmitted = None  # callback(request, air frame) when a downlink ended
+        self._request = None
+        self._tx_frame = None
+        self._tx_done = False
+        self.start()  # listening from power-on, as the concentrator's HAL starts it
+
+    # -- receiving (scheduler callbacks) -----------------------------------------------------
+    def air_rx_end(self, reception):
+        if reception.collided:
+            return
+        frame = reception.frame
+        now = self.clock.now_us()
+        self.frames.append(
+            RxFrame(
+                frame.payload,
+                now,
+                self.clock.wall_us(),
+                frame.frequency_hz,
+                frame.sf,
+                frame.bw_hz,
+                frame.coding_rate,
+                round(reception.rssi_dbm),
+                round(reception.snr_db, 1),
+                "ok",
+            )
+        )
+        if self.process is not None:
+            self.process.notify()
+
+    # -- the radio interface (radio loop process) --------------------------------------------
+    def configure_rx(self):
+        if not self.air.is_listening(self):
+            self.air.listen(self)
+
+    def poll_rx(self):
+        return self.frames.popleft() if self.frames else None
+
+    def prepare_tx(self, request):
+        self._request = request
+        self._tx_done = False
+
+    def start_tx(self):
+        request = self._request
+        if self.air.is_listening(self):
+            self.air.stop_listening(self)  # half duplex
+        self._tx_frame = self.air.transmit(
+            self,
+            request.phy,
+            frequency_hz=request.frequency_hz,
+            sf=request.sf,
+            bw_hz=request.bw_hz,
+            power_dbm=float(request.power_dbm),
+            coding_rate=request.coding_rate,
+            sync_word=self.sync_word,
+            iq_inverted=request.ipol,
+            crc=request.crc,
+            preamble=request.preamble,
+            on_end=self._tx_end,
+        )
+
+    def _tx_end(self, frame):
+        self._tx_done = True
+        if self.on_transmitted is not None:
+            self.on_transmitted(self._request, frame)
+        if self.process is not None:
+            self.process.notify()
+
+    def tx_done(self):
+        return self._tx_done
+
+    def finish_tx(self):
+        self._request = None
+        self.configure_rx()
+
+
+class FieldLocalForwarder(LocalForwarder):
+    """The local forwarder driven synchronously (no thread); downlinks routed by gateway."""
+
+    def __init__(self, service, network):
+        super().__init__(service, network.server)
+        self.network = network
+
+    def start(self):
+        pass  # no thread: wake() does the work on virtual time
+
+    def wake(self):
+        self.pump()
+        self.network.arm_flush()
+
+    def _send(self, downlink):
+        target = self.network.forwarders.get(downlink.gateway_id, self)
+        self.network.downlinks[downlink.downlink_id] = downlink.dev_eui
+        LocalForwarder._send(target, downlink)
+
+
+class _World:
+    """What GatewayService needs of an emulated world when the field drives the clock."""
+
+    error = None
+
+    def __init__(self, scheduler):
+        self.scheduler = scheduler
+
+    def start(self):
+        pass
+
+    def stop(self):
+        pass
+
+
+class FieldGatewayService(GatewayService):
+    def __init__(self, config, scheduler, radio, clock, network):
+        super().__init__(config, clock=clock, radio=radio, world=_World(scheduler))
+        self.field_network = network
+
+    def _build_forwarders(self):
+        super()._build_forwarders()  # the remote ones (--also-forward)
+        self.forwarders.append(FieldLocalForwarder(self, self.field_network))
+
+    def schedule(self, request):
+        status = super().schedule(request)
+        self.radio.process.notify()  # the loop re-plans its sleep around the new downlink
+        return status
+
+    def start(self):
+        super().start()
+        self.radio.process = self._radio_process
+
+
+class FieldNetwork:
+    """One network server behind every gateway: routing and the de-duplication timer."""
+
+    def __init__(self, scheduler, server, clock):
+        self.scheduler = scheduler
+        self.server = server
+        self.clock = clock
+        self.forwarders = {}  # gateway id -> FieldLocalForwarder
+        self.downlinks = {}  # downlink id -> dev_eui (for delivery accounting)
+        self._flush_event = None
+
+    def arm_flush(self):
+        deadline = self.server.next_deadline()
+        if deadline is None:
+            return
+        at = deadline - self.clock.epoch_us
+        event = self._flush_event
+        if event is not None and not event.cancelled:
+            if event.time_us <= at:
+                return
+            event.cancel()
+        self._flush_event = self.scheduler.at(at, self._flush)
+
+    def _flush(self):
+        self._flush_event = None
+        forwarder = next(iter(self.forwarders.values()))
+        forwarder.flush(self.clock.wall_us())
+        self.arm_flush()
+
+
+def gateway_config(gateway_id, also_forward=()):
+    """The service config of one field gateway: in-memory queue (speed; a Pi uses a file),
+    the local server, and the remote forwarders asked for."""
+    semtech = SemtechSection()
+    chirpstack = ChirpstackSection()
+    for kind, host, port in also_forward:
+        if kind == "udp":
+            semtech = replace(semtech, enabled=True, server=host, port_up=port, port_down=port)
+        elif kind == "mqtt":
+            chirpstack = replace(chirpstack, enabled=True, host=host, port=port)
+    return Config(
+        gateway=GatewaySection(id=gateway_id, stats_interval_s=3600),
+        radio=replace(RadioSection(), poll_interval_us=IDLE_WAKE_US),
+        queue=QueueSection(path=":memory:"),
+        semtech=semtech,
+        chirpstack=chirpstack,
+    )
+
+
+class FieldGateway:
+    """A gateway of the field: the concentrator on the air and its gateway service."""
+
+    def __init__(self, network, air, gateway_id, position, also_forward=()):
+        self.gateway_id = gateway_id
+        self.network = network
+        self.radio = ConcentratorRadio(air, gateway_id, position, network.clock)
+        self.radio.on_transmitted = self._transmitted
+        self.service = FieldGatewayService(
+            gateway_config(gateway_id, also_forward),
+            air.scheduler,
+            self.radio,
+            network.clock,
+            network,
+        )
+        self.transmitted = []  # (dev_eui, air Frame) of every downlink that went out
+
+    @property
+    def position(self):
+        return self.radio.position
+
+    def start(self):
+        self.service.start()
+        local = self.service.forwarders[-1]
+        self.network.forwarders[self.gateway_id] = local
+
+    def stop(self):
+        self.service.stop()
+
+    def _transmitted(self, request, frame):
+        _, downlink_id, _ = request.tag
+        self.transmitted.append((self.network.downlinks.get(downlink_id), frame))
+
+
+def delivered(frame, receiver):
+    """True if `receiver` (a node's chip) received this air frame intact."""
+    return any(r.receiver is receiver and r.outcome == RECEIVED for r in frame.receptions)

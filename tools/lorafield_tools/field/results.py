@@ -1,0 +1,213 @@
+"""What happened in a field run: per node, per kind, and the summary table.
+
+Air accounting per uplink frame comes from the medium itself (each node chip's `tx`
+counters: a frame is *received* if any gateway got it intact, else lost to a collision,
+busy demodulators or range, in that order; `unheard` frames reached no listening gateway,
+e.g. every gateway was transmitting). Joins, readings and downlinks come from the network
+server's SQLite database, so the table shows what a user of the server would see.
+"""
+
+import json
+import math
+import sqlite3
+from dataclasses import dataclass, field
+
+from lorafield_hw.emulated_gateway import EMULATION_EPOCH_US
+
+from .gateway import delivered
+
+FAIR_USE_S_PER_DAY = 30.0  # The Things Network fair-use policy: 30 s uplink airtime a day
+KIND_ORDER = ("parking", "water_level", "temperature")
+
+
+@dataclass
+class NodeResult:
+    name: str
+    kind: str
+    dev_eui: str
+    position: tuple
+    sent: int = 0
+    received: int = 0
+    lost_collision: int = 0
+    lost_range: int = 0
+    lost_busy: int = 0
+    unheard: int = 0
+    joins: int = 0
+    readings: int = 0
+    downlinks_sent: int = 0
+    downlinks_delivered: int = 0
+    airtime_s: float = 0.0
+    battery_days: float = 0.0
+    boots: int = 0
+    gateways: set = field(default_factory=set)
+
+
+@dataclass
+class FieldResults:
+    hours: float
+    wall_s: float
+    nodes: list
+    readings: list  # (time_s, dev_eui, kind, data) from the database
+    events: dict  # kind -> count
+    gateway_rx: dict  # gateway id -> the medium's rx counters
+    requested: list  # (at_s, node, config, row id, status)
+    db_path: str
+
+    def by_kind(self):
+        out = {}
+        for node in self.nodes:
+            out.setdefault(node.kind, []).append(node)
+        return {k: out[k] for k in KIND_ORDER if k in out} | {
+            k: v for k, v in out.items() if k not in KIND_ORDER
+        }
+
+    def total(self, attribute):
+        return sum(getattr(n, attribute) for n in self.nodes)
+
+    @property
+    def uplinks_per_wall_s(self):
+        return self.total("received") / self.wall_s if self.wall_s else 0.0
+
+    @property
+    def speedup(self):
+        return self.hours * 3600 / self.wall_s if self.wall_s else 0.0
+
+
+def collect(field_run):
+    spec = field_run.spec
+    db = sqlite3.connect(field_run.db_path)
+    try:
+        joins = dict(
+            db.execute("SELECT dev_eui, count(*) FROM events WHERE kind='join' GROUP BY 1")
+        )
+        counts = dict(db.execute("SELECT dev_eui, count(*) FROM readings GROUP BY 1"))
+        sent = dict(
+            db.execute(
+                "SELECT dev_eui, count(*) FROM events WHERE kind IN"
+                " ('downlink_sent', 'join_accept_sent') GROUP BY 1"
+            )
+        )
+        events = dict(db.execute("SELECT kind, count(*) FROM events GROUP BY 1"))
+        readings = [
+            ((t - EMULATION_EPOCH_US) / 1e6, eui, kind, json.loads(data))
+            for t, eui, kind, data in db.execute(
+                "SELECT time_us, dev_eui, kind, data FROM readings ORDER BY id"
+            )
+        ]
+        statuses = dict(db.execute("SELECT id, status FROM downlinks"))
+        heard = {}
+        for eui, copies in db.execute("SELECT dev_eui, copies FROM frames"):
+            for copy in json.loads(copies):
+                heard.setdefault(eui, set()).add(copy["gateway_id"])
+    finally:
+        db.close()
+    airtime = {}
+    for frame in field_run.air.log:
+        airtime[frame.sender] = airtime.get(frame.sender, 0) + frame.end_us - frame.start_us
+    down_frames = {}
+    for gateway in field_run.gateways:
+        for dev_eui, frame in gateway.transmitted:
+            down_frames.setdefault(dev_eui, []).append(frame)
+    nodes = []
+    for node in field_run.nodes:
+        eui = node.dev_eui.hex()
+        chip = node.chip
+        tx = chip.tx
+        result = NodeResult(node.name, node.kind, eui, node.spec.position)
+        result.sent = tx.sent
+        result.received = tx.received
+        result.lost_collision = tx.lost_collision
+        result.lost_range = tx.lost_sensitivity
+        result.lost_busy = tx.lost_busy
+        result.unheard = tx.sent - tx.received - tx.lost_collision - tx.lost_sensitivity
+        result.unheard -= tx.lost_busy
+        result.joins = joins.get(eui, 0)
+        result.readings = counts.get(eui, 0)
+        result.downlinks_sent = sent.get(eui, 0)
+        result.downlinks_delivered = sum(delivered(f, chip) for f in down_frames.get(eui, ()))
+        result.airtime_s = airtime.get(chip, 0) / 1e6
+        result.battery_days = node.board.energy_report()["projected_life_days"]
+        result.boots = len(node.board.boots)
+        result.gateways = heard.get(eui, set())
+        nodes.append(result)
+    gateway_rx = {g.gateway_id: g.radio.rx.as_dict() for g in field_run.gateways}
+    requested = [
+        (at, name, config, row, statuses.get(row)) for at, name, config, row in field_run.requested
+    ]
+    return FieldResults(
+        spec.hours,
+        field_run.wall_s,
+        nodes,
+        readings,
+        events,
+        gateway_rx,
+        requested,
+        field_run.db_path,
+    )
+
+
+# -- the summary table ------------------------------------------------------------------------
+COLUMNS = (
+    ("kind", "kind"),
+    ("nodes", "nodes"),
+    ("sent", "uplinks sent"),
+    ("received", "received"),
+    ("lost_collision", "lost: collision"),
+    ("lost_range", "lost: range"),
+    ("joins", "joins"),
+    ("readings", "readings"),
+    ("downlinks", "downlinks delivered/sent"),
+    ("airtime", "airtime s/day (max)"),
+    ("battery", "battery life (median)"),
+)
+
+
+def summary_rows(results):
+    rows = []
+    day = results.hours / 24.0
+    for kind, nodes in results.by_kind().items():
+        n = len(nodes)
+        per_day = [node.airtime_s / day for node in nodes] if day else [0.0]
+        life = sorted(node.battery_days for node in nodes)
+        other = sum(node.lost_busy + node.unheard for node in nodes)
+        lost_collision = sum(node.lost_collision for node in nodes)
+        delivered_n = sum(node.downlinks_delivered for node in nodes)
+        sent_n = sum(node.downlinks_sent for node in nodes)
+        rows.append(
+            {
+                "kind": kind,
+                "nodes": str(n),
+                "sent": str(sum(node.sent for node in nodes)),
+                "received": str(sum(node.received for node in nodes)),
+                "lost_collision": str(lost_collision) + (f" (+{other} other)" if other else ""),
+                "lost_range": str(sum(node.lost_range for node in nodes)),
+                "joins": str(sum(node.joins for node in nodes)),
+                "readings": str(sum(node.readings for node in nodes)),
+                "downlinks": f"{delivered_n}/{sent_n}",
+                "airtime": f"{sum(per_day) / n:.1f} ({max(per_day):.1f}) of {FAIR_USE_S_PER_DAY:g}",
+                "battery": fmt_days(life[len(life) // 2]),
+            }
+        )
+    return rows
+
+
+def summary_table(results):
+    rows = summary_rows(results)
+    headers = [title for _, title in COLUMNS]
+    keys = [key for key, _ in COLUMNS]
+    widths = [max(len(h), *(len(r[k]) for r in rows)) for h, k in zip(headers, keys, strict=True)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    for row in rows:
+        cells = [
+            row[k].rjust(w) if k != "kind" else row[k].ljust(w)
+            for k, w in zip(keys, widths, strict=True)
+        ]
+        lines.append("  ".join(cells))
+    return "\n".join(lines)
+
+
+def fmt_days(days):
+    if math.isinf(days):
+        return "-"
+    return f"{days / 365.25:.1f} years" if days > 365 else f"{days:.0f} days"

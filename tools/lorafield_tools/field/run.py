@@ -1,0 +1,232 @@
+"""Build and run an emulated field: real firmware on emulated boards, the air, the gateway
+service on each gateway, the local network server on SQLite.
+
+    field = Field(spec, out_dir)        # writes fleet.toml, opens lns.sqlite3
+    field.run(progress=callback)         # callback(now_s, end_s) while it runs
+    results = field.finish()             # stops everything, returns FieldResults
+"""
+
+import os
+import random
+import time
+
+from lorafield_gateway.fleet import FleetDevice, append_devices, load_fleet
+from lorafield_gateway.lns.sqlite_store import SqliteStore, StoredNetworkServer, request_downlink
+from lorafield_hw.air import Air, PathLoss
+from lorafield_hw.board import EmulatedBoard
+from lorafield_hw.scenarios import DiurnalTemperature, ParkingScenario, WaterLevelScenario
+from lorafield_hw.scheduler import Scheduler
+from lorafield_hw.sensors import A02YYUW, DS18B20, QMC5883L
+from lorafield_node.apps import start as start_app
+
+from .gateway import FieldClock, FieldGateway, FieldNetwork
+from .spec import JOIN_EUI, latlon
+
+S = 1_000_000
+PROGRESS_STEP_US = 300 * S  # the run advances (and reports) every 5 emulated minutes
+
+
+class FieldAir(Air):
+    """The air, remembering every frame put on it (for the accounting and the report)."""
+
+    def __init__(self, scheduler, path_loss):
+        super().__init__(scheduler, path_loss)
+        self.log = []
+
+    def transmit(self, sender, payload, **settings):
+        frame = super().transmit(sender, payload, **settings)
+        self.log.append(frame)
+        return frame
+
+
+class FieldNode:
+    """One node: its spec, keys, board, the scenario at its site."""
+
+    def __init__(self, spec, dev_eui, app_key, board, world):
+        self.spec = spec
+        self.name = spec.name
+        self.kind = spec.kind
+        self.dev_eui = dev_eui
+        self.app_key = app_key
+        self.board = board
+        self.world = world  # ParkingScenario / WaterLevelScenario / DiurnalTemperature
+
+    @property
+    def chip(self):
+        return self.board.radio
+
+
+def _keys(seed, name, index):
+    rnd = random.Random(f"field/{seed}/{name}/keys")
+    dev_eui = bytes.fromhex(f"70b3d57ed0{index + 1:06x}")
+    return dev_eui, rnd.randbytes(16)
+
+
+class Field:
+    def __init__(self, spec, out_dir, *, db_path=None, also_forward=()):
+        self.spec = spec
+        self.out_dir = out_dir
+        os.makedirs(out_dir, exist_ok=True)
+        self.db_path = db_path or os.path.join(out_dir, "lns.sqlite3")
+        self.fleet_path = os.path.join(out_dir, "fleet.toml")
+        self.end_us = round(spec.hours * 3600 * S)
+        self.scheduler = Scheduler(spec.seed, greenlets=True)
+        loss = dict(spec.path_loss)
+        self.air = FieldAir(
+            self.scheduler,
+            PathLoss(
+                exponent=loss["exponent"],
+                reference_loss_db=loss["reference_loss_db"],
+                reference_distance_m=loss["reference_distance_m"],
+                shadowing_sigma_db=loss.get("shadowing_db", 0.0),
+                seed=spec.seed,
+            ),
+        )
+        self.clock = FieldClock(self.scheduler)
+        self.nodes = []
+        self._write_fleet()
+        self.fleet = load_fleet(self.fleet_path)
+        self.store = SqliteStore(self.db_path)
+        self.server = StoredNetworkServer(self.fleet.registry(), self.store)
+        self.network = FieldNetwork(self.scheduler, self.server, self.clock)
+        self.gateways = [
+            FieldGateway(self.network, self.air, g.gateway_id, g.position, also_forward)
+            for g in spec.gateways
+        ]
+        self._build_nodes()
+        self.requested = []  # (at_s, node name, config, downlinks row id)
+        for down in spec.downlinks:
+            self.scheduler.at(round(down.at_s * S), self._request_downlink, down)
+        self.wall_s = 0.0
+        self._started = False
+
+    # -- building -------------------------------------------------------------------------------
+    def _write_fleet(self):
+        devices = []
+        self._keys = {}
+        for index, node in enumerate(self.spec.nodes):
+            dev_eui, app_key = _keys(self.spec.seed, node.name, index)
+            self._keys[node.name] = (dev_eui, app_key)
+            devices.append(
+                FleetDevice(
+                    dev_eui,
+                    node.kind,
+                    node.name,
+                    join_eui=bytes.fromhex(JOIN_EUI),
+                    app_key=app_key,
+                    location=latlon(node.position),
+                    board=node.board,
+                )
+            )
+        for path in (self.fleet_path,):
+            if os.path.exists(path):
+                os.unlink(path)
+        append_devices(self.fleet_path, devices, {"join_eui": JOIN_EUI})
+
+    def _build_nodes(self):
+        spec = self.spec
+        clock = lambda: self.scheduler.now_us  # noqa: E731
+        for index, node in enumerate(spec.nodes):
+            dev_eui, app_key = self._keys[node.name]
+            seed = spec.seed * 100_003 + index
+            world, sensors = _site(node, spec, clock, seed)
+            settings = {
+                "app": node.kind,
+                "dev_eui": dev_eui,
+                "join_eui": bytes.fromhex(JOIN_EUI),
+                "app_key": app_key,
+            }
+            settings.update(node.settings)
+            board = EmulatedBoard(
+                self.scheduler,
+                lambda view, s=settings: start_app(view, s),
+                node.board,
+                name=node.name,
+                air=self.air,
+                position=node.position,
+                sensors=sensors,
+                seed=seed,
+            )
+            field_node = FieldNode(node, dev_eui, app_key, board, world)
+            self.nodes.append(field_node)
+            self.scheduler.at(round(node.start_s * S), board.power_on)
+            for at_s, off_s in node.power_cycles:
+                self.scheduler.at(round(at_s * S), board.power_cut)
+                self.scheduler.at(round((at_s + off_s) * S), board.power_on)
+
+    def _request_downlink(self, down):
+        dev_eui, _ = self._keys[down.node]
+        row = request_downlink(self.db_path, dev_eui.hex(), {"config": down.config})
+        self.requested.append((down.at_s, down.node, down.config, row))
+
+    # -- running --------------------------------------------------------------------------------
+    def start(self):
+        if not self._started:
+            self._started = True
+            for gateway in self.gateways:
+                gateway.start()
+
+    def run(self, progress=None, until_us=None):
+        """Run to the end (or `until_us`); `progress(now_s, end_s)` every 5 emulated min."""
+        self.start()
+        end = self.end_us if until_us is None else min(until_us, self.end_us)
+        began = time.perf_counter()
+        try:
+            while self.scheduler.now_us < end:
+                self.scheduler.run_until(min(end, self.scheduler.now_us + PROGRESS_STEP_US))
+                if progress is not None:
+                    progress(self.scheduler.now_us / S, self.end_us / S)
+        finally:
+            self.wall_s += time.perf_counter() - began
+
+    def finish(self, drain_s=10.0):
+        """Stop the gateways (remote forwarders get `drain_s` to empty their queues), the
+        firmware processes and the database; returns the results."""
+        from .results import collect
+
+        deadline = time.monotonic() + drain_s
+        for gateway in self.gateways:
+            service = gateway.service
+            for forwarder in service.forwarders:
+                if forwarder.name == "local":
+                    continue
+                while service.queue.depth(forwarder.name) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+        results = collect(self)
+        for gateway in self.gateways:
+            gateway.stop()
+        self.scheduler.shutdown()
+        self.store.close()
+        return results
+
+
+def _site(node, spec, clock, seed):
+    """The physical world at a node and its sensors."""
+    world = dict(node.scenario)
+    if node.kind == "parking":
+        if "events" in world:
+            truth = ParkingScenario([tuple(e) for e in world["events"]], seed=seed)
+        else:
+            truth = ParkingScenario.generate(
+                seed,
+                spec.hours,
+                arrivals_per_hour=world.get("arrivals_per_hour", 0.8),
+                mean_stay_min=world.get("mean_stay_min", 50.0),
+            )
+        return truth, [QMC5883L(parking=truth, clock=clock, seed=seed)]
+    if node.kind == "water_level":
+        truth = WaterLevelScenario(
+            mount_height_mm=world.get("mount_height_mm", 3000.0),
+            base_level_mm=world.get("base_level_mm", 400.0),
+            floods=[tuple(f) for f in world.get("floods", ())],
+            seed=seed,
+        )
+        return truth, [A02YYUW(water=truth, clock=clock, seed=seed)]
+    truth = DiurnalTemperature(
+        mean_c=world.get("mean_c", 12.0),
+        amplitude_c=world.get("amplitude_c", 6.0),
+        peak_hour=world.get("peak_hour", 15.0),
+        start_hour=spec.start_hour,
+        seed=spec.seed,
+    )
+    return truth, [DS18B20(climate=truth, clock=clock, seed=seed)]
