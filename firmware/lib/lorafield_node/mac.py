@@ -28,6 +28,7 @@ except ImportError:  # CPython
 
 
 from . import maccmd as mc
+from . import owed
 from .adr import STEP_CHANNELS, STEP_DR, STEP_POWER, ack_req, backoff_step
 from .aes import new_aes
 from .airtime import symbol_us
@@ -57,6 +58,10 @@ _RX_CR = const(5)
 _PREAMBLE = const(8)
 _ACK_TIMEOUT_MS = const(2000)  # 1.0.4 section 6 table 17: ACK_TIMEOUT 2 s +- 1 s (random)
 _STICKY = (mc.RX_PARAM_SETUP, mc.RX_TIMING_SETUP, mc.DL_CHANNEL)  # 1.0.4 section 5
+
+
+def _uplink_len(cid):
+    return mc.payload_len(cid, True)
 
 
 class MacError(Exception):
@@ -188,7 +193,11 @@ class Mac:
         self._once_sent = 0
         self._adr_step_cnt = -1  # ADR_ACK_CNT whose backoff step was last taken
         self._ack_pending = False  # a confirmed downlink waits for our ACK bit
+        self._answers_dirty = False  # the three above differ from the stored "ma" record
         self._tx_end_us = 0
+        if self.session.active:
+            # What a previous boot (deep sleep, reset) still owed the network.
+            self._once, self._sticky, self._ack_pending = owed.load(self.session, _uplink_len)
 
     # -- state --------------------------------------------------------------------------------
     @property
@@ -213,10 +222,12 @@ class Mac:
     def request_link_check(self):
         """Ask for a LinkCheckAns in the next uplink (result.link_check)."""
         self._once.append(mc.encode(mc.LINK_CHECK, (), True))
+        self._answers_dirty = True
 
     def request_device_time(self):
         """Ask for a DeviceTimeAns in the next uplink (result.device_time)."""
         self._once.append(mc.encode(mc.DEVICE_TIME, (), True))
+        self._answers_dirty = True
 
     def time_until_send_ms(self, dr=None):
         """ms until an uplink at ``dr`` (default: the session's) may start; 0 = now."""
@@ -235,8 +246,9 @@ class Mac:
         if not (s.mode == ABP and s.dev_addr == dev_addr and same):
             s.reset_settings()
             s.start(ABP, dev_addr, nwk_skey, app_skey)
+            self._new_session()
         self._crypto = SessionCrypto(nwk_skey, app_skey, self._backend)
-        self._new_session()
+        self.duty.max_dcycle = s.max_dcycle
 
     def join(self, dr=None):
         """Send one Join-request and listen in both join windows; True when joined.
@@ -295,10 +307,19 @@ class Mac:
         return True
 
     def _new_session(self):
+        # A new session has a new generation: the stored answers of the old one are void.
         self._once = []
         self._sticky = []
         self._ack_pending = False
+        self._answers_dirty = False
         self.duty.max_dcycle = self.session.max_dcycle
+
+    def _save_answers(self):
+        """Persist the MAC answers still owed and the pending ACK, if they changed (a node
+        that deep-sleeps after the uplink must still send them next boot)."""
+        if self._answers_dirty:
+            owed.save(self.session, self._once, self._sticky, self._ack_pending)
+            self._answers_dirty = False
 
     # -- uplink -------------------------------------------------------------------------------
     def send(self, fport, payload, confirmed=False):
@@ -334,13 +355,15 @@ class Mac:
         if self._ack_pending:
             fctrl |= FCTRL_ACK
             self._ack_pending = False
+            self._answers_dirty = True
         mtype = CONFIRMED_UP if confirmed else UNCONFIRMED_UP
         fopts = bytes(self._fopts[:nfo]) if nfo else b""  # allocates only with MAC answers
         n = build_data_into(
             self._tx, self._crypto, mtype, s.dev_addr, fcnt, fctrl, fopts, fport, payload
         )
-        if nfo:
+        if nfo and self._once_sent:
             self._once = self._once[self._once_sent :]
+            self._answers_dirty = True
         self.stats.uplinks += 1
         result = TxResult(fcnt)
         tries = s.nb_trans
@@ -358,6 +381,7 @@ class Mac:
             if confirmed:
                 self._sleep_ms(_ACK_TIMEOUT_MS - 1000 + self._random(2001))
             ch = self._channel_when_free(dr)
+        self._save_answers()
         return result
 
     def _exchange(self, n, ch, dr, result):
@@ -557,9 +581,12 @@ class Mac:
         decrypt_payload(frame, crypto, fcnt)
         s.downlink_received(fcnt)
         self.stats.downlinks += 1
-        self._sticky = []
+        if self._sticky:
+            self._sticky = []
+            self._answers_dirty = True
         if frame.mtype == CONFIRMED_DOWN:
             self._ack_pending = True
+            self._answers_dirty = True
         if frame.fport == 0:
             self._mac_commands(frame.payload, result)
         elif frame.fopts:
@@ -604,6 +631,7 @@ class Mac:
 
     def _answer(self, cid, fields):
         cmd = mc.encode(cid, fields, True)
+        self._answers_dirty = True
         if cid in _STICKY:
             self._sticky.append(cmd)
         else:

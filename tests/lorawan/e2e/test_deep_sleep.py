@@ -1,0 +1,87 @@
+"""A node that deep-sleeps after every uplink (as every app does): a new boot, a new Mac from
+the store, one uplink, deep sleep. What it owes the network must survive the sleeps."""
+
+from field import DEV_EUI, Field, join, send
+from lorafield_node import maccmd as mc
+from lorafield_node.phy import FCTRL_ACK, parse_data
+
+SLEEP_MS = 60_000
+
+
+def sleeper(plan):
+    """An app: join if needed, run plan[boot] (before the uplink), send, deep sleep until
+    the last boot of the plan."""
+
+    def app(mac, field):
+        boot = len(field.board.boots)
+        if not mac.joined:
+            join(mac, field.view)
+        before = plan.get(boot)
+        if before is not None:
+            before(field)
+        r = send(mac, field.view, 1, bytes([boot]))
+        field.note("dl", None if r.downlink is None else r.downlink.window)
+        if boot < max(plan):  # the last boot stays awake
+            field.view.deepsleep(SLEEP_MS)
+
+    return app
+
+
+def uplinks(field):
+    """(payload byte = boot number, FCtrl, uplink MAC commands) of every data uplink heard."""
+    out = []
+    for phy, _ in field.gateway.uplinks:
+        if phy[0] >> 5 in (2, 4):
+            frame = parse_data(phy)
+            out.append((frame.fctrl, mc.parse_commands(frame.fopts, True)))
+    return out
+
+
+def mute(field, on):
+    # A gateway that cannot schedule anything: the server's downlinks never go out.
+    field.gateway.min_lead_us = 10**15 if on else 0
+
+
+def test_sticky_answer_survives_deep_sleep_until_a_downlink():
+    ans = [(mc.RX_TIMING_SETUP, ())]
+    plan = {
+        1: lambda f: f.server.request_mac(DEV_EUI, mc.RX_TIMING_SETUP, (2,)),
+        2: lambda f: mute(f, True),  # the answer goes up, the network's downlink is lost
+        3: lambda f: mute(f, False),
+        4: None,
+    }
+    f = Field()
+    f.run(sleeper(plan), seconds=6 * SLEEP_MS / 1000)
+    assert f.board.reset_causes[1:] == [4, 4, 4]  # DEEPSLEEP_RESET
+    cmds = [c for _, c in uplinks(f)]
+    # boot 1: the request arrives; boots 2 and 3 (new boots, RAM lost) answer it; the
+    # downlink after boot 3 stops the repetition.
+    assert cmds == [[], ans, ans, []]
+    assert f.notes("dl") == [1, None, 1, None]
+    assert f.mac.session.rx1_delay == 2
+    assert f.server.session(DEV_EUI).rx1_delay_s == 2
+    requests = [
+        it
+        for _, it, fr in f.gateway.transmitted
+        if fr.payload[0] >> 5 in (3, 5)
+        and any(
+            c == mc.RX_TIMING_SETUP
+            for c, _ in mc.parse_commands(parse_data(fr.payload).fopts, False)
+        )
+    ]
+    assert len(requests) == 1  # the network asked once
+
+
+def test_ack_of_confirmed_downlink_survives_deep_sleep():
+    plan = {
+        1: lambda f: f.server.enqueue(DEV_EUI, 9, b"\x01", confirmed=True),
+        2: None,
+        3: None,
+    }
+    f = Field()
+    f.run(sleeper(plan), seconds=5 * SLEEP_MS / 1000)
+    acks = [bool(fctrl & FCTRL_ACK) for fctrl, _ in uplinks(f)]
+    assert acks == [False, True, False]
+    assert [e.kind for e in f.server.events if e.kind.startswith("downlink_")][-1:] == [
+        "downlink_acked"
+    ]
