@@ -5,6 +5,9 @@ from __future__ import annotations
 import pytest
 from lorafield_tools.mpvm import MicroPythonUnavailable, MicroPythonVM, project_vm
 
+# Hardware in the loop: --hil-port PORT (tests marked `hil` are skipped without it).
+pytest_plugins = ["lorafield_tools.hil.plugin"]
+
 
 def _project_vm(heap_kib: int | None = None) -> MicroPythonVM:
     try:

@@ -21,6 +21,7 @@ COMMANDS = {
     "provision": "provision",
     "emulate": "emulate",
     "deploy": "deploy",
+    "monitor": "monitor",
 }
 
 

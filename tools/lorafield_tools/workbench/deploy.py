@@ -80,13 +80,16 @@ def _sha(data):
     return hashlib.sha256(data).hexdigest()
 
 
-def deploy(device, fleet_device, board=None, compile=True, out=print, root=None):
+def deploy(device, fleet_device, board=None, compile=True, out=print, root=None, main=None):
+    """main: bytes to deploy as /main.py instead of firmware/main.py (the HIL test build)."""
     report = DeployReport()
     info = report.info = device.probe()
     out(f"board: {info.describe()}")
     board = report.board = choose_board(board, fleet_device, info)
     check_compatible(info, board)
     files = build(info if compile else None, root)
+    if main is not None:
+        files["/main.py"] = main
     files[CONFIG_PATH] = device_config(fleet_device, board).encode()
     local = {path: _sha(data) for path, data in files.items()}
 
