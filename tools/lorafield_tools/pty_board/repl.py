@@ -15,6 +15,9 @@ RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n"
 PASTE_WINDOW = 128  # bytes per flow-control window (uint16 LE on the wire)
 
 
+_COMPOUND = ("if", "while", "for", "def", "class", "with", "try", "async")
+
+
 def cooked(text):
     """Output as a board's UART sends it: \\n becomes \\r\\n."""
     return text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8", "replace")
@@ -34,6 +37,9 @@ def needs_more(lines):
             depth -= 1
     if depth > 0:
         return True
+    words = lines[0].split()
+    if words and (words[0].rstrip(":") in _COMPOUND or words[0].startswith("@")):
+        return True  # MicroPython continues any compound statement, even on one line
     return lines[-1].rstrip().endswith(":")
 
 

@@ -110,14 +110,16 @@ class BoardVM:
         except (BrokenPipeError, ValueError):
             raise VmGone("MicroPython VM is gone") from None
 
-    def _read_message(self, extra_fd, on_extra=None, deadline=None):
+    def _read_message(self, extra_fd, on_extra=None):
         """Next JSON line from the VM; meanwhile `on_extra()` is called when extra_fd is
-        readable. Returns None when `deadline` (monotonic) passes."""
+        readable. Returns None when an interrupt went unanswered for INTERRUPT_GRACE_S."""
         assert self._proc is not None and self._proc.stdout is not None
         fd = self._proc.stdout.fileno()
         while b"\n" not in self._buf:
             fds = [fd] if extra_fd is None else [fd, extra_fd]
-            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            timeout = None
+            if self._interrupt_at is not None:
+                timeout = max(0.0, self._interrupt_at + INTERRUPT_GRACE_S - time.monotonic())
             readable, _, _ = select.select(fds, [], [], timeout)
             if not readable:
                 return None
@@ -141,40 +143,44 @@ class BoardVM:
     def run(self, code, single=False, output=None, hw=None, input_fd=None, on_input=None):
         """Run code in __main__. `output(text)` gets its output as it comes; `hw(request)`
         answers hardware calls; `on_input()` is called when input_fd is readable and returns
-        True for an interrupt (Ctrl-C). Returns a RunResult."""
+        True for an interrupt (Ctrl-C), delivered as KeyboardInterrupt at the code's next
+        hardware call. Code that makes none within INTERRUPT_GRACE_S is stopped by killing
+        the VM (RunResult.killed). Returns a RunResult."""
         if not self.alive():
             self.start()
         if single:
             code = f"exec(compile({code!r}, '<stdin>', 'single'))"
         self._send({"op": "run", "code": code})
-        interrupted_at = None
+        self._interrupt_at = None
+
+        def on_extra():
+            if on_input is not None and on_input() and self._interrupt_at is None:
+                self._interrupt_at = time.monotonic()
+
         while True:
-            deadline = None if interrupted_at is None else interrupted_at + INTERRUPT_GRACE_S
             try:
-                msg = self._read_message(input_fd, self._input_handler(on_input), deadline)
+                msg = self._read_message(input_fd, on_extra)
             except VmGone:
                 self.stop()
                 return RunResult(False, "VmGone", "MicroPython VM exited\n", killed=True)
-            if self._interrupt and interrupted_at is None:
-                interrupted_at = time.monotonic()
             if msg is None:  # the code ignored Ctrl-C for a whole grace period
                 self.stop()
+                self._interrupt_at = None
                 return RunResult(False, "KeyboardInterrupt", "KeyboardInterrupt: \n", True)
             if "out" in msg:
                 if output is not None:
                     output(msg["out"])
             elif "hw" in msg:
-                if self._interrupt:
-                    self._interrupt = False
-                    interrupted_at = None
+                if self._interrupt_at is not None:
+                    self._interrupt_at = None
                     answer = {"interrupt": True}
                 elif hw is None:
-                    answer = {"err": "OSError", "args": ["no emulated hardware here"]}
+                    answer = {"err": "OSError", "args": [19]}
                 else:
                     answer = hw(msg["hw"])
                 self._send(answer)
             elif msg.get("done"):
-                self._interrupt = False
+                self._interrupt_at = None
                 if msg.get("fatal"):
                     self.stop()
                 traceback = msg.get("traceback", "")
@@ -182,11 +188,4 @@ class BoardVM:
                     traceback = traceback.replace('  File "<stdin>", line 1, in <module>\n', "", 1)
                 return RunResult(msg["ok"], msg.get("type", ""), traceback, bool(msg.get("fatal")))
 
-    _interrupt = False
-
-    def _input_handler(self, on_input):
-        def handler():
-            if on_input is not None and on_input():
-                self._interrupt = True
-
-        return handler
+    _interrupt_at = None
