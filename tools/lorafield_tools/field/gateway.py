@@ -87,12 +87,15 @@ class ConcentratorRadio(Gateway):
             return
         frame = reception.frame
         now = self.clock.now_us()
+        # The concentrator reports the centre of the channel it demodulated on (integer Hz),
+        # not the sender's synthesizer step (an SX1276 lands within 61 Hz of it).
+        channel = min(self.channels_hz, key=lambda c: abs(c - frame.frequency_hz))
         self.frames.append(
             RxFrame(
                 frame.payload,
                 now,
                 self.clock.wall_us(),
-                frame.frequency_hz,
+                channel,
                 frame.sf,
                 frame.bw_hz,
                 frame.coding_rate,
