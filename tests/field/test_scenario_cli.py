@@ -1,0 +1,200 @@
+"""SCENARIO.toml: clear located errors; `lorafield emulate SCENARIO.toml` runs it with the
+demo's outputs (summary, report with plots, database, --export files); CLI user errors are
+one line, exit 2."""
+
+import json
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+from lorafield_tools.cli import main
+from lorafield_tools.field.spec import ScenarioError, default_town, parse_scenario
+
+GOOD = """
+[field]
+name = "two streets"
+hours = 1
+seed = 3
+
+[[gateway]]
+name = "roof"
+position = [0, 0]
+
+[[node]]
+kind = "parking"
+name = "bay"
+position = [50, 10]
+count = 2
+step = [6, 0]
+settings = { sample_s = 10 }
+events = [[600, "arrive"], [2400, "depart"]]
+
+[[node]]
+kind = "temperature"
+name = "t"
+position = [80, -30]
+
+[[downlink]]
+node = "t"
+at_s = 1200
+config = { interval_s = 300 }
+"""
+
+
+def base():
+    return {
+        "gateway": [{"position": [0, 0]}],
+        "node": [{"kind": "temperature", "position": [1, 1]}],
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        (lambda s: s.update(nodes=[]), "unknown table 'nodes'"),
+        (lambda s: s.update(gateway=[]), "needs at least one [[gateway]]"),
+        (lambda s: s["node"][0].update(kind="humidity"), "node 1: kind must be one of"),
+        (lambda s: s["node"][0].pop("position"), "node 1 (temperature): position is missing"),
+        (lambda s: s["node"][0].update(position=[1]), "position must be a list of [x, y]"),
+        (lambda s: s["node"][0].update(floods=[[1, 2, 3, 4]]), "floods does not apply"),
+        (lambda s: s["node"][0].update(board="esp8266"), "board must be one of"),
+        (lambda s: s["node"][0].update(colour="red"), "unknown key 'colour'"),
+        (lambda s: s.update(field={"hours": -1}), "[field]: hours must be in"),
+        (lambda s: s.update(field={"hours": "a day"}), "hours must be a number"),
+        (lambda s: s["gateway"][0].update(id="xyz"), "id must be 16 hex digits"),
+        (
+            lambda s: s.update(
+                downlink=[{"node": "nobody", "at_s": 1, "config": {"reboot": True}}]
+            ),
+            "downlink for unknown node 'nobody'",
+        ),
+        (
+            lambda s: s.update(
+                downlink=[{"node": "temperature", "at_s": 1, "config": {"interval_s": "x"}}]
+            ),
+            "config is not a valid config command",
+        ),
+        (
+            lambda s: s["node"].append(
+                {"kind": "parking", "position": [0, 0], "events": [[5, "depart"]]}
+            ),
+            "events must alternate",
+        ),
+        (
+            lambda s: s["node"].append({"kind": "temperature", "position": [0, 0]}),
+            "node name 'temperature' used twice",
+        ),
+    ],
+)
+def test_scenario_errors_name_the_place(change, needle):
+    raw = base()
+    change(raw)
+    with pytest.raises(ScenarioError) as error:
+        parse_scenario(raw, "my.toml")
+    message = str(error.value)
+    assert needle in message and message.startswith("my.toml") and "\n" not in message
+
+
+def test_the_default_town_is_laid_out_within_radio_range():
+    spec = default_town()
+    assert [n.kind for n in spec.nodes].count("parking") == 12
+    assert [n.kind for n in spec.nodes].count("water_level") == 4
+    assert [n.kind for n in spec.nodes].count("temperature") == 8
+    assert len(spec.gateways) == 2 and spec.downlinks and any(n.power_cycles for n in spec.nodes)
+    from lorafield_hw.air import PathLoss, sensitivity_dbm
+
+    loss = PathLoss(
+        spec.path_loss["exponent"],
+        spec.path_loss["reference_loss_db"],
+        spec.path_loss["reference_distance_m"],
+    )
+    reach = loss.range_m(14 - sensitivity_dbm(7, 125_000))  # SF7 at 14 dBm, no shadowing
+    assert 1200 < reach < 2000
+    for node in spec.nodes:
+        nearest = min(
+            ((node.position[0] - g.position[0]) ** 2 + (node.position[1] - g.position[1]) ** 2)
+            ** 0.5
+            for g in spec.gateways
+        )
+        assert nearest < reach * 0.7, node.name  # a 3 dB shadowing margin and more
+    assert len(default_town(nodes=100).nodes) == 100
+
+
+def test_emulate_runs_a_scenario_with_every_output(tmp_path, capsys):
+    scenario = tmp_path / "two-streets.toml"
+    scenario.write_text(GOOD)
+    out = tmp_path / "out"
+    status = main(
+        ["emulate", str(scenario), "--out", str(out), "--export", str(tmp_path / "x"), "--quiet"]
+    )
+    stdout, stderr = capsys.readouterr()
+    assert status == 0, stderr
+    assert "two streets: 3 nodes (2 parking, 1 temperature), 1 gateways, 1 h emulated" in stdout
+    for title in ("uplinks sent", "lost: collision", "lost: range", "joins", "airtime s/day"):
+        assert title in stdout
+    assert f"report: {out / 'report.html'}" in stdout
+    html = (out / "report.html").read_text()
+    assert html.count("<svg") == 3  # map, parking, temperature (no water level here)
+    assert "two streets" in html and "<table>" in html
+    db = sqlite3.connect(out / "lns.sqlite3")
+    readings = db.execute("SELECT count(*) FROM readings").fetchone()[0]
+    frames = db.execute("SELECT phy_hex, fcnt FROM frames ORDER BY id").fetchall()
+    sessions = db.execute("SELECT dev_eui, nwk_s_key FROM sessions").fetchall()
+    db.close()
+    exported = [
+        json.loads(line) for line in (tmp_path / "x" / "frames.jsonl").read_text().splitlines()
+    ]
+    assert [(f["phy_hex"], f["fcnt"]) for f in exported] == frames
+    keys = {"phy_hex", "dev_eui", "dev_addr", "fcnt", "fport", "gateway_id", "rssi", "snr"}
+    assert keys | {"freq_hz", "sf", "time"} == set(exported[0])
+    assert exported[0]["time"].startswith("2026-01-01T00:") and exported[0]["sf"] == 7
+    assert isinstance(exported[0]["freq_hz"], int)
+    lines = (tmp_path / "x" / "readings.jsonl").read_text().splitlines()
+    assert len(lines) == readings
+    assert {"dev_eui", "kind", "fcnt", "time", "data"} == set(json.loads(lines[0]))
+    exported_sessions = json.loads((tmp_path / "x" / "sessions.json").read_text())
+    assert "EMULATION TEST KEYS" in exported_sessions["note"]
+    assert {(s["dev_eui"], s["nwk_s_key"]) for s in exported_sessions["sessions"]} == set(sessions)
+    fleet = (out / "fleet.toml").read_text()
+    assert fleet.count("[[device]]") == 3 and "location" in fleet
+
+
+def lorafield(*argv):
+    return subprocess.run(
+        [sys.executable, "-m", "lorafield_tools", *argv], capture_output=True, text=True
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["emulate", "/nonexistent/field.toml"], "no such file"),
+        (["demo", "--hours", "0"], "--hours"),
+        (["demo", "--nodes", "2"], "--nodes"),
+        (["demo", "--also-forward", "http://x:1", "--hours", "0.1"], "udp://HOST:PORT"),
+    ],
+)
+def test_user_errors_are_one_line(argv, needle):
+    result = lorafield(*argv)
+    assert result.returncode == 2 and result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1 and needle in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_bad_toml_file_is_one_line(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[field\nhours = 1\n")
+    result = lorafield("emulate", str(bad))
+    assert result.returncode == 2 and "not valid TOML" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_demo_refuses_to_replace_a_database_that_is_not_its_own(tmp_path):
+    other = tmp_path / "precious.sqlite3"
+    db = sqlite3.connect(other)
+    db.execute("CREATE TABLE t (x)")
+    db.commit()
+    db.close()
+    result = lorafield("demo", "--hours", "0.1", "--db", str(other), "--out", str(tmp_path))
+    assert result.returncode == 2 and "not a lorafield network server database" in result.stderr
