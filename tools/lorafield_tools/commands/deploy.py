@@ -25,6 +25,9 @@ def add_arguments(parser):
         "--watch", type=float, default=0.0, metavar="S", help="show the board's output S s"
     )
     parser.add_argument("--baud", type=int, default=115200)
+    parser.add_argument(
+        "--root", help="checkout to deploy from (its firmware/ and codecs/; default: this one)"
+    )
 
 
 def run(args):
@@ -37,7 +40,9 @@ def run(args):
         raise UsageError(f"lorafield deploy: no device {args.device} in {args.fleet}")
     try:
         with Device(args.port, args.baud) as board:
-            report = deploy(board, device, args.board, not args.no_compile, out=_out)
+            report = deploy(
+                board, device, args.board, not args.no_compile, out=_out, root=args.root
+            )
             print(f"deployed {device.dev_eui_hex} to {args.port}: {report.summary()}")
             if not args.no_reset:
                 board.soft_reset()
