@@ -1,5 +1,6 @@
 """`lorafield monitor`: the node's serial output with time stamps, hex frames decoded."""
 
+import sys
 import time
 
 import serial
@@ -23,6 +24,7 @@ def run(args):
     except (serial.SerialException, OSError) as exc:
         raise UsageError(f"lorafield monitor: cannot open {args.port} ({exc})") from None
     console = Console(wall=not args.elapsed)
+    print(f"monitor: {args.port} at {args.baud} baud (Ctrl-C to quit)", file=sys.stderr, flush=True)
     end = None if args.seconds is None else time.monotonic() + args.seconds
     try:
         while end is None or time.monotonic() < end:
