@@ -311,6 +311,12 @@ class BootView(contract.Board):
         self._board._deepsleep(ms)
         raise DeepSleep(ms)
 
+    def rtc_ms(self):
+        """The RTC domain: counts since power-on, through light and deep sleep and resets;
+        a power cut restarts it at 0 (lorafield_node.board.Board.rtc_ms)."""
+        self._check()
+        return (self._board.scheduler.now_us - self._board.rtc_epoch_us) // 1000
+
     def watchdog(self, timeout_ms):
         self._check()
         if timeout_ms <= 0:
@@ -404,6 +410,7 @@ class EmulatedBoard:
             sensor.charge_hook = self._sensor_charge
             sensor.rail_changed(False)
         self.powered = False
+        self.rtc_epoch_us = 0
         self.rail_on = False
         self.process = None
         self.view = None
@@ -421,6 +428,7 @@ class EmulatedBoard:
         if self.powered:
             raise RuntimeError(f"{self.name} is already powered")
         self.powered = True
+        self.rtc_epoch_us = self.scheduler.now_us  # the RTC domain starts with the power
         self.energy.set("board", "on", self.profile.currents["board_floor"])
         if self.radio is not None:
             self.radio.set_reset(False)  # power-on reset of the chip: registers to defaults

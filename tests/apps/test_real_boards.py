@@ -78,17 +78,32 @@ class FakeMachine(types.ModuleType):
             def read_u16(self):
                 return 32768
 
+        class RTC:  # RTC slow memory: kept through deep sleep (esp32)
+            def memory(self, data=None):
+                if data is None:
+                    return machine.rtc_memory
+                machine.rtc_memory = bytes(data)
+
         self.Pin, self.SPI, self.I2C, self.UART, self.WDT, self.ADC = Pin, SPI, I2C, UART, WDT, ADC
+        self.RTC = RTC
+        self.rtc_memory = b""
+        self.time = None  # the FakeTime: light sleep moves its ticks, deep sleep its RTC
 
     def reset_cause(self):
         return self.cause
 
     def deepsleep(self, ms):
         self.log.append(("deepsleep", ms))
+        if self.time is not None:
+            self.time.rtc_ms += ms
+            self.time.ms = 0  # the next boot's ticks start again
         raise Halt
 
     def lightsleep(self, ms):
         self.log.append(("lightsleep", ms))
+        if self.time is not None:
+            self.time.ms += ms
+            self.time.rtc_ms += ms
 
     def reset(self):
         self.log.append(("reset",))
@@ -104,6 +119,10 @@ class FakeMachine(types.ModuleType):
 class FakeTime:
     def __init__(self):
         self.ms = 0
+        self.rtc_ms = 0  # the esp32 RTC timer behind time.time_ns()
+
+    def time_ns(self):
+        return self.rtc_ms * 1_000_000
 
     def ticks_ms(self):
         return self.ms
@@ -133,9 +152,12 @@ def boards(monkeypatch, tmp_path):
     for name in [m for m in sys.modules if m.startswith("lorafield_boards")]:
         monkeypatch.delitem(sys.modules, name)
     import lorafield_boards
-    from lorafield_boards import common
+    from lorafield_boards import common, esp32
 
-    monkeypatch.setattr(common, "time", FakeTime())
+    fake_time = FakeTime()
+    machine.time = fake_time
+    monkeypatch.setattr(common, "time", fake_time)
+    monkeypatch.setattr(esp32, "time", fake_time)
     monkeypatch.setattr(common.MachineBoard, "GATED_PATH", str(tmp_path / "gated"))
     monkeypatch.setattr(common.MachineBoard, "STORE_PATH", str(tmp_path / "store"))
     return lorafield_boards, machine
@@ -260,3 +282,60 @@ def test_main_builds_the_configured_board_and_app(boards, monkeypatch):
     with pytest.raises(Halt):
         runpy.run_path(str(MAIN))
     assert machine.log[-2:] == [("lightsleep", 60_000), ("reset",)]  # rp2 deep sleep, 60 s
+
+
+# -- rtc_ms(): the sleep-surviving clock of the board contract --------------------------------
+
+
+def test_rp2_rtc_ms_counts_through_deep_sleep(boards):
+    lb, machine = boards
+    board = lb.make_board("pico_rfm95w")
+    machine.time.ms += 1_500
+    assert board.rtc_ms() == 1_500
+    with pytest.raises(Halt):
+        board.deepsleep(60_000)  # light sleep, then reset; the scratch registers keep rtc
+    machine.time.ms = 0  # a new boot: ticks restart
+    machine.cause = contract.WDT_RESET
+    again = lb.make_board("pico_rfm95w")
+    assert again.reset_cause() == contract.DEEPSLEEP_RESET
+    machine.time.ms += 200
+    assert again.rtc_ms() == 1_500 + 60_000 + 200
+    machine.mem32 = {0x40058000: 0x40000000, 0x4005800C: 0}  # power cut: registers cleared
+    machine.cause = contract.PWRON_RESET
+    assert lb.make_board("pico_rfm95w").rtc_ms() == 0  # restarts at 0
+
+
+def test_esp32_rtc_ms_counts_through_deep_sleep_from_rtc_memory(boards):
+    lb, machine = boards
+    board = lb.make_board("heltec_lora32_v2")
+    machine.time.ms += 2_000
+    machine.time.rtc_ms += 2_000
+    with pytest.raises(Halt):
+        board.deepsleep(900_000)
+    machine.cause = contract.DEEPSLEEP_RESET
+    again = lb.make_board("heltec_lora32_v2")
+    assert again.rtc_ms() == 2_000 + 900_000
+    machine.rtc_memory = b"garbage"  # no record: restarts at 0 (never ahead of real time)
+    assert lb.make_board("heltec_lora32_v2").rtc_ms() == 0
+
+
+def test_tpl5110_wake_resumes_rtc_ms_at_a_lower_bound_of_the_period(boards):
+    lb, machine = boards
+    options = {"tpl5110": {"done": 12, "period_s": 900}}
+    board = lb.make_board("ttgo_lora32_v21", options)
+    machine.time.ms += 3_000
+    with pytest.raises(Halt):
+        board.deepsleep(900_000)  # the gate is pulled (here it falls back to deep sleep)
+    machine.cause = contract.PWRON_RESET
+    machine.time.ms = 0
+    woke = lb.make_board("ttgo_lora32_v21", options)
+    assert woke.reset_cause() == contract.DEEPSLEEP_RESET
+    # The next power-on is one period after this one: at least 0.98 x 900 s - 1 s.
+    assert woke.rtc_ms() == 900_000 * 49 // 50 - 1_000
+    # Awake past a period (an alarm kept it on): the bound moves on by whole periods.
+    machine.time.ms += 1_000_000
+    with pytest.raises(Halt):
+        woke.deepsleep(900_000)
+    machine.time.ms = 0
+    again = lb.make_board("ttgo_lora32_v21", options)
+    assert again.rtc_ms() == 900_000 * 49 // 50 - 1_000 + 2 * 900_000 * 49 // 50 - 1_000

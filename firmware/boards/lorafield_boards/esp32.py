@@ -16,6 +16,9 @@ except ImportError:  # CPython
         return x
 
 
+import struct
+import time
+
 import machine
 
 from .common import MachineBoard, Watchdog
@@ -24,6 +27,7 @@ _AXP192 = const(0x34)
 _AXP_POWER_OUT = const(0x12)  # AXP192 datasheet REG 12H: bit 3 LDO3 (T-Beam: GPS)
 _AXP_ADC_EN1 = const(0x82)  # REG 82H: bit 7 battery voltage ADC enable
 _AXP_VBAT = const(0x78)  # REG 78H/79H: battery voltage, 12 bits, 1.1 mV per LSB
+_RTC_MAGIC = const(0x4C465254)  # "LFRT": RTC memory holds rtc_ms() at the last deep sleep
 
 
 class Esp32Board(MachineBoard):
@@ -32,6 +36,8 @@ class Esp32Board(MachineBoard):
         self._cause = machine.reset_cause()  # esp32's numbers are the contract's
         if self._cause == 1 and self._was_gated():
             self._cause = 4  # the TPL5110's timed power-on is this app's deep-sleep wake
+        elif self._cause == 4:
+            self._rtc_resume()
         if self.pins.get("battery_adc", {}).get("pmu") == "axp192":
             self._axp_setup()
 
@@ -43,7 +49,24 @@ class Esp32Board(MachineBoard):
 
     def deepsleep(self, ms):
         self._gate_off(ms)
+        self._rtc_suspend()
         machine.deepsleep(int(ms))
+
+    # -- rtc_ms() across deep sleep: RTC slow memory and the RTC-timer-based time.time_ns(),
+    # both kept in deep sleep (ESP32 TRM "Low-Power Management"; MicroPython machine.RTC).
+    def _rtc_suspend(self):
+        now = time.time_ns() // 1_000_000
+        rtc = machine.RTC()
+        rtc.memory(struct.pack("<IQQ", _RTC_MAGIC, self.rtc_ms(), now))  # pyright: ignore[reportAttributeAccessIssue] (esp32 only)
+
+    def _rtc_resume(self):
+        raw = machine.RTC().memory()  # pyright: ignore[reportAttributeAccessIssue] (esp32 only)
+        if len(raw) != 20:
+            return
+        magic, rtc, then = struct.unpack("<IQQ", raw)
+        if magic == _RTC_MAGIC:
+            slept = time.time_ns() // 1_000_000 - then
+            self._rtc_init(rtc + (slept if slept > 0 else 0), False)
 
     def flash(self):
         try:

@@ -24,6 +24,8 @@ from .common import MachineBoard, Watchdog
 _WATCHDOG_BASE = const(0x40058000)
 _WATCHDOG_CTRL = const(0x40058000)  # bit 30 ENABLE (RP2040 datasheet 4.7.6)
 _SCRATCH0 = const(0x4005800C)
+_SCRATCH1 = const(0x40058010)  # rtc_ms() at the deep-sleep reset, low 32 bits
+_SCRATCH2 = const(0x40058014)  # ... high 32 bits
 _ENABLE = const(0x40000000)
 _SLEEP_MAGIC = const(0x4C465350)  # "LFSP"
 _WDT_MAX_MS = const(8300)  # 24-bit counter at 1 us ticks, halved by the RP2040-E1 erratum
@@ -36,6 +38,8 @@ class Rp2Board(MachineBoard):
         if machine.mem32[_SCRATCH0] == _SLEEP_MAGIC:
             machine.mem32[_SCRATCH0] = 0
             cause = 4
+            rtc = (machine.mem32[_SCRATCH1] & 0xFFFFFFFF) | (machine.mem32[_SCRATCH2] << 32)
+            self._rtc_init(rtc, False)
         elif cause == 1 and self._was_gated():
             cause = 4
         self._cause = cause
@@ -49,9 +53,17 @@ class Rp2Board(MachineBoard):
     def deepsleep(self, ms):
         self._gate_off(ms)
         machine.mem32[_WATCHDOG_CTRL] = machine.mem32[_WATCHDOG_CTRL] & ~_ENABLE
+        self._rtc_store()
         machine.mem32[_SCRATCH0] = _SLEEP_MAGIC
         machine.lightsleep(int(ms))
+        self._rtc_store()  # the timer ran through the light sleep: rtc_ms() counted it
         machine.reset()
+
+    def _rtc_store(self):
+        # Scratch registers keep their value through the watchdog reset (datasheet 4.7.5).
+        rtc = self.rtc_ms()
+        machine.mem32[_SCRATCH1] = rtc & 0xFFFFFFFF
+        machine.mem32[_SCRATCH2] = (rtc >> 32) & 0xFFFFFFFF
 
     def battery_mv(self):
         adc = self.pins.get("battery_adc", {})

@@ -141,6 +141,20 @@ class Board:
         Never returns: RAM is lost, only the persistent store survives."""
         raise NotImplementedError
 
+    def rtc_ms(self):
+        """Milliseconds of a clock that keeps counting through lightsleep() and deepsleep()
+        (the RTC domain), or None where the board has none. For limits that outlive a boot
+        (the duty cycle). The contract, which makes `rtc_ms() - earlier` a safe lower bound
+        of the time passed when it is >= 0:
+
+        * it never runs ahead of real time (lagging is allowed) and never backwards within
+          a boot or across a deep-sleep wake;
+        * after a power loss or any other reset it restarts at 0 (or keeps counting);
+        * values exceed 2**30 (a long int on MicroPython): use them for differences only,
+          never as ticks. The firmware never sets it.
+        """
+        return None
+
     def watchdog(self, timeout_ms):
         """Start the watchdog; returns an object with feed(). If it is not fed within
         `timeout_ms` the board resets (reset cause WDT_RESET)."""

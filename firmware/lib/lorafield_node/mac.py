@@ -57,6 +57,7 @@ _MIN_RX_SYMBOLS = const(6)  # symbols a window must last to detect a preamble (S
 _RX_CR = const(5)
 _PREAMBLE = const(8)
 _ACK_TIMEOUT_MS = const(2000)  # 1.0.4 section 6 table 17: ACK_TIMEOUT 2 s +- 1 s (random)
+_DUTY_KEY = "dc"  # store record of the duty-cycle silences (dutycycle.py)
 _STICKY = (mc.RX_PARAM_SETUP, mc.RX_TIMING_SETUP, mc.DL_CHANNEL)  # 1.0.4 section 5
 
 
@@ -170,6 +171,9 @@ class Mac:
         )
         self.duty = DutyCycle(self._clock, self.region)
         self.duty.max_dcycle = self.session.max_dcycle
+        # The silences of earlier boots (deep sleep loses RAM, not the regulations), resumed
+        # minus the time the board's sleep-surviving clock has seen pass.
+        self.duty.restore(self.session._store.get(_DUTY_KEY), self._rtc_ms())
         self.stats = Stats()
         self.clock_ppm = clock_ppm
         self.wakeup_us = wakeup_us
@@ -233,6 +237,14 @@ class Mac:
         """ms until an uplink at ``dr`` (default: the session's) may start; 0 = now."""
         try:
             self._pick_channel(self.session.dr if dr is None else dr)
+        except DutyCycleWait as e:
+            return e.wait_ms
+        return 0
+
+    def time_until_join_ms(self):
+        """ms until a Join-request may start (duty cycle and join back-off); 0 = now."""
+        try:
+            self._pick_join_frequency()
         except DutyCycleWait as e:
             return e.wait_ms
         return 0
@@ -501,7 +513,15 @@ class Mac:
         radio.sleep()
         self.stats.transmissions += 1
         self.duty.record(freq, (radio.airtime_us(n) + 999) // 1000, join)
+        # Stored at once (a few ms of the >= 1 s before RX1): a deep sleep or reset after
+        # this frame must still see the silence it started.
+        self.session._put(_DUTY_KEY, self.duty.save(self._rtc_ms()))
         return tx_end
+
+    def _rtc_ms(self):
+        """The board's sleep-surviving ms (Board.rtc_ms), None where it has none."""
+        rtc = getattr(self._board, "rtc_ms", None)
+        return rtc() if rtc is not None else None
 
     def rx_timing(self, delay_us, dr):
         """(µs before the nominal instant the window opens, symbol timeout) for a window

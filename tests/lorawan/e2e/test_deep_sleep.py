@@ -3,6 +3,8 @@ the store, one uplink, deep sleep. What it owes the network must survive the sle
 
 from field import DEV_EUI, Field, join, send
 from lorafield_node import maccmd as mc
+from lorafield_node.airtime import airtime_us
+from lorafield_node.mac import DutyCycleWait
 from lorafield_node.phy import FCTRL_ACK, parse_data
 
 SLEEP_MS = 60_000
@@ -85,3 +87,36 @@ def test_ack_of_confirmed_downlink_survives_deep_sleep():
     assert [e.kind for e in f.server.events if e.kind.startswith("downlink_")][-1:] == [
         "downlink_acked"
     ]
+
+
+def test_duty_cycle_still_refused_after_deep_sleep_until_the_off_time_passed():
+    """An SF12 uplink silences its 1 % sub-band (868.0-868.6 MHz: all three default
+    channels) for 99 x its airtime; a node that deep-sleeps 5 s and wakes is still refused
+    with DutyCycleWait, deep-sleeps the wait it was told and then sends."""
+
+    def app(mac, field):
+        boot = len(field.board.boots)
+        if boot == 1:
+            join(mac, field.view)
+            mac.set_dr(0)
+            send(mac, field.view, 1, bytes(20))
+            field.view.deepsleep(5_000)
+        try:
+            mac.send(1, b"again")
+        except DutyCycleWait as e:
+            field.note("refused", e.wait_ms)
+            field.view.deepsleep(e.wait_ms)
+        field.note("sent", boot)
+
+    f = Field()
+    f.run(app, seconds=300)
+    assert f.board.reset_causes == [1, 4, 4]  # PWRON, then two deep-sleep wakes
+    assert f.notes("sent") == [3]
+    (wait,) = f.notes("refused")
+    (p1, m1), (p2, m2) = [(p, m) for p, m in f.gateway.uplinks if p[0] >> 5 == 2]
+    air1_ms = (airtime_us(len(p1), 12, 125_000, 5, True, 8) + 999) // 1000
+    off_ms = 99 * air1_ms  # the sub-band's off-time after the first frame
+    start2 = m2.tmst_us - airtime_us(len(p2), 12, 125_000, 5, True, 8)
+    assert start2 - m1.tmst_us >= off_ms * 1000  # legal on air, across two deep sleeps
+    # Told what was left of it: the off-time minus RX2 (2 s), the 5 s asleep and the boot.
+    assert off_ms - 10_000 < wait <= off_ms - 7_000

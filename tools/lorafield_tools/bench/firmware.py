@@ -5,7 +5,9 @@
   and the MAC's data during a join and an uplink through the whole Mac on a scripted radio
   (everything allocated with the GC off: an upper bound of the peak), and per warm uplink;
 * flash writes per 1,000 uplinks for FCntUp reservations of N (store records, NOR programs
-  and erases on the emulated flash);
+  and erases on the emulated flash), for the frame counter alone and through the whole Mac
+  (which also stores the duty-cycle record "dc" after every frame, so deep sleep cannot
+  forget a sub-band's off-time);
 * CPU microseconds per uplink on CPython (Mac.send on a scripted radio with a virtual clock:
   frame build, FRMPayload encryption, MIC, channel choice, window timing; no waiting).
 """
@@ -20,7 +22,7 @@ _APP_KEY = bytes.fromhex("2b7e151628aed2a6abf7158809cf4f3c")
 # The LoRaWAN stack: what a node needs besides its application and board module.
 STACK = (
     "aes", "cmac", "phy", "join", "maccmd", "region", "airtime",
-    "store", "session", "adr", "dutycycle", "mac", "sx127x",
+    "store", "session", "owed", "adr", "dutycycle", "mac", "sx127x",
 )  # fmt: skip
 
 _CODE_HEAP = """
@@ -57,6 +59,7 @@ def run(args):
     _heap()
     for n in reserves:
         _flash_writes(n)
+    _mac_flash_writes(16)
     _cpu_per_uplink(args.uplinks)
     return 0
 
@@ -118,6 +121,46 @@ def _flash_writes(reserve):
         f"{sum(flash.program_counts) - programs} NOR programs, "
         f"{sum(flash.erase_counts) - erases} sector erases; "
         f"a reset skips at most {reserve} counter(s)"
+    )
+
+
+def _mac_flash_writes(reserve):
+    from lorafield_hw.flash import NorFlash
+    from lorafield_node.mac import Mac
+    from lorafield_node.store import Store
+
+    from lorafield_tools.bench.mac_programs import FAKES
+
+    class CountingStore(Store):
+        def __init__(self, *args, **kwargs):
+            self.keys = {}
+            super().__init__(*args, **kwargs)
+
+        def put(self, key, value):
+            written = super().put(key, value)
+            if written:
+                self.keys[key] = self.keys.get(key, 0) + 1
+            return written
+
+    ns = {}
+    exec(FAKES, ns)  # noqa: S102 - the fakes shared with the VM programs
+    board = ns["Board"]()
+    board.rtc_ms = lambda: board.clock().us // 1000  # a sleep-surviving clock, as on devices
+    flash = NorFlash(block_size=4096, block_count=4)
+    store = CountingStore(flash)
+    mac = Mac(board, radio=ns["Radio"](board.clock(), []), store=store, fcnt_reserve=reserve)
+    mac.activate_abp(0x26011234, bytes(range(16)), bytes(range(16, 32)))
+    store.keys.clear()
+    programs, erases = sum(flash.program_counts), sum(flash.erase_counts)
+    for _ in range(1000):
+        board.lightsleep(mac.time_until_send_ms())
+        mac.send(1, bytes(11))
+    keys = ", ".join(f"{k} {v}" for k, v in sorted(store.keys.items()))
+    print(
+        f"flash per 1,000 uplinks through the whole Mac, N={reserve}: "
+        f"{sum(store.keys.values())} store records ({keys}), "
+        f"{sum(flash.program_counts) - programs} NOR programs, "
+        f"{sum(flash.erase_counts) - erases} sector erases"
     )
 
 

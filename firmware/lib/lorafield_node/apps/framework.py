@@ -97,6 +97,10 @@ class _Fed:
     def clock(self):
         return self._b.clock()
 
+    def rtc_ms(self):
+        rtc = getattr(self._b, "rtc_ms", None)  # duck-typed boards may lack it
+        return rtc() if rtc is not None else None
+
     def store(self):
         return self._b.store()
 
