@@ -143,6 +143,7 @@ class SqliteStore(MemoryStore):
         self.readings = collections.deque(maxlen=MEMORY_TAIL)
         self.events = collections.deque(maxlen=MEMORY_TAIL)
         self.pending_written = ()
+        self._data_version = None
         self._load()
 
     # -- loading ------------------------------------------------------------------------------
@@ -274,6 +275,7 @@ class SqliteStore(MemoryStore):
         except BaseException:
             if db.in_transaction:
                 db.execute("ROLLBACK")
+            self._data_version = None  # look at the requested rows again next time
             raise
         self._new_frames.clear()
         self._new_readings.clear()
@@ -414,7 +416,12 @@ class SqliteStore(MemoryStore):
         self.pending_written = tuple(pending)
 
     def requested(self):
-        """Downlinks other processes asked for: (row id, dev_eui, request dict)."""
+        """Downlinks other processes asked for: (row id, dev_eui, request dict). Looks only
+        when another connection committed since the last look (PRAGMA data_version)."""
+        version = self.db.execute("PRAGMA data_version").fetchone()[0]
+        if version == self._data_version:
+            return []
+        self._data_version = version
         rows = self.db.execute(
             "SELECT id, dev_eui, request FROM downlinks WHERE status='requested' ORDER BY id"
         )

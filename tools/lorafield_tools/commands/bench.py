@@ -15,6 +15,7 @@ BENCHMARKS = {
     "gateway": "gateway",
     "energy": "energy",
     "integration": "integration",
+    "field": "field",
 }
 
 
