@@ -29,6 +29,15 @@ PORT_OF_MCU = {"esp32": "esp32", "rp2040": "rp2"}  # sys.platform of each MCU's 
 STEP_REAL_S = 0.02  # the driver's pace: look at the serial port this often
 
 
+_CAUSES = {
+    contract.PWRON_RESET: "power on",
+    contract.HARD_RESET: "hard reset",
+    contract.WDT_RESET: "watchdog",
+    contract.DEEPSLEEP_RESET: "deep sleep wake",
+    contract.SOFT_RESET: "soft reset",
+}
+
+
 class WorldError(Exception):
     pass
 
@@ -101,6 +110,8 @@ class NodeWorld:
     # -- one boot of the node -------------------------------------------------------------------
     def _main(self, view):
         pty = self.pty
+        cause = _CAUSES.get(view.reset_cause(), str(view.reset_cause()))
+        self.log(f"board: boot ({cause}) at {self.scheduler.now_us / 1e6:.3f} s")
         if len(self.hw.boots) > 1 and view.reset_cause() != contract.SOFT_RESET:
             pty.save_fs()  # a fresh interpreter for every boot: RAM is gone, files stay
             pty.vm.start()
