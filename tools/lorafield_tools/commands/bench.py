@@ -16,6 +16,7 @@ BENCHMARKS = {
     "energy": "energy",
     "integration": "integration",
     "field": "field",
+    "workbench": "workbench",
 }
 
 
