@@ -167,6 +167,8 @@ class ChirpstackSection:
 @dataclass(frozen=True)
 class LocalSection:
     enabled: bool = _key(False, "Hand frames to the embedded local network server.")
+    fleet: str = _key("", "Fleet file (TOML) of the devices the local server knows ('' = none).")
+    db: str = _key("", "SQLite file of the local server's state; '' = state_dir/lns.sqlite3.")
 
 
 @dataclass(frozen=True)

@@ -131,9 +131,12 @@ class GatewayService:
 
             self.forwarders.append(ChirpstackForwarder(self, cfg.chirpstack))
         if cfg.local.enabled:
-            from .forwarders.local import LocalForwarder
+            from .forwarders.local import LocalForwarder, stored_network_server
 
-            self.forwarders.append(LocalForwarder(self, self.network_server))
+            server = self.network_server
+            if server is None and cfg.local.fleet:
+                server = self.network_server = stored_network_server(cfg)
+            self.forwarders.append(LocalForwarder(self, server))
 
     def _build_radio(self):
         rcfg = self.config.radio

@@ -9,6 +9,26 @@ from ..radio import TxRequest
 from .base import Forwarder
 
 
+def stored_network_server(config):
+    """The server of `lorafield gateway run`: devices from `local.fleet`, state in SQLite at
+    `local.db` (default state_dir/lns.sqlite3). Problems are ConfigErrors naming the key."""
+    from ..config import ConfigError
+    from ..fleet import FleetError, load_fleet
+    from ..lns.sqlite_store import SqliteStore, StoredNetworkServer, StoreError
+
+    local = config.local
+    path = local.db or f"{config.gateway.state_dir.rstrip('/')}/lns.sqlite3"
+    try:
+        registry = load_fleet(local.fleet).registry()
+    except (FleetError, ValueError) as exc:
+        raise ConfigError(f"local.fleet: {exc}") from None
+    try:
+        store = SqliteStore(path)
+    except (StoreError, OSError) as exc:
+        raise ConfigError(f"local.db: {exc}") from None
+    return StoredNetworkServer(registry, store)
+
+
 class LocalForwarder(Forwarder):
     name = "local"
 
