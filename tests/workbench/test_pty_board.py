@@ -113,3 +113,18 @@ def test_ctrl_c_stops_a_loop_that_never_calls_the_hardware(board):
         assert b"KeyboardInterrupt" in out and out.endswith(b">>> ")
         assert time.monotonic() - t0 < 5
         assert talk(port, b"1+1\r").endswith(b"2\r\n>>> ")
+
+
+def test_provision_from_the_boards_unique_id(board, tmp_path):
+    uid = board.mpremote(
+        "exec", "import machine, binascii; print(binascii.hexlify(machine.unique_id()).decode())"
+    ).stdout.strip()
+    assert len(uid) == 12  # an ESP32's MAC-48
+    fleet = tmp_path / "fleet.toml"
+    argv = ("provision", "new", "--kind", "parking", "--fleet", str(fleet),
+            "--join-eui", "70b3d57ed00000ff", "--from-port", board.path)  # fmt: skip
+    proc = board.lorafield(*argv)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(uid[:6] + "fffe" + uid[6:])
+    again = board.lorafield(*argv)
+    assert again.returncode == 2 and "already in the fleet" in again.stderr

@@ -24,6 +24,11 @@ def add_arguments(parser):
         metavar="HEX",
         help="sequential DevEUIs under this prefix (default: random, locally administered)",
     )
+    new.add_argument(
+        "--from-port",
+        metavar="PORT",
+        help="one device whose DevEUI comes from the board's unique id (machine.unique_id())",
+    )
     new.add_argument("--name-prefix", help="device names PREFIX-<last 4 hex of DevEUI>")
     new.add_argument("--board", help="board profile recorded for deploy (e.g. heltec_lora32_v2)")
     new.add_argument("--show-keys", action="store_true", help="print the AppKeys (off by default)")
@@ -52,8 +57,13 @@ def _new(args):
         raise FleetError(f"{args.fleet}: no [defaults] join_eui; give --join-eui")
     prefix = None if args.dev_eui_prefix is None else provision.parse_prefix(args.dev_eui_prefix)
     taken = [d.dev_eui for d in existing] if existing is not None else []
+    euis = None
+    if args.from_port is not None:
+        if args.count != 1 or prefix is not None:
+            raise FleetError("--from-port makes one device: no --count or --dev-eui-prefix")
+        euis = [_board_eui(args.from_port)]
     devices = provision.new_devices(
-        args.kind, args.count, taken, prefix, args.name_prefix, args.board
+        args.kind, args.count, taken, prefix, args.name_prefix, args.board, euis=euis
     )
     defaults = None
     if existing is None:
@@ -70,6 +80,19 @@ def _new(args):
     hint = "" if args.show_keys else " (keys not shown: --show-keys)"
     print(f"{len(devices)} device(s) added to {args.fleet}{hint}")
     return 0
+
+
+def _board_eui(port):
+    from ..workbench.device import Device, DeviceError
+
+    try:
+        with Device(port) as board:
+            info = board.probe()
+    except DeviceError as exc:
+        raise FleetError(str(exc)) from None
+    if info.uid is None:
+        raise FleetError(f"{port}: the board has no machine.unique_id()")
+    return provision.eui_from_unique_id(info.uid)
 
 
 def _list(args):

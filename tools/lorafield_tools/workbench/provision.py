@@ -63,14 +63,20 @@ def sequential_euis(prefix, count, taken):
     return [prefix + (start + i).to_bytes(width, "big") for i in range(count)]
 
 
-def new_devices(kind, count, taken=(), prefix=None, name_prefix=None, board=None):
-    """`count` new OTAA devices of `kind` with fresh AppKeys (join_eui from the fleet defaults)."""
+def new_devices(kind, count, taken=(), prefix=None, name_prefix=None, board=None, euis=None):
+    """`count` new OTAA devices of `kind` with fresh AppKeys (join_eui from the fleet defaults);
+    `euis` gives the DevEUIs (a board's own id) instead of a prefix or the CSPRNG."""
     if kind not in KINDS:
         raise FleetError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
     if not 1 <= count <= 10_000:
         raise FleetError("--count must be 1..10000")
     taken = set(taken)
-    if prefix is not None:
+    if euis is not None:
+        euis = list(euis)
+        for eui in euis:
+            if eui in taken:
+                raise FleetError(f"dev_eui {eui.hex()} is already in the fleet")
+    elif prefix is not None:
         euis = sequential_euis(prefix, count, taken)
     else:
         euis = []
