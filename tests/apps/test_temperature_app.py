@@ -171,3 +171,18 @@ def test_low_battery_threshold_is_reported_in_the_status():
     f.run_for(60)
     ((_, status),) = f.readings("status")
     assert status["battery_mv"] < 4300 and status["errors"] == ["low_battery"]
+
+
+def test_confirmed_downlink_is_acked_before_the_node_sleeps():
+    """A confirmed config downlink that changes nothing (no status uplink follows): the
+    framework's flush sends the ACK in an empty frame in the same wake, not 15 min later."""
+    f = ds18b20_field()
+    f.run_for(120)
+    f.server.enqueue_config(bytes.fromhex("70b3d57ed0002001"), {"interval_s": 900}, True)
+    f.run_for(1000)
+    (sent,) = f.events("downlink_sent")
+    (acked,) = f.events("downlink_acked")
+    assert acked.detail["ref"] == sent.detail["ref"]
+    assert acked.time_us - sent.time_us < 30_000_000  # same wake (the interval is 900 s)
+    assert f.events("uplink")[-1].detail["fport"] is None  # the empty frame carried it
+    assert f.events("downlink_nacked") == []

@@ -197,6 +197,7 @@ class Mac:
         self._once_sent = 0
         self._adr_step_cnt = -1  # ADR_ACK_CNT whose backoff step was last taken
         self._ack_pending = False  # a confirmed downlink waits for our ACK bit
+        self._fpending = False  # the last downlink announced more (FPending)
         self._answers_dirty = False  # the three above differ from the stored "ma" record
         self._tx_end_us = 0
         if self.session.active:
@@ -262,8 +263,24 @@ class Mac:
         self._crypto = SessionCrypto(nwk_skey, app_skey, self._backend)
         self.duty.max_dcycle = s.max_dcycle
 
+    def join_dr(self):
+        """The data rate join() uses when given none: attempts alternate between the fastest
+        default data rate and, in turn, each slower one (EU868: DR5 DR4 DR5 DR3 DR5 DR2 DR5
+        DR1 DR5 DR0, then again), so a node out of reach at SF7 finds the rate that reaches
+        a gateway within ten attempts while half of them cost the least airtime (LoRaWAN
+        1.0.4 section 7: join on a random default channel at varying data rates). The
+        attempt number is the persisted DevNonce, so the sequence goes on across boots."""
+        r = self.region
+        hi = r.default_dr_max
+        span = hi - r.default_dr_min
+        n = self.session.dev_nonce
+        if n % 2 == 0 or span <= 0:
+            return hi
+        return hi - 1 - (n // 2) % span
+
     def join(self, dr=None):
         """Send one Join-request and listen in both join windows; True when joined.
+        ``dr`` None: ``join_dr()`` (alternating data rates).
 
         Raises DutyCycleWait when no default channel may send yet (nothing is sent then).
         """
@@ -271,7 +288,7 @@ class Mac:
             raise MacError("OTAA needs dev_eui, join_eui and app_key")
         r = self.region
         if dr is None:
-            dr = r.default_dr_max
+            dr = self.join_dr()
         if not 0 <= dr <= r.default_dr_max:
             raise MacError("join data rate outside the default channels' range")
         freq = self._pick_join_frequency()
@@ -323,6 +340,7 @@ class Mac:
         self._once = []
         self._sticky = []
         self._ack_pending = False
+        self._fpending = False
         self._answers_dirty = False
         self.duty.max_dcycle = self.session.max_dcycle
 
@@ -342,11 +360,33 @@ class Mac:
         duty cycle between them. Raises DutyCycleWait before sending anything when no channel
         may send yet; PayloadTooLarge when ``payload`` exceeds the data rate's maximum.
         """
+        if fport is None or not 1 <= fport <= 223:
+            raise MacError("FPort must be 1..223")
+        return self._send(fport, payload, confirmed)
+
+    @property
+    def owes_uplink(self):
+        """True when the network waits for an uplink: the ACK of a confirmed downlink, or
+        more downlinks announced with FPending (1.0.4 4.3.1.2 and 4.3.1.7)."""
+        return self._ack_pending or self._fpending
+
+    def flush(self):
+        """Send an empty uplink (no FPort; FOpts with any MAC answers) when ``owes_uplink``,
+        so a confirmed downlink is acknowledged, or pending downlinks fetched, now rather than
+        with the next application uplink; TxResult, or None when nothing is owed.
+
+        Class A leaves the moment of the ACK to the device (1.0.4 4.3.1.2: the next uplink
+        carries it); the MAC cannot know whether the application will send again soon, so
+        it does not do this by itself: an application that may sleep for long calls it
+        before sleeping (the app framework does). Raises like send()."""
+        if not self.owes_uplink:
+            return None
+        return self._send(None, b"", False)
+
+    def _send(self, fport, payload, confirmed):
         s = self.session
         if not s.active or self._crypto is None:
             raise NotJoined("no session: join or activate_abp first")
-        if not 1 <= fport <= 223:
-            raise MacError("FPort must be 1..223")
         r = self.region
         self._adr_backoff()
         dr = s.dr
@@ -364,6 +404,7 @@ class Mac:
             if ack_req(s.adr_ack_cnt(), dr, s.tx_power, r.default_dr_min, r.default_tx_power):
                 fctrl |= FCTRL_ADR_ACK_REQ
         fcnt = s.take_fcnt_up()
+        self._fpending = False  # this uplink opens the windows the network asked for
         if self._ack_pending:
             fctrl |= FCTRL_ACK
             self._ack_pending = False
@@ -624,6 +665,7 @@ class Mac:
         )
         result.downlink = dl
         result.fpending = frame.fpending
+        self._fpending = frame.fpending
         if frame.ack:
             result.acked = True
         if frame.fport and self.on_downlink is not None:

@@ -120,3 +120,30 @@ def test_duty_cycle_still_refused_after_deep_sleep_until_the_off_time_passed():
     assert start2 - m1.tmst_us >= off_ms * 1000  # legal on air, across two deep sleeps
     # Told what was left of it: the off-time minus RX2 (2 s), the 5 s asleep and the boot.
     assert off_ms - 10_000 < wait <= off_ms - 7_000
+
+
+def test_flush_acks_at_once_and_fetches_the_pending_downlink_on_air():
+    """A confirmed downlink followed by another queued one (FPending): mac.flush() before
+    sleeping sends the ACK in an empty frame, whose windows bring the second downlink."""
+
+    def app(mac, field):
+        join(mac, field.view)
+        field.server.enqueue(DEV_EUI, 9, b"\x01", confirmed=True)
+        field.server.enqueue(DEV_EUI, 9, b"\x02")
+        r = send(mac, field.view, 1, b"data")
+        field.note("first", (r.downlink.payload, r.downlink.confirmed, r.fpending))
+        while mac.owes_uplink:
+            field.view.lightsleep(mac.time_until_send_ms())
+            r = mac.flush()
+            field.note("flushed", r.downlink.payload if r.downlink else None)
+        field.view.deepsleep(3_600_000)
+
+    f = Field()
+    f.run(app, seconds=120)
+    assert f.notes("first") == [(b"\x01", True, True)]
+    assert f.notes("flushed") == [b"\x02"]
+    frames = [parse_data(p) for p, _ in f.gateway.uplinks if p[0] >> 5 == 2]
+    assert [(fr.fport, bool(fr.fctrl & FCTRL_ACK)) for fr in frames] == [(1, False), (None, True)]
+    kinds = [e.kind for e in f.server.events if e.kind.startswith("downlink_")]
+    assert "downlink_acked" in kinds and "downlink_nacked" not in kinds
+    assert f.events("uplink_rejected") == []  # the empty frame is a valid uplink

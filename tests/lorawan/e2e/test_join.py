@@ -110,3 +110,22 @@ def test_abp_uplinks_accepted_and_counter_resumes_after_reset():
     assert f.notes("sent") == [0, 1, 16, 17]
     assert [e.detail["fcnt"] for e in f.events("uplink")] == [0, 1, 16, 17]
     assert f.events("uplink_rejected") == [] and f.events("join") == []
+
+
+def test_far_node_joins_by_alternating_data_rates():
+    """300 m out, SF7-SF9 do not reach the gateway: the alternating join data rates (DR5 DR4
+    DR5 DR3 DR5 DR2 ...) find SF10 on the sixth attempt, and the session starts there."""
+
+    def app(mac, field):
+        field.note("join", join(mac, field.view, limit=12))
+        field.note("dr", mac.session.dr)
+        field.note("sent", send(mac, field.view, 1, b"far").fcnt)
+
+    f = Field(distance_m=300)
+    f.run(app, seconds=900)
+    assert f.notes("join") == [6]
+    assert f.notes("dr") == [2]
+    heard = [m.sf for _, m in f.gateway.uplinks]
+    assert heard == [10, 10]  # the Join-request at DR2, then the first uplink
+    assert [e.detail["dev_nonce"] for e in f.events("join")] == [5]
+    assert [e.detail["fcnt"] for e in f.events("uplink")] == [0]

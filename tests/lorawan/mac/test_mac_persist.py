@@ -124,3 +124,42 @@ def test_damaged_record_is_ignored():
     store.put("ma", bytes([mac.session.gen & 0xFF, mac.session.gen >> 8, 0, 0, 0x05, 0x07]))
     mac, _, _ = abp_mac(board)
     assert (mac._once, mac._sticky, mac._ack_pending) == ([], [], False)
+
+
+# -- Mac.flush(): the uplink the network waits for, without an application payload ---------
+
+
+def test_flush_acks_a_confirmed_downlink_with_an_empty_frame():
+    board = FakeBoard()
+    net = Net()
+    mac, radio, _ = wake(board, rx1(net.downlink(fport=5, payload=b"hi", confirmed=True)))
+    assert mac.owes_uplink
+    board.lightsleep(mac.time_until_send_ms() + 1)
+    r = mac.flush()
+    frame = parse_data(radio.txs[-1].phy)
+    assert frame.fctrl & FCTRL_ACK and frame.fport is None and frame.payload == b""
+    assert r.fcnt == 1 and not mac.owes_uplink
+    assert mac.flush() is None  # nothing owed: nothing sent
+    assert len(radio.txs) == 2
+
+
+def test_flush_fetches_downlinks_announced_with_fpending_and_carries_answers():
+    board = FakeBoard()
+    net = Net()
+    first = net.downlink(fport=7, payload=b"1", fpending=True, fopts=enc((mc.DEV_STATUS, ())))
+    mac, radio, r = wake(board, rx1(first))
+    assert r.fpending and mac.owes_uplink
+    second = net.downlink(fport=7, payload=b"2")
+    radio.reply = rx1(second)
+    board.lightsleep(mac.time_until_send_ms() + 1)
+    r = mac.flush()
+    assert r.downlink.payload == b"2" and not mac.owes_uplink
+    assert [c for c, _ in answers(radio.txs[-1])] == [mc.DEV_STATUS]
+    assert parse_data(radio.txs[-1].phy).fport is None
+
+
+def test_nothing_owed_after_a_plain_downlink():
+    board = FakeBoard()
+    mac, radio, _ = wake(board, rx1(Net().downlink(fport=5, payload=b"x")))
+    assert not mac.owes_uplink and mac.flush() is None
+    assert len(radio.txs) == 1

@@ -124,7 +124,7 @@ def test_join_windows_at_5_and_6_seconds_and_accept_settings():
     accept = _join_accept(cflist=cflist_frequencies(extra), dls=dl_settings(1, 3), rx_delay=2)
     radio.reply = lambda w: accept if w.index == 2 else None
     board.lightsleep(10_000)
-    assert mac.join()
+    assert mac.join(dr=5)  # (join() alone would alternate to DR4 for the second attempt)
     assert radio.txs[1].phy[17] == 1  # DevNonce 1
     s = mac.session
     assert (s.dev_addr, s.rx1_dr_offset, s.rx2_dr, s.rx1_delay) == (DEV_ADDR, 1, 3, 2)

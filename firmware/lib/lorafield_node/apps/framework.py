@@ -7,7 +7,8 @@
 A boot runs the app's ``wake()`` (read the sensor, decide, send), applies the config
 downlinks that arrived (``interval_s``, ``thresholds``, ``reboot``, ``request_status``,
 ``rejoin``; persisted in the store under "cfg" as a codec ``config`` payload), sends a
-``status`` heartbeat when one is due, then sleeps: deep sleep for the cycle apps (RAM lost,
+``status`` heartbeat when one is due, flushes what the network waits for (an ACK, FPending:
+``Mac.flush``), then sleeps: deep sleep for the cycle apps (RAM lost,
 the next boot rebuilds everything from the store) or light sleep for apps that sample every
 few seconds (``app.CONTINUOUS``).
 
@@ -42,6 +43,7 @@ _JOIN_TRIES = const(3)  # per attempt: a boot, or every _JOIN_RETRY_S in a light
 _JOIN_RETRY_S = const(900)
 _MAX_DUTY_WAIT_MS = const(120_000)  # longer duty-cycle waits drop the uplink (reported)
 _CONFIG_PORT = const(30)
+_FLUSH_MAX = const(3)  # empty uplinks per wake for ACKs / FPending
 _CLK = "clk"  # node seconds, next status due, flags, errors pending, errors reported
 _CLK_FMT = "<IIBHH"
 _F_REJOIN = const(1)
@@ -343,6 +345,26 @@ class Node:
             self._joined(self._mac)
         if self.status_due():
             self.send_status()
+            self.apply_downlinks()
+        self.flush()
+
+    def flush(self):
+        """Before sleeping, give the network the uplink it waits for: the ACK of a confirmed
+        downlink no uplink of this wake carried, or more downlinks announced with FPending
+        (Mac.flush: an empty frame). At most _FLUSH_MAX frames; duty-cycle waits as send()."""
+        mac = self._mac
+        for _ in range(_FLUSH_MAX):
+            if mac is None or not mac.joined or not getattr(mac, "owes_uplink", False):
+                return
+            while True:
+                try:
+                    mac.flush()
+                    break
+                except Exception as e:
+                    wait = getattr(e, "wait_ms", None)
+                    if wait is None or wait > _MAX_DUTY_WAIT_MS:
+                        return  # the ACK rides on the next wake's uplink (it is stored)
+                    self.lightsleep(wait)
             self.apply_downlinks()
 
     # -- sleep -----------------------------------------------------------------------------
