@@ -73,7 +73,7 @@ class PtyBoard:
         self.vm.sync_files()
         if self.fs_dir is None:
             return
-        self.fs_dir.mkdir(parents=True, exist_ok=True)
+        self.fs_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # it holds the device keys
         wanted = {self.fs_dir / p.lstrip("/") for p in self.vm.files}
         wanted_dirs = {self.fs_dir / d.lstrip("/") for d in self.vm.dirs}
         for path in sorted(self.fs_dir.rglob("*"), reverse=True):
