@@ -118,9 +118,8 @@ class Field:
                     board=node.board,
                 )
             )
-        for path in (self.fleet_path,):
-            if os.path.exists(path):
-                os.unlink(path)
+        if os.path.exists(self.fleet_path):  # a new field: new devices, new keys
+            os.unlink(self.fleet_path)
         append_devices(self.fleet_path, devices, {"join_eui": JOIN_EUI})
 
     def _build_nodes(self):
