@@ -38,7 +38,9 @@ class Rp2Board(MachineBoard):
         if machine.mem32[_SCRATCH0] == _SLEEP_MAGIC:
             machine.mem32[_SCRATCH0] = 0
             cause = 4
-            rtc = (machine.mem32[_SCRATCH1] & 0xFFFFFFFF) | (machine.mem32[_SCRATCH2] << 32)
+            # mem32 reads are signed on 32-bit ports: mask before combining
+            lo = machine.mem32[_SCRATCH1] & 0xFFFFFFFF
+            rtc = lo | ((machine.mem32[_SCRATCH2] & 0xFFFFFFFF) << 32)
             self._rtc_init(rtc, False)
         elif cause == 1 and self._was_gated():
             cause = 4
