@@ -130,16 +130,22 @@ def default_town(nodes=None, hours=24.0, seed=1, gateways=2):
         position = sites[i] if i < len(sites) else spare
         name = ("town-hall", "water-tower")[i] if i < 2 else f"gw-{i + 1}"
         spec.gateways.append(GatewaySpec(name, position, gateway_id(i)))
-    # Parking: bays 6 m apart on both sides of Market Street, rows of 12 further east.
+    # Parking: blocks of 12 bays 6 m apart on both sides of Market Street, then of the Quay;
+    # a bigger town (--nodes) fills in further blocks at random places in town.
+    blocks = [(600 + 250 * k, 300) for k in range(5)] + [(250 + 250 * k, 585) for k in range(5)]
     for i in range(n_park):
-        row, col = divmod(i, 12)
-        x = 600 + 6 * (col % 6) + 250 * row
-        y = 294 if col < 6 else 306
+        block, col = divmod(i, 12)
+        if block < len(blocks):
+            x0, y0 = blocks[block]
+        else:
+            x0, y0 = rnd.uniform(200, 1500), rnd.uniform(120, 700)
+        x = x0 + 6 * (col % 6)
+        y = y0 + (-6 if col < 6 else 6)
         spec.nodes.append(
             NodeSpec(
                 f"bay-{i + 1}",
                 "parking",
-                (x, y + 0.5 * (row % 2)),
+                (round(x, 1), round(y, 1)),
                 settings={"sample_s": 30},
                 scenario={"arrivals_per_hour": 0.8, "mean_stay_min": 50.0},
                 start_s=30.0 + 5.0 * i,
