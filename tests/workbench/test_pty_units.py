@@ -147,3 +147,14 @@ def test_bridge_objects_buffers_interrupts_and_the_end_of_a_boot():
     assert bridge.handle({"op": "call", "o": 99, "m": "x", "a": [], "k": {}})["err"]
     reply = bridge.handle({"op": "call", "o": 0, "m": "deepsleep", "a": [1000], "k": {}})
     assert reply == {"exit": "Sleep"} and isinstance(bridge.pending_exit, Sleep)
+
+
+def test_bridge_describes_the_root_so_missing_methods_are_missing_in_the_vm():
+    bridge = HardwareBridge(FakeView())
+    root = bridge.handle({"op": "root"})["r"]
+    assert root["o"] == 0
+    assert {"radio", "unique_id", "deepsleep"} <= set(root["methods"])
+    assert not any(name.startswith("_") for name in root["methods"])
+    reply = bridge.handle({"op": "call", "o": 0, "m": "rtc_ms", "a": [], "k": {}})
+    assert reply["err"] == "AttributeError"
+    assert bridge.handle({"op": "identity"}) is None  # not the bridge's: the board answers

@@ -9,7 +9,7 @@ is raised again here once the VM run is over (`pending_exit`).
 
 from __future__ import annotations
 
-_ERRORS = ("OSError", "ValueError", "TypeError")
+_ERRORS = ("OSError", "ValueError", "TypeError", "AttributeError")
 
 
 class HardwareBridge:
@@ -21,6 +21,8 @@ class HardwareBridge:
         self.calls = 0
 
     def handle(self, req):
+        if req.get("op") == "root":
+            return {"r": self._enc(self.objects[0])}
         if req.get("op") != "call":
             return None
         self.calls += 1
@@ -36,7 +38,7 @@ class HardwareBridge:
             args, kwargs = self._irq_args(req["o"], args, kwargs)
         try:
             result = getattr(target, name)(*args, **kwargs)
-        except (OSError, ValueError, TypeError) as exc:
+        except (OSError, ValueError, TypeError, AttributeError) as exc:
             kind = type(exc).__name__
             if kind not in _ERRORS:  # a subclass: the VM raises its nearest builtin
                 kind = "OSError" if isinstance(exc, OSError) else "ValueError"
@@ -90,10 +92,13 @@ class HardwareBridge:
             self.ids[key] = oid
         target = getattr(value, "_target", value)
         attrs = {}  # plain data attributes (Pin.IRQ_RISING, wdt.timeout_ms): a snapshot
+        methods = []  # so that getattr(obj, "missing", None) is None in the VM too
         for name in dir(target):
             if name.startswith("_"):
                 continue
             attribute = getattr(target, name, None)
             if isinstance(attribute, bool | int | float | str):
                 attrs[name] = attribute
-        return {"o": self.ids[key], "attrs": attrs}
+            elif callable(attribute):
+                methods.append(name)
+        return {"o": self.ids[key], "attrs": attrs, "methods": methods}

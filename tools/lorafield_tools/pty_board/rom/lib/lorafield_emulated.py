@@ -36,7 +36,8 @@ def _dec(value):
             oid = value["o"]
             proxy = _objects.get(oid)
             if proxy is None:
-                proxy = _objects[oid] = Proxy(oid, value.get("attrs") or {})
+                proxy = Proxy(oid, value.get("attrs") or {}, value.get("methods"))
+                _objects[oid] = proxy
             return proxy
     if isinstance(value, list):
         return [_dec(v) for v in value]
@@ -50,7 +51,8 @@ def request(req):
     if "exit" in reply:
         raise HostExit(reply["exit"])
     if "err" in reply:
-        kind = {"OSError": OSError, "ValueError": ValueError, "TypeError": TypeError}
+        kind = {"OSError": OSError, "ValueError": ValueError, "TypeError": TypeError,
+                "AttributeError": AttributeError}  # fmt: skip
         raise kind.get(reply["err"], RuntimeError)(*reply.get("args", ()))
     return reply
 
@@ -69,13 +71,16 @@ def call(oid, name, args, kwargs=None):
 
 
 class Proxy:
-    def __init__(self, oid, attrs):
+    def __init__(self, oid, attrs, methods=None):
         self._oid = oid
         self._attrs = attrs
+        self._methods = methods
 
     def __getattr__(self, name):
         if name in self._attrs:
             return self._attrs[name]
+        if self._methods is not None and name not in self._methods:
+            raise AttributeError(name)
         oid = self._oid
 
         def method(*args, **kwargs):
@@ -90,7 +95,7 @@ class Proxy:
 
 def board():
     """The host's board view of this boot (object 0), as a Proxy."""
-    return _dec({"o": 0, "attrs": {}})
+    return _dec(request({"op": "root"})["r"])
 
 
 def identity():
