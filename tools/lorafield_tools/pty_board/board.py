@@ -32,7 +32,7 @@ class BoardReset(Exception):
 
 
 class PtyBoard:
-    def __init__(self, fs_dir=None, world=None, heap_kib=512, link=None):
+    def __init__(self, fs_dir=None, world=None, heap_kib=512, link=None, real_boards=False):
         self.world = world
         self.board_key = world.board_key if world is not None else "heltec_lora32_v2"
         self.port = world.port if world is not None else "esp32"
@@ -46,7 +46,9 @@ class PtyBoard:
             if os.path.lexists(link):
                 os.unlink(link)
             os.symlink(self.path, link)
-        self.vm = BoardVM(heap_kib)
+        self.real_boards = real_boards
+        self.vm = BoardVM(heap_kib, real_boards)
+        self.rtc_memory = b""  # machine.RTC().memory() (real-boards mode)
         self.vm.files, self.vm.dirs = self._load_fs()
         self.repl = Repl(self)
         self.pending = bytearray()
@@ -143,6 +145,10 @@ class PtyBoard:
             if op == "reset":
                 self._reset_requested = True
                 return {}
+            if op == "rtc_memory":
+                if "set" in req:
+                    self.rtc_memory = bytes.fromhex(req["set"])[:2048]  # the ESP32's 2 kB
+                return {"hex": self.rtc_memory.hex()}
             answer = bridge.handle(req) if bridge is not None else None
             if answer is None:
                 return {"err": "OSError", "args": [19]}  # ENODEV: no hardware outside main.py

@@ -27,6 +27,12 @@ def add_board_arguments(parser):
     )
     parser.add_argument("--heap-kib", type=int, default=512, help="board: MicroPython heap")
     parser.add_argument("--no-radio", action="store_true", help="board: no air, gateway, LNS")
+    parser.add_argument(
+        "--real-boards",
+        action="store_true",
+        help="board: run the deployed firmware/boards code on emulated machine/esp32/onewire "
+        "modules (default: the ROM's own board support)",
+    )
 
 
 def run_board(args, usage_error):
@@ -42,7 +48,13 @@ def run_board(args, usage_error):
             )
         except WorldError as exc:
             raise usage_error(f"lorafield emulate board: {exc}") from None
-    board = PtyBoard(fs_dir=args.fs, world=world, heap_kib=args.heap_kib, link=args.link)
+    board = PtyBoard(
+        fs_dir=args.fs,
+        world=world,
+        heap_kib=args.heap_kib,
+        link=args.link,
+        real_boards=args.real_boards,
+    )
     print(board.path, flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

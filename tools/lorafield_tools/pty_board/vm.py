@@ -19,6 +19,7 @@ from ..mpvm.vm import find_micropython_module, find_node
 
 HOST_SCRIPT = Path(__file__).with_name("vmhost.mjs")
 ROM = Path(__file__).with_name("rom")
+ROM_MACHINE = Path(__file__).with_name("rom_machine")
 INTERRUPT_GRACE_S = 1.0  # a loop that never calls the hardware cannot see Ctrl-C: restart then
 
 
@@ -34,17 +35,26 @@ class RunResult:
         self.killed = killed
 
 
-def rom_files():
-    """The board's read-only ROM (on sys.path before /lib): emulated board support."""
+def rom_files(real_boards=False):
+    """The board's read-only ROM (on sys.path before /lib): emulated board support. With
+    real_boards, no lorafield_boards of its own (the deployed firmware/boards one runs) but
+    `machine`, `esp32` and `onewire` on the emulated hardware instead."""
     files = {}
     for path in sorted(ROM.rglob("*.py")):
-        files["/rom/" + path.relative_to(ROM).as_posix()] = path.read_bytes()
+        rel = path.relative_to(ROM).as_posix()
+        if real_boards and (rel.startswith("lib/lorafield_boards/") or rel == "lib/machine.py"):
+            continue
+        files["/rom/" + rel] = path.read_bytes()
+    if real_boards:
+        for path in sorted(ROM_MACHINE.rglob("*.py")):
+            files["/rom/" + path.relative_to(ROM_MACHINE).as_posix()] = path.read_bytes()
     return files
 
 
 class BoardVM:
-    def __init__(self, heap_kib=512):
+    def __init__(self, heap_kib=512, real_boards=False):
         self.heap_kib = heap_kib
+        self.real_boards = real_boards
         self._module = find_micropython_module()
         self._node = find_node()
         self._proc = None
@@ -68,7 +78,7 @@ class BoardVM:
         entries = [{"path": d, "dir": True} for d in sorted(self.dirs)]
         entries += [
             {"path": p, "b64": base64.b64encode(d).decode()}
-            for p, d in {**self.files, **rom_files()}.items()
+            for p, d in {**self.files, **rom_files(self.real_boards)}.items()
         ]
         self._request({"op": "write", "files": entries})
         self._request(

@@ -29,6 +29,12 @@ PORT_OF_MCU = {"esp32": "esp32", "rp2040": "rp2"}  # sys.platform of each MCU's 
 STEP_REAL_S = 0.02  # the driver's pace: look at the serial port this often
 
 
+_MAIN = "exec(open('/main.py').read(), {'__name__': '__main__'})"
+# --real-boards: `time` runs on the board's virtual clock while main.py runs, not at the REPL.
+_REAL_BOARDS_MAIN = (
+    "import _machine_time\n_machine_time.install()\ntry:\n    " + _MAIN + "\n"
+    "finally:\n    _machine_time.uninstall()\n"
+)
 _CAUSES = {
     contract.PWRON_RESET: "power on",
     contract.HARD_RESET: "hard reset",
@@ -79,6 +85,7 @@ class NodeWorld:
         self.pty = pty
         self._stop = False
         if not self.hw.powered:
+            pty.rtc_memory = b""  # RTC memory does not survive a power cut
             self.hw.power_on()
         else:
             self.hw._reboot(contract.SOFT_RESET)  # no public soft reset: the REPL's Ctrl-D
@@ -117,7 +124,7 @@ class NodeWorld:
             pty.vm.start()
         self.bridge = bridge = HardwareBridge(view)
         result = pty.execute(
-            "exec(open('/main.py').read(), {'__name__': '__main__'})", hw=pty.hw_handler(bridge)
+            _REAL_BOARDS_MAIN if pty.real_boards else _MAIN, hw=pty.hw_handler(bridge)
         )
         if bridge.pending_exit is not None:
             raise bridge.pending_exit
