@@ -72,8 +72,14 @@ class BoardProcess:
             raise AssertionError(f"mpremote {args} failed: {proc.stdout}{proc.stderr}")
         return proc
 
-    def lorafield(self, *args, timeout=120):
-        return subprocess.run([LORAFIELD, *args], capture_output=True, text=True, timeout=timeout)
+    def lorafield(self, *args, timeout=120, subprocess_=False):
+        """The lorafield CLI: in this process (its start-up costs seconds), or as the
+        installed console script with subprocess_=True."""
+        if subprocess_:
+            return subprocess.run(
+                [LORAFIELD, *args], capture_output=True, text=True, timeout=timeout
+            )
+        return run_cli(*args)
 
     def stop(self):
         if self.proc.poll() is None:
@@ -83,6 +89,19 @@ class BoardProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+def run_cli(*args):
+    """lorafield_tools.cli.main(args) with its output captured, like subprocess.run."""
+    import contextlib
+    import io
+
+    from lorafield_tools.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
 
 
 def local_hash(data: bytes) -> str:

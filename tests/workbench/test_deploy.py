@@ -27,15 +27,15 @@ def snapshot(tmp_path_factory):
         shutil.copytree(repo_root() / top, ROOT / top, ignore=shutil.ignore_patterns("__pycache__"))
 
 
-def deploy(board, *extra):
+def deploy(board, *extra, subprocess_=False):
     return board.lorafield(
         "deploy", "--port", board.path, "--device", DEV_EUI, "--fleet", str(board.fleet),
-        "--root", str(ROOT), *extra,
+        "--root", str(ROOT), *extra, subprocess_=subprocess_,
     )  # fmt: skip
 
 
 def test_deploy_compiles_verifies_and_the_node_joins(board, tmp_path):
-    proc = deploy(board)
+    proc = deploy(board, subprocess_=True)  # the installed `lorafield` console script
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert APP_KEY not in proc.stdout + proc.stderr
     expected = {dest[:-3] + ".mpy" if dest != "/main.py" else dest for _, dest in sources(ROOT)}
