@@ -79,4 +79,5 @@ def main():
     report("done")
 
 
-main()
+if __name__ == "__main__":  # run as the device's /main.py; importing it does nothing
+    main()
