@@ -147,3 +147,24 @@ def test_mpy_compatibility_by_header():
     assert loads(b"M\x06" + bytes([(10 << 2) | 3]) + b"\x1f", esp32)  # native, same arch
     assert not loads(b"M\x06" + bytes([(4 << 2) | 3]) + b"\x1f", esp32)  # armv6m code
     assert not loads(b"M\x05\x00\x1f", esp32)
+
+
+def test_a_port_where_nothing_answers_fails_in_one_line():
+    import os
+    import time
+    import tty
+
+    from lorafield_tools.workbench.device import Device, DeviceError
+
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    try:
+        t0 = time.monotonic()
+        device = Device(os.ttyname(slave), answer_timeout_s=1.0)
+        with pytest.raises(DeviceError, match="no MicroPython REPL answers.*press its reset"):
+            device.probe()
+        device.close()
+        assert time.monotonic() - t0 < 10
+    finally:
+        os.close(master)
+        os.close(slave)

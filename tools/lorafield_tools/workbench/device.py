@@ -4,12 +4,15 @@ raw-paste code; nothing here speaks the REPL protocol itself)."""
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
+import io
 import time
 
 from mpremote.transport import TransportError, TransportExecError
 from mpremote.transport_serial import SerialTransport
 
+READ_TIMEOUT_S = 5.0
 WRITE_CHUNK = 1024  # bytes per raw-paste exec (flow control keeps the board's buffer safe)
 
 _PROBE = """
@@ -93,10 +96,13 @@ class DeviceInfo:
 
 
 class Device:
-    def __init__(self, port, baudrate=115200):
+    def __init__(self, port, baudrate=115200, answer_timeout_s=10.0):
         self.port = port
+        self.answer_timeout_s = answer_timeout_s
         try:
-            self.transport = SerialTransport(port, baudrate=baudrate)
+            # A finite read timeout: mpremote reads a pty byte by byte, blocking, so a port
+            # where nothing answers would hang it forever instead of failing in ~10 s.
+            self.transport = SerialTransport(port, baudrate=baudrate, timeout=READ_TIMEOUT_S)
         except TransportError as exc:
             raise DeviceError(f"{port}: cannot open ({exc})") from None
         self._raw = False
@@ -117,9 +123,15 @@ class Device:
     def _enter_raw(self):
         if not self._raw:
             try:  # Ctrl-C stops main.py; no soft reset (that would run boot.py only)
-                self.transport.enter_raw_repl(soft_reset=False)
+                with contextlib.redirect_stdout(io.StringIO()):  # mpremote prints the noise
+                    self.transport.enter_raw_repl(
+                        soft_reset=False, timeout_overall=self.answer_timeout_s
+                    )
             except TransportError as exc:
-                raise DeviceError(f"{self.port}: no MicroPython REPL answers ({exc})") from None
+                raise DeviceError(
+                    f"{self.port}: no MicroPython REPL answers ({exc}); a board in deep sleep "
+                    "cannot: press its reset button and retry"
+                ) from None
             self._raw = True
 
     def exec(self, code):
