@@ -1,0 +1,250 @@
+"""The parking sampler for the ESP32 ULP-FSM: polls a QMC5883L over RTC I2C while the main
+CPU deep-sleeps, and wakes it only on a confirmed change of the bay or a due heartbeat.
+
+Each run (the ULP timer starts one every sample period, TRM "ULP Co-processor Sleep"):
+
+1. CONTROL1 <- continuous 200 Hz (QMC5883L datasheet 9.2.2), WAIT 5 ms (one sample period
+   at 8 MHz RTC_FAST_CLK), six I2C_RD of X/Y/Z LSB/MSB, CONTROL1 <- standby;
+2. each axis + 0x8000 (two's complement -> offset binary, so SUB's borrow compares them) is
+   stored; the deviation is the squared Euclidean norm, as the light-sleep detector's:
+   per axis |d| in units of 16 LSB (0.133 uT; 120 LSB/uT at +-2 G), capped at 255, squared
+   by shift-and-add (the ULP has no multiply), summed with saturation at 0xFFFF;
+3. hysteresis: free -> occupied above V_ON, occupied -> free below V_OFF, a change needs
+   V_DEBOUNCE consecutive samples beyond the threshold (a car driving over does not flip it);
+4. a confirmed change toggles V_STATE, records V_CHANGE_AT (= V_SLEPT) and sets V_WAKE bit 0;
+   V_SLEPT reaching V_HEARTBEAT sets bit 1; while V_WAKE is not 0 every run issues WAKE
+   (a WAKE sent while the CPU is still going to sleep is lost: the next run repeats it).
+
+The main CPU writes the baseline and thresholds, clears V_WAKE and V_SLEPT before each deep
+sleep and reads the rest on a ULP wake. Words the ULP stores hold the value in bits 15:0
+(the PC of the ST in the upper half): read them & 0xFFFF.
+"""
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):
+        return x
+
+
+from .asm import R, assemble
+
+# RTC slow memory layout (32-bit word addresses from 0x50000000)
+V_MAGIC = const(0)  # MAGIC once the CPU has set the variables up (power-on: anything)
+V_BASE_X = const(1)  # baseline of the empty bay, LSB + 0x8000
+V_BASE_Y = const(2)
+V_BASE_Z = const(3)
+V_ON = const(4)  # L1 deviation (LSB) above which a free bay becomes occupied
+V_OFF = const(5)  # L1 deviation below which an occupied bay becomes free
+V_DEBOUNCE = const(6)  # consecutive samples beyond the threshold for a change
+V_HEARTBEAT = const(7)  # samples after the CPU slept at which it is woken anyway
+V_STATE = const(8)  # 0 free, 1 occupied
+V_PENDING = const(9)  # debounce counter
+V_SLEPT = const(10)  # samples since the CPU went to sleep
+V_CHANGE_AT = const(11)  # V_SLEPT at the last change
+V_WAKE = const(12)  # bit 0: a change, bit 1: the heartbeat
+V_X = const(13)  # last sample, LSB + 0x8000
+V_Y = const(14)
+V_Z = const(15)
+V_DEV = const(16)  # last squared deviation, (16 LSB)^2 units
+V_T0_S = const(17)  # CPU only: node seconds when the CPU went to sleep (32 bits)
+N_VARS = const(18)
+ENTRY = const(24)  # first instruction (words); the program ends well below 256 words
+
+MAGIC = const(0x554C)  # "UL"
+WAKE_CHANGE = const(1)
+WAKE_HEARTBEAT = const(2)
+SLAVE = const(0)  # SENS_SAR_SLAVE_ADDR1 field 0 holds the magnetometer's address
+LSB_PER_UT = const(120)  # QMC5883L +-2 G: 12000 LSB/G
+WAIT_5MS = const(40_000)  # cycles of the 8 MHz RTC_FAST_CLK
+DEV_SHIFT = const(4)  # deviations in units of 16 LSB (0.133 uT): 255 units squared fit
+
+# QMC5883L registers (datasheet 9.2 "Register Map")
+_QMC_DATA = const(0x00)
+_QMC_CONTROL1 = const(0x09)
+_QMC_CONTINUOUS_200HZ = const(0x0D)  # OSR 512, 2 G, 200 Hz, continuous (as the driver)
+_QMC_STANDBY = const(0x00)
+
+
+def _axis(lsb_reg, var):
+    """Read one axis (two I2C_RD of one byte each into R0) into R1, bias it, store it."""
+    return (
+        ("i2c_rd", lsb_reg, 7, 0, SLAVE),
+        ("move", 1, R(0)),
+        ("i2c_rd", lsb_reg + 1, 7, 0, SLAVE),
+        ("lsh", 0, 0, 8),
+        ("or", 1, 1, R(0)),
+        ("add", 1, 1, 0x8000),
+        ("st", 1, 3, var),
+    )
+
+
+def _deviation(var, base, n):
+    """V_DEV += (min(|Mem[var] - Mem[base]| >> 4, 255))^2, saturating at 0xFFFF.
+
+    The square is a shift-and-add loop (the ULP has no multiply) over R0 (multiplicand),
+    R2 (multiplier bits), R1 (product); R3 is borrowed for the bit test and reset to 0."""
+    neg, mag, small = "neg%d" % n, "mag%d" % n, "small%d" % n
+    loop, skip, done = "sq%d" % n, "sqskip%d" % n, "sqdone%d" % n
+    return (
+        ("ld", 0, 3, var),
+        ("ld", 1, 3, base),
+        ("sub", 0, 0, R(1)),
+        ("jump", neg, "ov"),  # borrow: the sample is below the baseline
+        ("jump", mag),
+        ("label", neg),
+        ("move", 1, 0),
+        ("sub", 0, 1, R(0)),
+        ("label", mag),
+        ("rsh", 0, 0, DEV_SHIFT),
+        ("jumpr", small, 256, "lt"),
+        ("move", 0, 255),
+        ("label", small),
+        ("move", 1, 0),
+        ("move", 2, R(0)),
+        ("label", loop),
+        ("and", 3, 2, 1),
+        ("jump", skip, "eq"),
+        ("add", 1, 1, R(0)),
+        ("label", skip),
+        ("lsh", 0, 0, 1),
+        ("rsh", 2, 2, 1),
+        ("jump", done, "eq"),  # no multiplier bits left
+        ("jump", loop),
+        ("label", done),
+        ("move", 3, 0),
+        ("ld", 0, 3, V_DEV),
+        ("add", 0, 0, R(1)),
+        ("jump", "saturate", "ov"),
+        ("st", 0, 3, V_DEV),
+    )
+
+
+SOURCE = (
+    (
+        ("label", "entry"),
+        ("move", 3, 0),  # R3: base address of the variables
+        ("i2c_wr", _QMC_CONTROL1, _QMC_CONTINUOUS_200HZ, 7, 0, SLAVE),
+        ("wait", WAIT_5MS),
+    )
+    + _axis(_QMC_DATA, V_X)
+    + _axis(_QMC_DATA + 2, V_Y)
+    + _axis(_QMC_DATA + 4, V_Z)
+    + (
+        ("i2c_wr", _QMC_CONTROL1, _QMC_STANDBY, 7, 0, SLAVE),
+        ("ld", 0, 3, V_SLEPT),
+        ("add", 0, 0, 1),
+        ("st", 0, 3, V_SLEPT),
+        ("move", 0, 0),
+        ("st", 0, 3, V_DEV),
+    )
+    + _deviation(V_X, V_BASE_X, 0)
+    + _deviation(V_Y, V_BASE_Y, 1)
+    + _deviation(V_Z, V_BASE_Z, 2)
+    + (
+        ("jump", "compare"),
+        ("label", "saturate"),
+        ("move", 3, 0),
+        ("move", 0, 0xFFFF),
+        ("st", 0, 3, V_DEV),
+        ("label", "compare"),
+        ("ld", 2, 3, V_DEV),
+        ("ld", 0, 3, V_STATE),
+        ("jumpr", "occupied", 1, "ge"),
+        ("ld", 1, 3, V_ON),
+        ("sub", 0, 1, R(2)),  # on - dev borrows when dev > on
+        ("jump", "beyond", "ov"),
+        ("jump", "quiet"),
+        ("label", "occupied"),
+        ("ld", 1, 3, V_OFF),
+        ("sub", 0, 2, R(1)),  # dev - off borrows when dev < off
+        ("jump", "beyond", "ov"),
+        ("label", "quiet"),
+        ("move", 0, 0),
+        ("st", 0, 3, V_PENDING),
+        ("jump", "heartbeat"),
+        ("label", "beyond"),
+        ("ld", 0, 3, V_PENDING),
+        ("add", 0, 0, 1),
+        ("st", 0, 3, V_PENDING),
+        ("ld", 1, 3, V_DEBOUNCE),
+        ("sub", 1, 0, R(1)),  # pending - debounce borrows while pending < debounce
+        ("jump", "heartbeat", "ov"),
+        ("move", 0, 0),  # confirmed: toggle the state
+        ("st", 0, 3, V_PENDING),
+        ("ld", 0, 3, V_STATE),
+        ("move", 1, 1),
+        ("sub", 0, 1, R(0)),
+        ("st", 0, 3, V_STATE),
+        ("ld", 0, 3, V_SLEPT),
+        ("st", 0, 3, V_CHANGE_AT),
+        ("ld", 0, 3, V_WAKE),
+        ("or", 0, 0, WAKE_CHANGE),
+        ("st", 0, 3, V_WAKE),
+        ("label", "heartbeat"),
+        ("ld", 0, 3, V_SLEPT),
+        ("ld", 1, 3, V_HEARTBEAT),
+        ("sub", 0, 0, R(1)),  # slept - heartbeat borrows while slept < heartbeat
+        ("jump", "check_wake", "ov"),
+        ("ld", 0, 3, V_WAKE),
+        ("or", 0, 0, WAKE_HEARTBEAT),
+        ("st", 0, 3, V_WAKE),
+        ("label", "check_wake"),
+        ("ld", 0, 3, V_WAKE),
+        ("jumpr", "done", 1, "lt"),
+        ("wake",),
+        ("label", "done"),
+        ("halt",),
+    )
+)
+
+
+def program():
+    """(words, labels) of the sampler, assembled to start at ENTRY."""
+    return assemble(SOURCE, ENTRY)
+
+
+def image():
+    """The words as loaded at ENTRY, little-endian bytes (what esp32.ULP.load_binary takes
+    after its header; see binary())."""
+    words, _ = program()
+    out = bytearray(4 * len(words))
+    for i, w in enumerate(words):
+        out[4 * i] = w & 0xFF
+        out[4 * i + 1] = (w >> 8) & 0xFF
+        out[4 * i + 2] = (w >> 16) & 0xFF
+        out[4 * i + 3] = (w >> 24) & 0xFF
+    return bytes(out)
+
+
+def binary():
+    """The image in the ULP binary format esp-idf's ulp_load_binary() (MicroPython
+    esp32.ULP.load_binary) expects: magic "ulp\\0", text offset 12, text, data and bss sizes
+    (u16 each, bytes), then the text. Load it at word ENTRY."""
+    text = image()
+    n = len(text)
+    head = bytes((0x75, 0x6C, 0x70, 0, 12, 0, n & 0xFF, n >> 8, 0, 0, 0, 0))
+    return head + text
+
+
+def thresholds(on_ut):
+    """(V_ON, V_OFF): squared deviations (units of 2^DEV_SHIFT LSB) for the app's threshold
+    in uT (off: 5/8 of on, as the light-sleep detector). Above ~34 uT the square no longer
+    fits 16 bits: V_ON saturates at 0xFFFF, which no sample exceeds."""
+    on = on_ut * LSB_PER_UT >> DEV_SHIFT
+    off = on * 5 // 8
+    return (on * on if on < 256 else 0xFFFF), (off * off if off < 256 else 0xFFFF)
+
+
+def deviation_ut10(dev):
+    """V_DEV (a squared deviation) in 0.1 uT."""
+    r = 0
+    while (r + 1) * (r + 1) <= dev:
+        r += 1
+    return (r << DEV_SHIFT) * 10 // LSB_PER_UT
+
+
+def bias(lsb):
+    """A signed sample (LSB) as the ULP stores it."""
+    return (lsb + 0x8000) & 0xFFFF
