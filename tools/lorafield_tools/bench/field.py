@@ -5,8 +5,9 @@ For each size (default 100, 1,000 and 10,000 nodes, the demo's 12:4:8 mix of kin
 installed over the first 10 % of the run, placed at random in a 2 km x 1.2 km town with
 one gateway per 1,000 nodes, at least two) it runs the field for an emulated span (default
 6 h, 1 h and 15 min: the larger fields get shorter spans so the benchmark ends in minutes)
-and prints uplinks received per wall second, the emulated-to-wall ratio, the wall time a
-whole day would take at that rate, process switches per second, and where the time went:
+and prints the frames the nodes sent and how many collided, uplinks received (joins
+included) per wall second, the emulated-to-wall ratio, the wall time a whole day would take
+at that rate, process switches per second, and where the time went:
 a sampling profiler (1 kHz, on the emulation's thread) attributes each sample to the layer
 of the innermost lorafield frame.
 """
@@ -151,8 +152,8 @@ def run(args):
     if not all(0 < h <= 168 for h in spans):
         raise UsageError("bench field: --hours must be in (0, 168]")
     print(
-        "nodes  gateways  emulated  wall s  build s  uplinks  uplinks/wall s  emulated:wall"
-        "  day would take  switches/s"
+        "nodes  gateways  emulated  wall s  build s  frames sent  lost to collisions  uplinks"
+        "  uplinks/wall s  emulated:wall  day would take  switches/s"
     )
     profiles = []
     for nodes, hours in zip(sizes, spans, strict=True):
@@ -161,10 +162,13 @@ def run(args):
         )
         wall = results.wall_s
         uplinks = results.total("received")
+        sent = results.total("sent")
+        collided = results.total("lost_collision")
         day = wall * 24 / hours
         print(
             f"{nodes:>5}  {len(results.gateway_rx):>8}  {hours:>6g} h  {wall:>6.1f}  {build:>7.1f}"
-            f"  {uplinks:>7}  {uplinks / wall:>14,.0f}  {results.speedup:>12,.0f}x"
+            f"  {sent:>11}  {collided:>12} ({100 * collided / max(1, sent):2.0f}%)"
+            f"  {uplinks:>7}  {uplinks / wall:>14,.1f}  {results.speedup:>12,.1f}x"
             f"  {day:>12,.0f} s  {switches / wall:>10,.0f}",
             flush=True,
         )

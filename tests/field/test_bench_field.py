@@ -1,0 +1,19 @@
+"""`lorafield bench field` runs and reports (figures themselves are not asserted here)."""
+
+from lorafield_tools.cli import main
+
+
+def test_bench_field_prints_a_row_per_size_and_the_profile(capsys):
+    assert main(["bench", "field", "--nodes", "12,24", "--hours", "0.3"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0].split()[:3] == ["nodes", "gateways", "emulated"]
+    assert lines[1].split()[:3] == ["12", "2", "0.3"] and lines[2].split()[0] == "24"
+    assert out.count("where the time went") == 2
+    assert "emulated hardware" in out and "firmware" in out
+
+
+def test_bench_field_user_errors(capsys):
+    assert main(["bench", "field", "--nodes", "10,20", "--hours", "1,2,3"]) == 2
+    assert main(["bench", "field", "--nodes", "x"]) == 2
+    assert main(["bench", "field", "--nodes", "10", "--hours", "0"]) == 2
