@@ -41,6 +41,7 @@ from lorafield_hw.buses import I2C, UART, OneWire, Pin
 from lorafield_hw.energy import Battery, EnergyMeter, sx1276_state
 from lorafield_hw.flash import NorFlash
 from lorafield_hw.scheduler import ProcessKilled
+from lorafield_hw.ulp import UlpFsm
 
 CLOCK_READ_US = 10  # reading ticks costs time, so busy-wait loops see the clock move
 
@@ -144,6 +145,7 @@ class BootView(contract.Board):
         self._depth = 0
         self._in_handler = False
         self.name = board.profile.key
+        self._wake_reason = board.wake_reason
         self._clock = EmulatedClock(self, board.ticks_start_ms)
         self._radio = None
         self._i2c = self._uart = self._onewire = None
@@ -326,6 +328,18 @@ class BootView(contract.Board):
     def reset_cause(self):
         return self._cause
 
+    # -- the ULP coprocessor (ESP32 profiles; lorafield_hw.ulp) ------------------------------
+    def wake_reason(self):
+        """Why a deep sleep ended: "timer", "ulp", or None (not a deep-sleep wake)."""
+        return self._wake_reason
+
+    def ulp(self):
+        """The ULP-FSM as the firmware drives it (load_binary, set_slave, start, read,
+        write), or None on a board without one."""
+        self._check()
+        ulp = self._board.ulp
+        return _Live(ulp, self) if ulp is not None else None
+
     # -- storage ---------------------------------------------------------------------------
     def flash(self):
         self._check()
@@ -410,6 +424,10 @@ class EmulatedBoard:
             sensor.charge_hook = self._sensor_charge
             sensor.rail_changed(False)
         self.powered = False
+        self.wake_reason = None  # "timer" / "ulp" for the boot a deep sleep's end starts
+        self.ulp = None
+        if self.profile.mcu == "esp32":
+            self.ulp = UlpFsm(scheduler, self.i2c_devices, self.energy, self._ulp_wake)
         self.rtc_epoch_us = 0
         self.rail_on = False
         self.process = None
@@ -428,6 +446,7 @@ class EmulatedBoard:
         if self.powered:
             raise RuntimeError(f"{self.name} is already powered")
         self.powered = True
+        self.wake_reason = None
         self.rtc_epoch_us = self.scheduler.now_us  # the RTC domain starts with the power
         self.energy.set("board", "on", self.profile.currents["board_floor"])
         if self.radio is not None:
@@ -445,6 +464,8 @@ class EmulatedBoard:
             return
         self.powered = False
         self._end_boot()
+        if self.ulp is not None:
+            self.ulp.power_off()
         if self.process is not None and self.process.alive:
             self.process.kill()
         if self.radio is not None:
@@ -510,6 +531,9 @@ class EmulatedBoard:
         self._end_boot()
         if self.process is not None and self.process.alive:
             self.process.kill()
+        if self.ulp is not None:
+            self.ulp.stop()  # a system reset stops the ULP timer; RTC memory stays
+        self.wake_reason = None
         if self.profile.switched_sensor_rail:
             self._set_rail(False)
         self._schedule_boot(cause)
@@ -517,8 +541,10 @@ class EmulatedBoard:
     def _deepsleep(self, ms):
         """Called in the firmware's thread; the process ends right after."""
         self._end_boot()
-        if self.profile.switched_sensor_rail:
+        ulp_on = self.ulp is not None and self.ulp.running
+        if self.profile.switched_sensor_rail and not ulp_on:
             self._set_rail(False)  # Vext's control pin is released in deep sleep
+        # (with the ULP sampling, the firmware holds the rail's pin through deep sleep)
         self._set_mcu("deepsleep")
         self._poll_radio()
         if ms is not None:
@@ -527,7 +553,20 @@ class EmulatedBoard:
     def _wake(self):
         self._wake_event = None
         if self.powered:
+            self.wake_reason = "timer"
             self._schedule_boot(contract.DEEPSLEEP_RESET)
+
+    def _ulp_wake(self):
+        """The ULP's WAKE: ends a deep sleep (lost while the CPU is awake or booting)."""
+        if not self.powered or self._boot_event is not None:
+            return
+        if self.energy.state("mcu")[0] != "deepsleep":
+            return
+        if self._wake_event is not None:
+            self._wake_event.cancel()
+            self._wake_event = None
+        self.wake_reason = "ulp"
+        self._schedule_boot(contract.DEEPSLEEP_RESET)
 
     # -- watchdog --------------------------------------------------------------------------
     def _arm_watchdog(self, timeout_ms):
@@ -555,6 +594,8 @@ class EmulatedBoard:
         self._set_rail(False)
         self._set_mcu("off")
         self.energy.set("board", "off", 0.0)
+        if self.ulp is not None:
+            self.ulp.power_off()
         self._poll_radio()
         raise ProcessKilled("power cut during a flash operation")
 

@@ -110,7 +110,7 @@ def sx1276_state(chip):
 
 
 class EnergyMeter:
-    COMPONENTS = ("mcu", "board", "radio", "sensors")
+    COMPONENTS = ("mcu", "board", "radio", "sensors", "ulp")  # ulp: ESP32 ULP runs (charge)
 
     def __init__(self, clock, battery=None):
         self._clock = clock  # callable -> now in us

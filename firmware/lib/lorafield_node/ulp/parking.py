@@ -9,9 +9,11 @@ Each run (the ULP timer starts one every sample period, TRM "ULP Co-processor Sl
    stored; the deviation is the squared Euclidean norm, as the light-sleep detector's:
    per axis |d| in units of 16 LSB (0.133 uT; 120 LSB/uT at +-2 G), capped at 255, squared
    by shift-and-add (the ULP has no multiply), summed with saturation at 0xFFFF;
-3. hysteresis: free -> occupied above V_ON, occupied -> free below V_OFF, a change needs
+3. drift: on a free bay below V_OFF each axis of the baseline follows 1/64 of the sample's
+   difference (the sensor's offset drifts with temperature), as the light-sleep detector;
+4. hysteresis: free -> occupied above V_ON, occupied -> free below V_OFF, a change needs
    V_DEBOUNCE consecutive samples beyond the threshold (a car driving over does not flip it);
-4. a confirmed change toggles V_STATE, records V_CHANGE_AT (= V_SLEPT) and sets V_WAKE bit 0;
+5. a confirmed change toggles V_STATE, records V_CHANGE_AT (= V_SLEPT) and sets V_WAKE bit 0;
    V_SLEPT reaching V_HEARTBEAT sets bit 1; while V_WAKE is not 0 every run issues WAKE
    (a WAKE sent while the CPU is still going to sleep is lost: the next run repeats it).
 
@@ -58,6 +60,7 @@ WAKE_HEARTBEAT = const(2)
 SLAVE = const(0)  # SENS_SAR_SLAVE_ADDR1 field 0 holds the magnetometer's address
 LSB_PER_UT = const(120)  # QMC5883L +-2 G: 12000 LSB/G
 WAIT_5MS = const(40_000)  # cycles of the 8 MHz RTC_FAST_CLK
+TRACK_SHIFT = const(6)  # as the light-sleep detector: 1/64 of each quiet sample
 DEV_SHIFT = const(4)  # deviations in units of 16 LSB (0.133 uT): 255 units squared fit
 
 # QMC5883L registers (datasheet 9.2 "Register Map")
@@ -121,6 +124,27 @@ def _deviation(var, base, n):
     )
 
 
+def _track(var, base, n):
+    """Drift: the baseline follows 1/2^TRACK_SHIFT of the difference to the sample."""
+    neg, store = "tneg%d" % n, "tst%d" % n
+    return (
+        ("ld", 0, 3, var),
+        ("ld", 1, 3, base),
+        ("sub", 0, 0, R(1)),
+        ("jump", neg, "ov"),
+        ("rsh", 0, 0, TRACK_SHIFT),
+        ("add", 1, 1, R(0)),
+        ("jump", store),
+        ("label", neg),
+        ("move", 2, 0),
+        ("sub", 0, 2, R(0)),
+        ("rsh", 0, 0, TRACK_SHIFT),
+        ("sub", 1, 1, R(0)),
+        ("label", store),
+        ("st", 1, 3, base),
+    )
+
+
 SOURCE = (
     (
         ("label", "entry"),
@@ -155,6 +179,16 @@ SOURCE = (
         ("ld", 1, 3, V_ON),
         ("sub", 0, 1, R(2)),  # on - dev borrows when dev > on
         ("jump", "beyond", "ov"),
+        ("ld", 1, 3, V_OFF),
+        ("sub", 0, 2, R(1)),  # dev - off borrows when dev < off: a quiet, free bay
+        ("jump", "track", "ov"),
+        ("jump", "quiet"),
+        ("label", "track"),
+    )
+    + _track(V_X, V_BASE_X, 0)
+    + _track(V_Y, V_BASE_Y, 1)
+    + _track(V_Z, V_BASE_Z, 2)
+    + (
         ("jump", "quiet"),
         ("label", "occupied"),
         ("ld", 1, 3, V_OFF),
