@@ -195,6 +195,15 @@ class Node:
         c = self.clock
         return self._base_s + c.ticks_diff(c.ticks_ms(), self._boot_ms) // 1000
 
+    def rebase(self, now_s):
+        """Set the node seconds of now: a wake at a time the plan did not know (a ULP wake),
+        told by whoever counted the sleep."""
+        self._base_s += now_s - self.now_s()
+
+    def status_in_s(self):
+        """Seconds until the status heartbeat is due (<= 0: due now or overdue)."""
+        return self._status_due - self.now_s()
+
     def feed(self):
         self.wdt.feed()
 

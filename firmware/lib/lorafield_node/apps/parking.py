@@ -14,6 +14,9 @@ the detector compares each sample with a baseline of the empty bay:
 * debounce: a change needs DEBOUNCE consecutive samples beyond the threshold, so a car
   driving over the sensor does not flip the state.
 
+With ``"sampling": "ulp"`` on an ESP32 the ULP coprocessor samples instead and the CPU
+deep-sleeps (parking_ulp.py); elsewhere that setting falls back to light-sleep sampling.
+
 Each state change is sent at once (``parking``: occupied, how long the previous state lasted,
 the deviation), or as soon as the duty cycle allows: changes queue (up to 4) while the
 sampling goes on; the status heartbeat goes out every ``interval_s`` (default 1 h).
@@ -153,10 +156,24 @@ class ParkingApp:
         )
         self.detector.unpack(node.store.get("app"))
         self.pending = []  # changes the duty cycle has not let out yet, oldest first
-        node.max_wait_ms = 0  # never stop sampling to wait for the duty cycle
         board.sensor_power(True)
+        self.ulp = None
+        port = None
+        if settings.get("sampling") == "ulp" and settings.get("magnetometer") != "hmc5883l":
+            get_port = getattr(board, "ulp", None)  # ESP32 boards only
+            port = get_port() if get_port is not None else None
+        if port is not None:  # deep sleep between ULP wakes (parking_ulp.py)
+            from .parking_ulp import UlpSampling
+
+            self.ulp = UlpSampling(self, port)
+            self.CONTINUOUS = False
+        else:  # light sleep between samples, also where "ulp" was asked for but is missing
+            node.max_wait_ms = 0  # never stop sampling to wait for the duty cycle
 
     def wake(self):
+        if self.ulp is not None:
+            self.ulp.wake()
+            return
         node = self.node
         self.detector.set_threshold(node.config.thresholds.get("mag_uT", 8))
         try:
@@ -187,4 +204,6 @@ class ParkingApp:
         self.node.save_clock(0)
 
     def sleep_ms(self):
+        if self.ulp is not None:
+            return self.ulp.sleep_ms()
         return self.sample_ms
