@@ -175,6 +175,8 @@ def _notes(spec, field, results):
                 f"{node.name} power-cycled at {at_s / 3600:g} h for {off_s:g} s: {back}, "
                 f"{by_node[node.name].joins} join(s) in all"
             )
+    for (gateway_id, name), left in sorted(getattr(field, "undelivered", {}).items()):
+        notes.append(f"--also-forward {name} on gateway {gateway_id}: {left} frames not delivered")
     lives = sorted(n.battery_days for n in results.nodes)
     if lives:
         notes.append(f"shortest projected battery life: {fmt_days(lives[0])}")

@@ -153,7 +153,8 @@ def plot_water(spec, results, thresholds):
     ax.set_xlabel("hour of day")
     ax.set_ylabel("water level, mm")
     ax.set_title("Water level (red dots: alarm uplinks, one a minute while high)")
-    ax.legend(fontsize="small")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize="small")
     return _svg(fig)
 
 
@@ -173,7 +174,8 @@ def plot_temperature(spec, results):
     ax.set_xlabel("hour of day")
     ax.set_ylabel("°C")
     ax.set_title("Temperatures")
-    ax.legend(fontsize="small", ncol=2)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize="small", ncol=2)
     return _svg(fig)
 
 

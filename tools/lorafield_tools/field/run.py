@@ -184,6 +184,7 @@ class Field:
         from .results import collect
 
         deadline = time.monotonic() + drain_s
+        self.undelivered = {}  # (gateway id, forwarder) -> frames still queued at the end
         for gateway in self.gateways:
             service = gateway.service
             for forwarder in service.forwarders:
@@ -191,6 +192,9 @@ class Field:
                     continue
                 while service.queue.depth(forwarder.name) and time.monotonic() < deadline:
                     time.sleep(0.05)
+                left = service.queue.depth(forwarder.name)
+                if left:
+                    self.undelivered[(gateway.gateway_id, forwarder.name)] = left
         results = collect(self)
         for gateway in self.gateways:
             gateway.stop()
