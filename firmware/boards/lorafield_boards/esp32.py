@@ -49,6 +49,7 @@ class Esp32Board(MachineBoard):
 
     def deepsleep(self, ms):
         self._gate_off(ms)
+        self._hold_rail()
         self._rtc_suspend()
         machine.deepsleep(int(ms))
 
@@ -89,6 +90,36 @@ class Esp32Board(MachineBoard):
         a = machine.ADC(machine.Pin(adc["pin"]), atten=machine.ADC.ATTN_11DB)
         uv = a.read_uv()  # pyright: ignore[reportAttributeAccessIssue] (esp32 port only)
         return int(uv * adc["divider"]) // 1000
+
+    # -- ULP sampling in deep sleep (lorafield_boards.esp32_ulp; the parking app's
+    # "sampling": "ulp"): the port, the wake reason, the sensor rail held while asleep.
+    def ulp(self):
+        from .esp32_ulp import Esp32Ulp, rtc_i2c_pins
+
+        pins = rtc_i2c_pins(self.options.get("ulp_i2c"), self.pins.get("i2c"))
+        if pins is None:
+            return None  # the magnetometer is not on RTC I2C pins: light-sleep sampling
+        self._ulp_port = Esp32Ulp(pins[0], pins[1])
+        return self._ulp_port
+
+    def wake_reason(self):
+        m = machine
+        r = m.wake_reason()  # pyright: ignore[reportAttributeAccessIssue] (esp32 only)
+        ulp = m.ULP_WAKE  # pyright: ignore[reportAttributeAccessIssue] (esp32 only)
+        timer = m.TIMER_WAKE  # pyright: ignore[reportAttributeAccessIssue] (esp32 only)
+        return "ulp" if r == ulp else "timer" if r == timer else None
+
+    def _hold_rail(self):
+        port = getattr(self, "_ulp_port", None)
+        vext = self.pins.get("vext")
+        if port is None or not port.started or not vext:
+            return
+        import esp32  # pyright: ignore[reportMissingImports] (esp32 port only)
+
+        level = 0 if vext["active_low"] else 1  # on, kept through deep sleep
+        # hold: the esp32 port's Pin keyword (MicroPython docs, esp32 quickref), not in stubs
+        machine.Pin(vext["pin"], machine.Pin.OUT, value=level, hold=True)  # pyright: ignore[reportCallIssue]
+        esp32.gpio_deep_sleep_hold(True)
 
     def _axp_setup(self):
         i2c = self.i2c()

@@ -41,6 +41,9 @@ class UlpSampling:
     def __init__(self, app, port):
         self.app = app
         self.port = port
+        i2c = getattr(port, "i2c", None)  # a real ESP32: the magnetometer on RTC I2C pins
+        if i2c is not None:
+            app.mag.i2c = i2c()
         self.sample_s = app.sample_ms // 1000 if app.sample_ms >= 1000 else 1
 
     def _get(self, var):
