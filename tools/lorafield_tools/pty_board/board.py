@@ -53,6 +53,7 @@ class PtyBoard:
         self.repl = Repl(self)
         self.pending = bytearray()
         self.soft_resets = 0
+        self.stop = None  # the Event serve() runs until; the node's run checks it too
         self._closed = False
 
     def banner(self):
@@ -117,6 +118,9 @@ class PtyBoard:
             if exc.errno == errno.EIO:
                 return b""
             raise
+
+    def stopping(self):
+        return self.stop is not None and self.stop.is_set()
 
     def input_during_run(self):
         """Called while code runs: Ctrl-C interrupts, anything else waits in the RX buffer."""
@@ -202,6 +206,7 @@ class PtyBoard:
     # -- main loop ----------------------------------------------------------------------------
     def serve(self, stop):
         """Serve the port until `stop` (a threading.Event) is set."""
+        self.stop = stop
         self.vm.start()
         self.repl.banner()
         self.repl.prompt()

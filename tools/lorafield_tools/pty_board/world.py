@@ -27,6 +27,7 @@ from .bridge import HardwareBridge
 
 PORT_OF_MCU = {"esp32": "esp32", "rp2040": "rp2"}  # sys.platform of each MCU's port
 STEP_REAL_S = 0.02  # the driver's pace: look at the serial port this often
+MAX_STEP_REAL_S = 0.1  # the most virtual time run at once (x speed): Ctrl-C and SIGTERM wait
 
 
 _MAIN = "exec(open('/main.py').read(), {'__name__': '__main__'})"
@@ -92,9 +93,17 @@ class NodeWorld:
         first_boot = len(self.hw.boots)
         real0, virtual0 = time.monotonic(), self.scheduler.now_us
         while not self._stop:
+            if pty.stopping():  # SIGTERM: stop the node so the board can save and exit
+                self._stop = True
+                break
             if len(self.hw.boots) > first_boot and self.hw.halted:
                 break  # main.py returned (or raised): back to the REPL
-            target = virtual0 + int((time.monotonic() - real0) * self.speed * 1e6)
+            now_real = time.monotonic()
+            target = virtual0 + int((now_real - real0) * self.speed * 1e6)
+            lead = self.scheduler.now_us + int(MAX_STEP_REAL_S * self.speed * 1e6)
+            if target > lead:  # the emulation is behind real time x speed: no catching up
+                target = lead
+                real0, virtual0 = now_real, lead
             if target > self.scheduler.now_us:
                 self.scheduler.run_until(target)
                 self._report()
