@@ -31,3 +31,14 @@ def test_real_board_code_joins_uplinks_and_wakes_from_deep_sleep(real_board):
         "exec", "import time, os; print(time.ticks_ms() > 0, hasattr(os, 'urandom'))"
     )
     assert "True False" in out.stdout
+
+
+def test_sigterm_stops_the_running_node_and_saves_the_filesystem(real_board):
+    import time
+
+    real_board.wait_log("board: boot (deep sleep wake)")  # the node is running
+    t0 = time.monotonic()
+    real_board.stop()
+    assert time.monotonic() - t0 < 5
+    assert real_board.proc.returncode == 0
+    assert (real_board.fs / "lorafield.json").is_file() and (real_board.fs / "main.py").is_file()
