@@ -11,13 +11,37 @@ import base64
 import json
 import os
 import select
+import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 from ..mpvm.vm import find_micropython_module, find_node
 
 HOST_SCRIPT = Path(__file__).with_name("vmhost.mjs")
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _libc_prctl():
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _libc_prctl()  # resolved before any fork: the child only makes the call
+
+
+def _die_with_parent():
+    """In the child before exec: SIGKILL when the board process dies, however it dies (a VM
+    spinning in a loop that never calls the hardware would otherwise outlive it)."""
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 ROM = Path(__file__).with_name("rom")
 ROM_MACHINE = Path(__file__).with_name("rom_machine")
 INTERRUPT_GRACE_S = 1.0  # a loop that never calls the hardware cannot see Ctrl-C: restart then
@@ -70,6 +94,7 @@ class BoardVM:
             [self._node, str(HOST_SCRIPT), str(self._module), str(self.heap_kib * 1024)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
         self._buf = b""
         ready = self._read_message(None)
