@@ -30,8 +30,6 @@ except ImportError:  # CPython
         return x
 
 
-from .asm import R, assemble
-
 # RTC slow memory layout (32-bit word addresses from 0x50000000)
 V_MAGIC = const(0)  # MAGIC once the CPU has set the variables up (power-on: anything)
 V_BASE_X = const(1)  # baseline of the empty bay, LSB + 0x8000
@@ -70,14 +68,19 @@ _QMC_CONTINUOUS_200HZ = const(0x0D)  # OSR 512, 2 G, 200 Hz, continuous (as the 
 _QMC_STANDBY = const(0x00)
 
 
+def _r(n):
+    """A register operand (lorafield_node.ulp.asm.R without importing the assembler)."""
+    return ("r", n)
+
+
 def _axis(lsb_reg, var):
     """Read one axis (two I2C_RD of one byte each into R0) into R1, bias it, store it."""
     return (
         ("i2c_rd", lsb_reg, 7, 0, SLAVE),
-        ("move", 1, R(0)),
+        ("move", 1, _r(0)),
         ("i2c_rd", lsb_reg + 1, 7, 0, SLAVE),
         ("lsh", 0, 0, 8),
-        ("or", 1, 1, R(0)),
+        ("or", 1, 1, _r(0)),
         ("add", 1, 1, 0x8000),
         ("st", 1, 3, var),
     )
@@ -93,23 +96,23 @@ def _deviation(var, base, n):
     return (
         ("ld", 0, 3, var),
         ("ld", 1, 3, base),
-        ("sub", 0, 0, R(1)),
+        ("sub", 0, 0, _r(1)),
         ("jump", neg, "ov"),  # borrow: the sample is below the baseline
         ("jump", mag),
         ("label", neg),
         ("move", 1, 0),
-        ("sub", 0, 1, R(0)),
+        ("sub", 0, 1, _r(0)),
         ("label", mag),
         ("rsh", 0, 0, DEV_SHIFT),
         ("jumpr", small, 256, "lt"),
         ("move", 0, 255),
         ("label", small),
         ("move", 1, 0),
-        ("move", 2, R(0)),
+        ("move", 2, _r(0)),
         ("label", loop),
         ("and", 3, 2, 1),
         ("jump", skip, "eq"),
-        ("add", 1, 1, R(0)),
+        ("add", 1, 1, _r(0)),
         ("label", skip),
         ("lsh", 0, 0, 1),
         ("rsh", 2, 2, 1),
@@ -118,7 +121,7 @@ def _deviation(var, base, n):
         ("label", done),
         ("move", 3, 0),
         ("ld", 0, 3, V_DEV),
-        ("add", 0, 0, R(1)),
+        ("add", 0, 0, _r(1)),
         ("jump", "saturate", "ov"),
         ("st", 0, 3, V_DEV),
     )
@@ -130,113 +133,118 @@ def _track(var, base, n):
     return (
         ("ld", 0, 3, var),
         ("ld", 1, 3, base),
-        ("sub", 0, 0, R(1)),
+        ("sub", 0, 0, _r(1)),
         ("jump", neg, "ov"),
         ("rsh", 0, 0, TRACK_SHIFT),
-        ("add", 1, 1, R(0)),
+        ("add", 1, 1, _r(0)),
         ("jump", store),
         ("label", neg),
         ("move", 2, 0),
-        ("sub", 0, 2, R(0)),
+        ("sub", 0, 2, _r(0)),
         ("rsh", 0, 0, TRACK_SHIFT),
-        ("sub", 1, 1, R(0)),
+        ("sub", 1, 1, _r(0)),
         ("label", store),
         ("st", 1, 3, base),
     )
 
 
-SOURCE = (
-    (
-        ("label", "entry"),
-        ("move", 3, 0),  # R3: base address of the variables
-        ("i2c_wr", _QMC_CONTROL1, _QMC_CONTINUOUS_200HZ, 7, 0, SLAVE),
-        ("wait", WAIT_5MS),
+def source():
+    """The sampler as data, built on demand: a wake that only reads RTC memory holds
+    neither these tuples nor the assembler."""
+    return (
+        (
+            ("label", "entry"),
+            ("move", 3, 0),  # R3: base address of the variables
+            ("i2c_wr", _QMC_CONTROL1, _QMC_CONTINUOUS_200HZ, 7, 0, SLAVE),
+            ("wait", WAIT_5MS),
+        )
+        + _axis(_QMC_DATA, V_X)
+        + _axis(_QMC_DATA + 2, V_Y)
+        + _axis(_QMC_DATA + 4, V_Z)
+        + (
+            ("i2c_wr", _QMC_CONTROL1, _QMC_STANDBY, 7, 0, SLAVE),
+            ("ld", 0, 3, V_SLEPT),
+            ("add", 0, 0, 1),
+            ("st", 0, 3, V_SLEPT),
+            ("move", 0, 0),
+            ("st", 0, 3, V_DEV),
+        )
+        + _deviation(V_X, V_BASE_X, 0)
+        + _deviation(V_Y, V_BASE_Y, 1)
+        + _deviation(V_Z, V_BASE_Z, 2)
+        + (
+            ("jump", "compare"),
+            ("label", "saturate"),
+            ("move", 3, 0),
+            ("move", 0, 0xFFFF),
+            ("st", 0, 3, V_DEV),
+            ("label", "compare"),
+            ("ld", 2, 3, V_DEV),
+            ("ld", 0, 3, V_STATE),
+            ("jumpr", "occupied", 1, "ge"),
+            ("ld", 1, 3, V_ON),
+            ("sub", 0, 1, _r(2)),  # on - dev borrows when dev > on
+            ("jump", "beyond", "ov"),
+            ("ld", 1, 3, V_OFF),
+            ("sub", 0, 2, _r(1)),  # dev - off borrows when dev < off: a quiet, free bay
+            ("jump", "track", "ov"),
+            ("jump", "quiet"),
+            ("label", "track"),
+        )
+        + _track(V_X, V_BASE_X, 0)
+        + _track(V_Y, V_BASE_Y, 1)
+        + _track(V_Z, V_BASE_Z, 2)
+        + (
+            ("jump", "quiet"),
+            ("label", "occupied"),
+            ("ld", 1, 3, V_OFF),
+            ("sub", 0, 2, _r(1)),  # dev - off borrows when dev < off
+            ("jump", "beyond", "ov"),
+            ("label", "quiet"),
+            ("move", 0, 0),
+            ("st", 0, 3, V_PENDING),
+            ("jump", "heartbeat"),
+            ("label", "beyond"),
+            ("ld", 0, 3, V_PENDING),
+            ("add", 0, 0, 1),
+            ("st", 0, 3, V_PENDING),
+            ("ld", 1, 3, V_DEBOUNCE),
+            ("sub", 1, 0, _r(1)),  # pending - debounce borrows while pending < debounce
+            ("jump", "heartbeat", "ov"),
+            ("move", 0, 0),  # confirmed: toggle the state
+            ("st", 0, 3, V_PENDING),
+            ("ld", 0, 3, V_STATE),
+            ("move", 1, 1),
+            ("sub", 0, 1, _r(0)),
+            ("st", 0, 3, V_STATE),
+            ("ld", 0, 3, V_SLEPT),
+            ("st", 0, 3, V_CHANGE_AT),
+            ("ld", 0, 3, V_WAKE),
+            ("or", 0, 0, WAKE_CHANGE),
+            ("st", 0, 3, V_WAKE),
+            ("label", "heartbeat"),
+            ("ld", 0, 3, V_SLEPT),
+            ("ld", 1, 3, V_HEARTBEAT),
+            ("sub", 0, 0, _r(1)),  # slept - heartbeat borrows while slept < heartbeat
+            ("jump", "check_wake", "ov"),
+            ("ld", 0, 3, V_WAKE),
+            ("or", 0, 0, WAKE_HEARTBEAT),
+            ("st", 0, 3, V_WAKE),
+            ("label", "check_wake"),
+            ("ld", 0, 3, V_WAKE),
+            ("jumpr", "done", 1, "lt"),
+            ("wake",),
+            ("label", "done"),
+            ("halt",),
+        )
     )
-    + _axis(_QMC_DATA, V_X)
-    + _axis(_QMC_DATA + 2, V_Y)
-    + _axis(_QMC_DATA + 4, V_Z)
-    + (
-        ("i2c_wr", _QMC_CONTROL1, _QMC_STANDBY, 7, 0, SLAVE),
-        ("ld", 0, 3, V_SLEPT),
-        ("add", 0, 0, 1),
-        ("st", 0, 3, V_SLEPT),
-        ("move", 0, 0),
-        ("st", 0, 3, V_DEV),
-    )
-    + _deviation(V_X, V_BASE_X, 0)
-    + _deviation(V_Y, V_BASE_Y, 1)
-    + _deviation(V_Z, V_BASE_Z, 2)
-    + (
-        ("jump", "compare"),
-        ("label", "saturate"),
-        ("move", 3, 0),
-        ("move", 0, 0xFFFF),
-        ("st", 0, 3, V_DEV),
-        ("label", "compare"),
-        ("ld", 2, 3, V_DEV),
-        ("ld", 0, 3, V_STATE),
-        ("jumpr", "occupied", 1, "ge"),
-        ("ld", 1, 3, V_ON),
-        ("sub", 0, 1, R(2)),  # on - dev borrows when dev > on
-        ("jump", "beyond", "ov"),
-        ("ld", 1, 3, V_OFF),
-        ("sub", 0, 2, R(1)),  # dev - off borrows when dev < off: a quiet, free bay
-        ("jump", "track", "ov"),
-        ("jump", "quiet"),
-        ("label", "track"),
-    )
-    + _track(V_X, V_BASE_X, 0)
-    + _track(V_Y, V_BASE_Y, 1)
-    + _track(V_Z, V_BASE_Z, 2)
-    + (
-        ("jump", "quiet"),
-        ("label", "occupied"),
-        ("ld", 1, 3, V_OFF),
-        ("sub", 0, 2, R(1)),  # dev - off borrows when dev < off
-        ("jump", "beyond", "ov"),
-        ("label", "quiet"),
-        ("move", 0, 0),
-        ("st", 0, 3, V_PENDING),
-        ("jump", "heartbeat"),
-        ("label", "beyond"),
-        ("ld", 0, 3, V_PENDING),
-        ("add", 0, 0, 1),
-        ("st", 0, 3, V_PENDING),
-        ("ld", 1, 3, V_DEBOUNCE),
-        ("sub", 1, 0, R(1)),  # pending - debounce borrows while pending < debounce
-        ("jump", "heartbeat", "ov"),
-        ("move", 0, 0),  # confirmed: toggle the state
-        ("st", 0, 3, V_PENDING),
-        ("ld", 0, 3, V_STATE),
-        ("move", 1, 1),
-        ("sub", 0, 1, R(0)),
-        ("st", 0, 3, V_STATE),
-        ("ld", 0, 3, V_SLEPT),
-        ("st", 0, 3, V_CHANGE_AT),
-        ("ld", 0, 3, V_WAKE),
-        ("or", 0, 0, WAKE_CHANGE),
-        ("st", 0, 3, V_WAKE),
-        ("label", "heartbeat"),
-        ("ld", 0, 3, V_SLEPT),
-        ("ld", 1, 3, V_HEARTBEAT),
-        ("sub", 0, 0, R(1)),  # slept - heartbeat borrows while slept < heartbeat
-        ("jump", "check_wake", "ov"),
-        ("ld", 0, 3, V_WAKE),
-        ("or", 0, 0, WAKE_HEARTBEAT),
-        ("st", 0, 3, V_WAKE),
-        ("label", "check_wake"),
-        ("ld", 0, 3, V_WAKE),
-        ("jumpr", "done", 1, "lt"),
-        ("wake",),
-        ("label", "done"),
-        ("halt",),
-    )
-)
 
 
 def program():
     """(words, labels) of the sampler, assembled to start at ENTRY."""
-    return assemble(SOURCE, ENTRY)
+    from .asm import assemble
+
+    return assemble(source(), ENTRY)
 
 
 def image():
