@@ -95,6 +95,14 @@ def test_rtc_i2c_setup_writes_the_documented_registers(port_module):
     assert machine.log[-1] == ("I2C", 0, 2, 15, 100_000)
 
 
+def test_the_sampler_fits_the_ulp_memory_micropython_reserves(port_module):
+    from lorafield_node.ulp import parking as prog
+
+    mod, _, _ = port_module
+    words, _ = prog.program()
+    assert prog.N_VARS <= prog.ENTRY and prog.ENTRY + len(words) <= mod.RESERVED_WORDS
+
+
 def test_only_rtc_i2c_pins_reach_the_ulp(port_module):
     mod, _, _ = port_module
     assert mod.rtc_i2c_pins(None, {"sda": 4, "scl": 15}) is None  # Heltec's OLED bus

@@ -13,8 +13,9 @@ the board option "ulp_i2c": {"scl": 2, "sda": 15}.
 
 NOT CHECKED ON A CHIP: the register values follow esp-idf's soc/esp32 headers (rtc_i2c_reg.h,
 rtc_io_reg.h, sens_reg.h) and published ULP I2C examples; the ULP program and this port
-were run only in emulation. That MicroPython's firmware reserves the start of RTC slow
-memory for the ULP (CONFIG_ULP_COPROC_RESERVE_MEM) is assumed, not verified.
+were run only in emulation. MicroPython's esp32 builds reserve the first 2040 bytes of RTC
+slow memory for the ULP (ports/esp32/boards/sdkconfig.base: CONFIG_ULP_COPROC_RESERVE_MEM
+=2040); the sampler with its variables must fit there (RESERVED_WORDS, tested).
 """
 
 try:
@@ -29,6 +30,7 @@ import esp32  # pyright: ignore[reportMissingImports] (esp32 port only)
 import machine
 
 _RTC_SLOW_MEM = const(0x50000000)
+RESERVED_WORDS = const(510)  # 2040 bytes: MicroPython's CONFIG_ULP_COPROC_RESERVE_MEM
 _RTCIO = const(0x3FF48400)  # DR_REG_RTCIO_BASE
 _SENS = const(0x3FF48800)  # DR_REG_SENS_BASE
 _RTC_I2C = const(0x3FF48C00)  # DR_REG_RTC_I2C_BASE
