@@ -8,6 +8,7 @@ import io
 
 import pytest
 from lorafield_node.ulp import parking as prog
+from lorafield_tools.mpcheck import compile_file
 from mp_apps import fakes
 
 pytestmark = pytest.mark.micropython
@@ -107,6 +108,10 @@ def test_assembler_output_is_byte_identical_on_micropython(micropython):
         "from lorafield_node.ulp import parking\nprint(parking.binary().hex())\n"
     ).strip()
     assert got == prog.binary().hex()
+    shipped = micropython.run(
+        "from lorafield_node.ulp import parking_image\nprint(parking_image.BINARY.hex())\n"
+    ).strip()
+    assert shipped == got
     words, _ = prog.program()
     assert bytes.fromhex(got)[12:16] == words[0].to_bytes(4, "little")
 
@@ -124,3 +129,38 @@ def test_ulp_wakes_match_cpython(micropython):
     assert " 10:" in lines[3]
     assert lines[4].split("|")[2].split()[0] == "2"  # loaded a second time
     print(want)
+
+
+IMPORTS = (
+    "lorafield_codec",
+    "lorafield_node.store",
+    "lorafield_node.apps.framework",
+    "lorafield_node.drivers.qmc5883l",
+    "lorafield_node.apps.parking",
+    "lorafield_node.ulp.layout",
+    "lorafield_node.ulp.parking_image",
+    "lorafield_node.apps.parking_ulp",
+)
+
+
+def test_each_ulp_wake_fits_96_kib(micropython_factory, tmp_path):
+    """As the apps' heap test (test_apps_micropython.py): modules compiled one per call,
+    the fakes precompiled, then one wake per call (the image is assembled at deploy time:
+    the device never imports the assembler)."""
+    vm = micropython_factory(heap_kib=96)
+    for module in IMPORTS:
+        vm.run(f"import {module}\n")
+    src = tmp_path / "lf_ulp_fakes.py"
+    src.write_text(fakes("parking") + ULP)
+    compile_file(src, tmp_path / "lf_ulp_fakes.mpy")
+    vm.write_file("/lib/lf_ulp_fakes.mpy", (tmp_path / "lf_ulp_fakes.mpy").read_bytes())
+    vm.run("from lf_ulp_fakes import ucycle, setup\nsetup()\n")
+    peak = 0
+    lines = []
+    for call in CALLS:
+        out = vm.run(call + "\nimport gc\nprint(gc.mem_alloc())\n").splitlines()
+        lines.append(out[0])
+        peak = max(peak, int(out[-1]))
+    assert "\n".join(lines) + "\n" == _cpython()
+    assert peak < 96 * 1024
+    print(f"parking (ULP): highest heap use in a wake {peak} B")

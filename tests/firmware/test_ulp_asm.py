@@ -2,6 +2,8 @@
 (micropython-esp32-ulp tests/fixtures/all_opcodes.esp32.lst: the bytes as they lie in
 memory, little-endian), the source-as-data assembler, and its errors."""
 
+from pathlib import Path
+
 import pytest
 from lorafield_node.ulp import asm
 from lorafield_node.ulp.asm import AsmError, R, assemble
@@ -110,3 +112,16 @@ def test_source_with_labels_assembles_at_its_origin():
 def test_bad_source_is_a_typed_error(source, message):
     with pytest.raises(AsmError, match=message):
         assemble(source)
+
+
+def test_the_shipped_image_is_the_assembled_program():
+    """ulp/parking_image.py (what the device loads) is regenerated from the source:
+    .venv/bin/python -c "from lorafield_node.ulp import parking as p;
+    open('firmware/lib/lorafield_node/ulp/parking_image.py', 'w').write(p.image_module())\""""
+    from lorafield_node.ulp import parking, parking_image
+
+    path = Path(parking_image.__file__)
+    assert path.read_text(encoding="utf-8") == parking.image_module()
+    assert parking.binary() == parking_image.BINARY
+    words, _ = parking.program()
+    assert parking.binary()[:4] == b"ulp\0" and len(parking.binary()) == 12 + 4 * len(words)

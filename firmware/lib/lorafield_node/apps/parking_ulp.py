@@ -30,7 +30,7 @@ except ImportError:  # CPython
 
 from .. import board as contract
 from ..drivers import SensorError
-from ..ulp import parking as prog
+from ..ulp import layout as prog
 
 _CAL_GAP_MS = const(500)
 _RETRY_S = const(900)  # heartbeat overdue (not sent): the ULP wakes the CPU again in 15 min
@@ -90,7 +90,9 @@ class UlpSampling:
         det = app.detector
         port = self.port
         port.set_slave(prog.SLAVE, app.mag.address)
-        port.load_binary(prog.ENTRY, prog.binary())
+        from ..ulp.parking_image import BINARY  # assembled at deploy time (ulp/parking.py)
+
+        port.load_binary(prog.ENTRY, BINARY)
         for i in range(3):  # detector baseline (1/160 uT) -> LSB (1/120 uT)
             port.write(prog.V_BASE_X + i, prog.bias(det.baseline[i] * 3 // 4))
         port.write(prog.V_DEBOUNCE, det.debounce)
