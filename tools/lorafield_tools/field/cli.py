@@ -10,7 +10,6 @@ import urllib.parse
 from lorafield_tools.cli import UsageError
 
 from .export import export
-from .report import write_report
 from .results import fmt_days, summary_table
 from .run import Field
 
@@ -130,6 +129,10 @@ def run_field(spec, args, out=None):
     for note in notes:
         print("- " + note, file=out)
     truths = {n.name: n.world for n in field.nodes if n.kind == "parking"}
+    # Imported here: matplotlib takes most of a second to load, and every `lorafield`
+    # command builds this module's parser.
+    from .report import write_report
+
     report = write_report(os.path.join(args.out, "report.html"), spec, results, truths, notes)
     print(f"report: {report}", file=out)
     print(f"database: {db_path}  (lorafield lns readings --db {db_path})", file=out)
