@@ -3,7 +3,10 @@ cycle (Node + app + drivers + codec + store) on a fake board with tiny fake buse
 MAC. `setup()` builds the world (kept between VM calls), `cycle(...)` runs one wake and
 prints what went on the air and how long the node sleeps."""
 
-HEAD = """
+from lorafield_tools.bench.mac_programs import CLOCK, RAM_FLASH
+
+HEAD = (
+    """
 import struct
 
 from lorafield_node.store import Store
@@ -11,60 +14,10 @@ from lorafield_node.apps import app_class
 from lorafield_node.apps.framework import Node, run
 
 
-class RamFlash:
-    # NOR semantics without temporary buffers (the VM frees nothing during one call)
-    def __init__(self, size=4096, count=2):
-        self.size = size
-        self.count = count
-        self.data = bytearray(size * count)
-        for i in range(size * count):
-            self.data[i] = 0xFF
-
-    def readblocks(self, block, buf, offset=0):
-        a = block * self.size + offset
-        for i in range(len(buf)):
-            buf[i] = self.data[a + i]
-
-    def writeblocks(self, block, buf, offset=0):
-        a = block * self.size + offset
-        for i in range(len(buf)):
-            self.data[a + i] &= buf[i]
-
-    def ioctl(self, op, arg=0):
-        if op == 4:
-            return self.count
-        if op == 5:
-            return self.size
-        if op == 6:
-            a = arg * self.size
-            for i in range(self.size):
-                self.data[a + i] = 0xFF
-        return 0
-
-
-class Clock:
-    def __init__(self):
-        self.us = 0
-
-    def ticks_us(self):
-        return self.us & 0x3FFFFFFF
-
-    def ticks_ms(self):
-        return (self.us // 1000) & 0x3FFFFFFF
-
-    def ticks_diff(self, a, b):
-        return ((a - b + 0x20000000) & 0x3FFFFFFF) - 0x20000000
-
-    def ticks_add(self, t, d):
-        return (t + d) & 0x3FFFFFFF
-
-    def sleep_us(self, us):
-        self.us += us
-
-    def sleep_ms(self, ms):
-        self.us += ms * 1000
-
-
+"""
+    + RAM_FLASH
+    + CLOCK
+    + """
 class Slept(Exception):
     pass
 
@@ -78,9 +31,12 @@ class Wdt:
 
 
 """
+)
 
 I2C = """
 def sht_crc(b):
+    # Sensirion CRC-8 kept here (not the driver's): parking carries this fake but not the
+    # SHT31 driver, which would otherwise be compiled into its measured heap.
     crc = 0xFF
     for x in b:
         crc ^= x
@@ -153,16 +109,7 @@ class FakeUART:
 """
 
 ONEWIRE = """
-def ow_crc(data):
-    crc = 0
-    for byte in data:
-        for _ in range(8):
-            mix = (crc ^ byte) & 1
-            crc >>= 1
-            if mix:
-                crc ^= 0x8C
-            byte >>= 1
-    return crc
+from lorafield_node.drivers.ds18b20 import crc8 as ow_crc
 
 
 class FakeOneWire:
@@ -275,7 +222,7 @@ W = {}
 
 
 def setup():
-    W["flash"] = RamFlash()
+    W["flash"] = RamFlash(4096, 2)
 
 
 def cycle(settings, cause=4, field=None, temp_c=None, mm=None, raw=None, gone=False, dl=None):

@@ -3,16 +3,16 @@ their output line for line (tests/lorawan/mac/test_mac_micropython.py) and `lora
 firmware` measures heap and CPU time with them. Each defines `main(...)` printing lines.
 """
 
-# Shared fakes: a RAM NOR block device, a clock, a board and a radio (MicroPython subset).
-FAKES = """
-from lorafield_node.store import Store
-
-
+# A RAM NOR block device (erase sets 0xFF, program only clears bits). Its image is filled in place:
+# no temporary buffer, as the VM frees nothing during one call. Also used by tests/apps/mp_apps.py.
+RAM_FLASH = """
 class RamFlash:
     def __init__(self, size=4096, count=3):
         self.size = size
         self.count = count
-        self.data = bytearray(b"\\xff" * (size * count))
+        self.data = bytearray(size * count)
+        for i in range(size * count):
+            self.data[i] = 0xFF
         self.writes = 0
 
     def readblocks(self, block, buf, offset=0):
@@ -39,7 +39,10 @@ class RamFlash:
             return 0
         return 0
 
+"""
 
+# A clock with MicroPython's 30-bit wrapping ticks that advances only when slept on.
+CLOCK = """
 class Clock:
     def __init__(self):
         self.us = 0
@@ -62,7 +65,16 @@ class Clock:
     def sleep_ms(self, ms):
         self.us += ms * 1000
 
+"""
 
+# Shared fakes: a RAM NOR block device, a clock, a board and a radio (MicroPython subset).
+FAKES = (
+    """
+from lorafield_node.store import Store
+"""
+    + RAM_FLASH
+    + CLOCK
+    + """
 class Board:
     def __init__(self):
         self._clock = Clock()
@@ -119,6 +131,7 @@ class Radio:
     def sleep(self):
         pass
 """
+)
 
 # Session, FCnt skip-ahead, ADR backoff and duty-cycle arithmetic.
 LOGIC = (
