@@ -17,6 +17,11 @@ Device-side protocols (what the emulated chips implement):
 
 import errno
 
+# onewire.crc8 (Dallas/Maxim CRC-8, x^8 + x^5 + x^4 + 1 reflected; 0 over a block that ends in
+# its own CRC, Maxim AN27): the firmware's one implementation, pinned to AN27's vectors by
+# tests/drivers/test_drivers_emulated.py, so the emulated bus and sensors cannot drift from it.
+from lorafield_node.drivers.ds18b20 import crc8
+
 ENODEV = errno.ENODEV
 EIO = errno.EIO
 
@@ -273,20 +278,6 @@ class UART:
 
 class OneWireError(Exception):
     """No presence pulse where one was required (onewire.OneWireError)."""
-
-
-def crc8(data):
-    """Dallas/Maxim CRC-8 (x^8 + x^5 + x^4 + 1, reflected), as onewire.crc8: 0 over a block
-    that ends in its own CRC (Maxim application note 27)."""
-    crc = 0
-    for byte in data:
-        for _ in range(8):
-            mix = (crc ^ byte) & 1
-            crc >>= 1
-            if mix:
-                crc ^= 0x8C
-            byte >>= 1
-    return crc
 
 
 class OneWire:

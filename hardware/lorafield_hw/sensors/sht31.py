@@ -9,6 +9,10 @@ T = -45 + 175 * S_T / 65535, RH = 100 * S_RH / 65535 (4.13). Also soft reset 0x3
 status 0xF32D / clear 0x3041, heater 0x306D / 0x3066.
 """
 
+# The firmware driver's Sensirion CRC-8 (one implementation; the datasheet's 4.12 example is
+# asserted in tests/drivers and tests/hardware/boards).
+from lorafield_node.drivers.sht31 import crc8
+
 from lorafield_hw.sensors.base import Sensor
 
 ADDRESS = 0x44
@@ -33,17 +37,6 @@ STATUS_COMMAND_FAILED = 1 << 1
 
 MEASURING_MA = 0.6  # supply current while measuring, typ (electrical specifications)
 IDLE_MA = 0.0002  # idle state, single-shot mode
-
-
-def crc8(data):
-    """Sensirion CRC-8: polynomial 0x31, init 0xFF, no reflection; crc8(b'\\xbe\\xef') ==
-    0x92 (the datasheet's example, 4.12)."""
-    crc = 0xFF
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x31) & 0xFF if crc & 0x80 else (crc << 1) & 0xFF
-    return crc
 
 
 class SHT31(Sensor):
