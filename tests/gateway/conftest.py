@@ -1,5 +1,6 @@
 """Gateway test fixtures: a real mosquitto broker on a free loopback port, gateway configs,
-and the helpers in gw_helpers (importable under --import-mode=importlib via sys.path)."""
+and the helpers in gw_helpers and tests/hardware/radio/radio_helpers (importable under
+--import-mode=importlib via sys.path)."""
 
 import os
 import pwd
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent.parent / "hardware" / "radio"))  # radio_helpers
 
 
 def free_port(kind=socket.SOCK_STREAM):

@@ -10,6 +10,9 @@ from lorafield_gateway import config as gwconfig
 from lorafield_hw import sx1276_registers as r
 from lorafield_node.phy import UNCONFIRMED_UP, SessionCrypto, build_data
 
+# The radio tests' register-level set-up (tests/hardware/radio; on sys.path via conftest.py).
+from radio_helpers import configure, load_fifo, read_packet
+
 KEY = bytes(range(16))
 CRYPTO = SessionCrypto(KEY, KEY)
 
@@ -25,40 +28,11 @@ def dev_fcnt(phy):
     return int.from_bytes(phy[1:5], "little"), int.from_bytes(phy[6:8], "little")
 
 
-def configure(chip, *, frequency_hz=868_100_000, sf=7, bw_code=7, iq_rx_inverted=False, crc=True):
-    """A node's LoRa settings through the chip's registers (normal IQ on TX)."""
-    write = chip.write_register
-    write(r.REG_OP_MODE, r.MODE_SLEEP)
-    write(r.REG_OP_MODE, r.LONG_RANGE_MODE | r.MODE_SLEEP)
-    frf = round(frequency_hz * r.FSTEP_DIVISOR / r.FXOSC_HZ)
-    write(r.REG_FRF_MSB, frf >> 16)
-    write(r.REG_FRF_MID, (frf >> 8) & 0xFF)
-    write(r.REG_FRF_LSB, frf & 0xFF)
-    write(r.REG_FIFO_TX_BASE_ADDR, 0)
-    write(r.REG_FIFO_RX_BASE_ADDR, 0)
-    write(r.REG_MODEM_CONFIG1, (bw_code << 4) | (1 << 1))
-    write(r.REG_MODEM_CONFIG2, (sf << 4) | (r.RX_PAYLOAD_CRC_ON if crc else 0))
-    write(r.REG_MODEM_CONFIG3, r.LOW_DATA_RATE_OPTIMIZE if sf >= 11 else 0)
-    write(r.REG_PREAMBLE_LSB, 8)
-    write(r.REG_SYNC_WORD, 0x34)
-    write(r.REG_PA_CONFIG, 0x8F)
-    write(r.REG_INVERT_IQ, (0x27 & ~0x41) | (0x40 if iq_rx_inverted else 0) | 0x01)
-    write(r.REG_INVERT_IQ2, r.INVERT_IQ2_ON if iq_rx_inverted else r.INVERT_IQ2_OFF)
-    write(r.REG_OP_MODE, r.LONG_RANGE_MODE | r.MODE_STDBY)
-
-
 def send(chip, payload):
-    chip.write_register(r.REG_FIFO_ADDR_PTR, 0)
-    chip.transaction(bytes((r.REG_FIFO | 0x80,)) + bytes(payload))
-    chip.write_register(r.REG_PAYLOAD_LENGTH, len(payload))
+    """Load the FIFO, clear the IRQ flags, start TX (settings from radio_helpers.configure)."""
+    load_fifo(chip, payload)
     chip.write_register(r.REG_IRQ_FLAGS, 0xFF)
     chip.write_register(r.REG_OP_MODE, r.LONG_RANGE_MODE | r.MODE_TX)
-
-
-def read_packet(chip):
-    length = chip.read_register(r.REG_RX_NB_BYTES)
-    chip.write_register(r.REG_FIFO_ADDR_PTR, chip.read_register(r.REG_FIFO_RX_CURRENT_ADDR))
-    return chip.transaction(bytes((r.REG_FIFO,)) + bytes(length))[1:]
 
 
 class ClassANode:
