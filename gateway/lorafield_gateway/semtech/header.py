@@ -61,6 +61,14 @@ def expect(data, identifier):
     return token
 
 
+def expect_bare(data, identifier):
+    """The token of `data` if it is a header-only packet of type `identifier` (the acks)."""
+    token = expect(data, identifier)
+    if len(data) != HEADER_LEN:
+        raise SemtechError(f"{NAMES[identifier]} of {len(data)} bytes, expected {HEADER_LEN}")
+    return token
+
+
 def eui_bytes(eui):
     """A gateway EUI given as 16 hex digits (or 8 bytes) as 8 bytes."""
     if isinstance(eui, bytes | bytearray):

@@ -3,7 +3,7 @@ Layout: version 2 | token (2) | 0x04."""
 
 from dataclasses import dataclass
 
-from .header import HEADER_LEN, PULL_ACK, SemtechError, expect, header
+from .header import PULL_ACK, expect_bare, header
 
 
 @dataclass(frozen=True)
@@ -16,7 +16,4 @@ def encode(packet):
 
 
 def decode(data):
-    token = expect(data, PULL_ACK)
-    if len(data) != HEADER_LEN:
-        raise SemtechError(f"PULL_ACK of {len(data)} bytes, expected {HEADER_LEN}")
-    return PullAck(token)
+    return PullAck(expect_bare(data, PULL_ACK))

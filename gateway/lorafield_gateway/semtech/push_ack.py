@@ -3,7 +3,7 @@ Layout: version 2 | token (2) | 0x01."""
 
 from dataclasses import dataclass
 
-from .header import HEADER_LEN, PUSH_ACK, SemtechError, expect, header
+from .header import PUSH_ACK, expect_bare, header
 
 
 @dataclass(frozen=True)
@@ -16,7 +16,4 @@ def encode(packet):
 
 
 def decode(data):
-    token = expect(data, PUSH_ACK)
-    if len(data) != HEADER_LEN:
-        raise SemtechError(f"PUSH_ACK of {len(data)} bytes, expected {HEADER_LEN}")
-    return PushAck(token)
+    return PushAck(expect_bare(data, PUSH_ACK))
