@@ -34,7 +34,8 @@ from .lns.registry import DeviceRegistry, eui_bytes, key_bytes
 
 KINDS = ("parking", "water_level", "temperature")
 SECRET_FIELDS = ("app_key", "nwk_s_key", "app_s_key")
-_DEVICE_FIELDS = {
+# The keys a [[device]] table may have: FleetDevice's attributes, written once.
+_DEVICE_FIELDS = (
     "dev_eui",
     "join_eui",
     "name",
@@ -46,7 +47,7 @@ _DEVICE_FIELDS = {
     "location",
     "board",
     "settings",
-}
+)
 
 
 class FleetError(ValueError):
@@ -56,19 +57,7 @@ class FleetError(ValueError):
 class FleetDevice:
     """One device of the fleet. Keys are bytes and stay out of repr()."""
 
-    __slots__ = (
-        "dev_eui",
-        "join_eui",
-        "name",
-        "kind",
-        "app_key",
-        "dev_addr",
-        "nwk_s_key",
-        "app_s_key",
-        "location",
-        "board",
-        "settings",
-    )
+    __slots__ = _DEVICE_FIELDS
 
     def __init__(self, dev_eui, kind, name=None, join_eui=None, app_key=None, **optional):
         self.dev_eui = dev_eui
@@ -204,7 +193,7 @@ def _field(parse, where):
 def _parse_device(entry, where, default_join_eui):
     if not isinstance(entry, dict):
         raise FleetError(f"{where}: must be a table")
-    unknown = set(entry) - _DEVICE_FIELDS
+    unknown = set(entry) - set(_DEVICE_FIELDS)
     if unknown:
         raise FleetError(f"{where}: unknown key {sorted(unknown)[0]!r}")
     if "dev_eui" not in entry:
