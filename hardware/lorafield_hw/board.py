@@ -59,25 +59,32 @@ class _Live:
         object.__setattr__(self, "_view", view)
 
     def __getattr__(self, name):
-        attribute = getattr(self._target, name)
+        target = self._target
+        attribute = getattr(target, name)
         if not callable(attribute):
             return attribute
-        view = self._view
+        enter = self._view._enter
+        leave = self._view._leave
 
         def call(*args, **kwargs):
-            view._enter()
+            enter()  # raises ProcessKilled once the boot is over
             try:
                 return attribute(*args, **kwargs)
             finally:
-                view._leave()
+                leave()
 
+        # A method of the target's class is bound once (later lookups skip __getattr__);
+        # an attribute set on the instance may be rebound, so it is looked up every time.
+        if name not in getattr(target, "__dict__", ()) and hasattr(type(target), name):
+            self.__dict__[name] = call
         return call
 
     def __setattr__(self, name, value):
         setattr(self._target, name, value)
 
     def __call__(self, *args, **kwargs):
-        return self.__getattr__("__call__")(*args, **kwargs)
+        call = self.__dict__.get("__call__") or self.__getattr__("__call__")
+        return call(*args, **kwargs)
 
 
 class _EchoPin(Pin):
@@ -159,16 +166,18 @@ class BootView(contract.Board):
             raise ProcessKilled("this boot is over")
 
     def _enter(self):
-        self._check()
+        if not self._alive:
+            raise ProcessKilled("this boot is over")
         self._depth += 1
-        if self._depth == 1:
+        if self._depth == 1 and self._pending:
             self._run_pending()
 
     def _leave(self):
         self._depth -= 1
         if self._depth == 0:
-            self._board._poll_radio()
-            self._board._check_battery()
+            board = self._board
+            board._poll_radio()
+            board._check_battery()
 
     def _dispatch(self, handler, pin):
         self._pending.append((handler, pin))
@@ -603,12 +612,10 @@ class EmulatedBoard:
     def _check_battery(self):
         """Brown-out: a flat battery cuts the power (checked at board events: each firmware
         call into the board, sleeps and boots)."""
-        if self.powered and not self._browning_out:
-            self.energy.update()
-            if self.energy.battery.empty:
-                self._browning_out = True
-                self.browned_out = True
-                self.scheduler.after(0, self._brown_out)
+        if self.powered and not self._browning_out and self.energy.empty():
+            self._browning_out = True
+            self.browned_out = True
+            self.scheduler.after(0, self._brown_out)
 
     def _brown_out(self):
         self._browning_out = False

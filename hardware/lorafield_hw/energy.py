@@ -110,43 +110,81 @@ def sx1276_state(chip):
 
 
 class EnergyMeter:
+    """Integrates lazily: the battery's charge moves with the total current at each
+    `update()` (one multiply), and a component's time-in-state and charge are added up when
+    that component changes state or when `time_us` / `charge_mas` are read. The sums are the
+    same as integrating every component at every call; the board calls `update()` / `empty()`
+    at every firmware call, so that has to be cheap."""
+
     COMPONENTS = ("mcu", "board", "radio", "sensors", "ulp")  # ulp: ESP32 ULP runs (charge)
 
     def __init__(self, clock, battery=None):
         self._clock = clock  # callable -> now in us
         self.battery = battery or Battery()
         self._state = {c: ("off", 0.0) for c in self.COMPONENTS}
-        self.time_us = {}  # "component state" -> us
-        self.charge_mas = {c: 0.0 for c in self.COMPONENTS}  # mA * s
         self.start_us = clock()
-        self._last_us = self.start_us
+        self._since = {c: self.start_us for c in self.COMPONENTS}  # state's time counted to
+        self._time_us = {}  # "component state" -> us
+        self._charge_mas = {c: 0.0 for c in self.COMPONENTS}  # mA * s
+        self._total_ma = 0.0
+        self._last_us = self.start_us  # the battery's charge is counted to here
+
+    @property
+    def time_us(self):
+        self._flush_all()
+        return self._time_us
+
+    @property
+    def charge_mas(self):
+        self._flush_all()
+        return self._charge_mas
 
     def update(self):
-        """Integrate every component's current up to now."""
+        """Move the battery's charge up to now (the total current times the time since)."""
         now = self._clock()
         elapsed = now - self._last_us
-        if elapsed <= 0:
-            return
-        for component, (label, ma) in self._state.items():
+        if elapsed > 0:
+            self.battery.used_mah += self._total_ma * elapsed / 3.6e9
+            self._last_us = now
+
+    def empty(self):
+        """Whether the battery is flat now (as `update()` then `battery.empty`, without
+        moving anything unless it is)."""
+        battery = self.battery
+        projected = battery.used_mah + self._total_ma * (self._clock() - self._last_us) / 3.6e9
+        if projected < battery.capacity_mah:
+            return False
+        self.update()
+        return battery.empty
+
+    def _flush(self, component, now):
+        elapsed = now - self._since[component]
+        if elapsed > 0:
+            label, ma = self._state[component]
             key = f"{component} {label}"
-            self.time_us[key] = self.time_us.get(key, 0) + elapsed
-            self._charge(component, ma * elapsed / 1e6)
-        self._last_us = now
+            self._time_us[key] = self._time_us.get(key, 0) + elapsed
+            self._charge_mas[component] += ma * elapsed / 1e6
+            self._since[component] = now
+
+    def _flush_all(self):
+        self.update()
+        now = self._clock()
+        for component in self.COMPONENTS:
+            self._flush(component, now)
 
     def set(self, component, label, ma):
         if self._state[component] == (label, ma):
             return
         self.update()
+        self._flush(component, self._clock())
         self._state[component] = (label, float(ma))
+        self._total_ma = sum(ma for _, ma in self._state.values())
 
     def state(self, component):
         return self._state[component]
 
     def add_charge(self, component, mas):
-        self._charge(component, mas)
-
-    def _charge(self, component, mas):
-        self.charge_mas[component] += mas
+        self._charge_mas[component] += mas
         self.battery.used_mah += mas / 3600.0
 
     def current_ma(self):
