@@ -15,6 +15,7 @@ except ImportError:  # CPython
 
 
 from . import SensorError
+from .qmc5883l import RegisterMagnetometer
 
 ADDRESS = const(0x1E)
 _REG_CONFIG_A = const(0x00)
@@ -31,27 +32,12 @@ _TIMEOUT_MS = const(50)
 _SATURATED = const(-4096)
 
 
-class HMC5883L:
+class HMC5883L(RegisterMagnetometer):
+    NAME = "HMC5883L"
+
     def __init__(self, i2c, clock, address=ADDRESS):
-        self.i2c = i2c
-        self.clock = clock
-        self.address = address
-        self._buf = bytearray(6)
-        self._one = bytearray(1)
+        super().__init__(i2c, clock, address)
         self._id = bytearray(3)
-
-    def _write(self, reg, value):
-        self._one[0] = value
-        try:
-            self.i2c.writeto_mem(self.address, reg, self._one)
-        except OSError as e:
-            raise SensorError("HMC5883L does not answer (OSError %s)" % e.args[0]) from None
-
-    def _read(self, reg, buf):
-        try:
-            self.i2c.readfrom_mem_into(self.address, reg, buf)
-        except OSError as e:
-            raise SensorError("HMC5883L does not answer (OSError %s)" % e.args[0]) from None
 
     def init(self):
         self._read(_REG_ID, self._id)
@@ -64,14 +50,7 @@ class HMC5883L:
         clock = self.clock
         self._write(_REG_MODE, _SINGLE)
         clock.sleep_ms(_MEASURE_MS)
-        start = clock.ticks_ms()
-        while True:
-            self._read(_REG_STATUS, self._one)
-            if self._one[0] & 0x01:
-                break
-            if clock.ticks_diff(clock.ticks_ms(), start) > _TIMEOUT_MS:
-                raise SensorError("HMC5883L: no data ready")
-            clock.sleep_ms(1)
+        self._wait_ready(_REG_STATUS, 0x01, _TIMEOUT_MS)  # RDY
         self._read(_REG_DATA, self._buf)
         b = self._buf
         v = []
