@@ -29,11 +29,13 @@ from lorafield_gateway.lns.types import (
     RxMetadata,
     TxAck,
 )
+from lorafield_node.region import eu868
 
 from .air import Gateway
 from .airtime import time_on_air_us
 
-EU868_DEFAULT_CHANNELS_HZ = (868_100_000, 868_300_000, 868_500_000)
+# The three default channels (RP002 2.4.2), from the firmware's region table.
+EU868_DEFAULT_CHANNELS_HZ = eu868().default_channels
 # 2026-01-01T00:00:00Z: virtual time 0 of the emulated world on the server clock.
 EMULATION_EPOCH_US = 1_767_225_600 * 1_000_000
 

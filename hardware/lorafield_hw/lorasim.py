@@ -17,11 +17,14 @@ for SF12, and each frame picks one of the channels at random (as LoRaWAN nodes d
 import math
 import time
 
+from lorafield_node.region import eu868
+
 from .air import Air, Gateway, PathLoss, Transmitter, sensitivity_dbm
 from .airtime import symbol_time_us, time_on_air_us
 from .scheduler import US_PER_S, Scheduler
 
-EU868_CHANNELS_HZ = (868_100_000, 868_300_000, 868_500_000)
+# The three default channels (RP002 2.4.2), from the firmware's region table.
+EU868_CHANNELS_HZ = eu868().default_channels
 
 
 def disc_radius_m(path_loss, power_dbm, sf, bw_hz):

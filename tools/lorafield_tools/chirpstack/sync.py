@@ -15,14 +15,17 @@ What is created (names are fixed so a re-run finds them again):
 
 from chirpstack_api.api import application_pb2, device_pb2, device_profile_pb2
 from chirpstack_api.common import common_pb2
+from lorafield_node.region import RECEIVE_DELAY1, eu868
 
 from .client import ChirpstackError, NotFound
 
 PROFILE_NAMES = {"otaa": "lorafield-otaa", "abp": "lorafield-abp"}
 APPLICATION_NAME = "lorafield"
 ZERO_KEY = "0" * 32  # DeviceKeys.app_key: only used by LoRaWAN 1.1 devices, must still parse
-# EU868 defaults (RP002-1.0.3 §2.4.2 / LoRaWAN 1.0.4 §5): RX1 delay 1 s, RX2 869.525 MHz DR0.
-EU868_RX2_FREQ_HZ = 869_525_000
+# EU868 defaults (RP002-1.0.3 §2.4.2 / LoRaWAN 1.0.4 §5): RX1 delay 1 s, RX2 869.525 MHz DR0,
+# taken from the firmware's region table so the profile says what the devices do.
+_EU868 = eu868()
+EU868_RX2_FREQ_HZ = _EU868.rx2_frequency
 
 
 def profile_fields(mode, codec_script):
@@ -43,7 +46,10 @@ def profile_fields(mode, codec_script):
     }
     if mode == "abp":
         fields.update(
-            abp_rx1_delay=1, abp_rx1_dr_offset=0, abp_rx2_dr=0, abp_rx2_freq=EU868_RX2_FREQ_HZ
+            abp_rx1_delay=RECEIVE_DELAY1,
+            abp_rx1_dr_offset=0,
+            abp_rx2_dr=_EU868.rx2_dr,
+            abp_rx2_freq=EU868_RX2_FREQ_HZ,
         )
     return fields
 
