@@ -54,6 +54,8 @@ class _Live:
     """Wraps an object handed to the firmware: usable only while its boot is alive, and
     every call first runs pending pin interrupt handlers (between two statements)."""
 
+    _radio = False  # True: a call may change the radio's state (energy meter polls it)
+
     def __init__(self, target, view):
         object.__setattr__(self, "_target", target)
         object.__setattr__(self, "_view", view)
@@ -64,7 +66,7 @@ class _Live:
         if not callable(attribute):
             return attribute
         enter = self._view._enter
-        leave = self._view._leave
+        leave = self._view._leave_radio if self._radio else self._view._leave
 
         def call(*args, **kwargs):
             enter()  # raises ProcessKilled once the boot is over
@@ -85,6 +87,12 @@ class _Live:
     def __call__(self, *args, **kwargs):
         call = self.__dict__.get("__call__") or self.__getattr__("__call__")
         return call(*args, **kwargs)
+
+
+class _LiveRadio(_Live):
+    """A `_Live` wire to the radio chip (SPI, chip select, reset)."""
+
+    _radio = True
 
 
 class _EchoPin(Pin):
@@ -151,6 +159,7 @@ class BootView(contract.Board):
         self._pending = []  # (handler, pin) of interrupts not yet delivered
         self._depth = 0
         self._in_handler = False
+        self._radio_touched = False  # a radio call since the last poll of its state
         self.name = board.profile.key
         self._wake_reason = board.wake_reason
         self._clock = EmulatedClock(self, board.ticks_start_ms)
@@ -176,8 +185,14 @@ class BootView(contract.Board):
         self._depth -= 1
         if self._depth == 0:
             board = self._board
-            board._poll_radio()
+            if self._radio_touched:  # only a radio call can change the chip's registers
+                self._radio_touched = False
+                board._poll_radio()
             board._check_battery()
+
+    def _leave_radio(self):
+        self._radio_touched = True
+        self._leave()
 
     def _dispatch(self, handler, pin):
         self._pending.append((handler, pin))
@@ -201,9 +216,10 @@ class BootView(contract.Board):
         self._check()
         scheduler = self._board.scheduler
         deadline = scheduler.now_us + max(0, int(us))
-        while scheduler.now_us < deadline:
-            scheduler.advance(deadline - scheduler.now_us)
-            self._check()
+        if deadline > scheduler.now_us and not scheduler.skip_to(deadline):
+            while scheduler.now_us < deadline:
+                scheduler.advance(deadline - scheduler.now_us)
+                self._check()
         if self._depth == 0:
             self._board._check_battery()
             self._run_pending()
@@ -220,9 +236,9 @@ class BootView(contract.Board):
             self._dio0.drive(chip.dio0.value())
             self._dio1.drive(chip.dio1.value())
             self._radio = (
-                _Live(MachineSPI(chip), self),
-                _Live(chip_select_line(chip), self),
-                _Live(reset_line(chip), self),
+                _LiveRadio(MachineSPI(chip), self),
+                _LiveRadio(chip_select_line(chip), self),
+                _LiveRadio(reset_line(chip), self),
                 _Live(self._dio0, self),
             )
         return self._radio

@@ -213,10 +213,12 @@ class SX1276:
         whole = int(self._time_debt_us)
         if whole <= 0:
             return
-        try:
-            self.scheduler.advance(whole)
-        except RuntimeError:
-            pass
+        scheduler = self.scheduler
+        if not scheduler.skip_to(scheduler.now_us + whole):
+            try:
+                scheduler.advance(whole)
+            except RuntimeError:
+                pass
         self._time_debt_us -= whole
 
     # -- register file ----------------------------------------------------------------------
