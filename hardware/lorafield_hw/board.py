@@ -464,6 +464,7 @@ class EmulatedBoard:
         self._watchdog_event = None
         self._browning_out = False
         self.browned_out = False
+        self._radio_polled = None  # the radio's power_version the meter last read
 
     # -- external actions ------------------------------------------------------------------
     def power_on(self, delay_ms=0):
@@ -656,12 +657,18 @@ class EmulatedBoard:
     def _poll_radio(self):
         """Radio state for the energy meter: on every op-mode change (the chip's
         mode_listeners), and at board events (after each firmware call, reset release)."""
-        if self.radio is None:
+        radio = self.radio
+        if radio is None:
             return
         if not self.powered:
+            self._radio_polled = None
             self.energy.set("radio", "off", 0.0)
             return
-        label, ma = sx1276_state(self.radio)
+        version = getattr(radio, "power_version", None)  # None: a chip without one
+        if version is not None and version == self._radio_polled:
+            return  # nothing the current depends on changed since the last poll
+        self._radio_polled = version
+        label, ma = sx1276_state(radio)
         self.energy.set("radio", label, ma)
 
     def _on_radio_mode(self, _chip, _mode, _now_us):

@@ -39,6 +39,11 @@ from .air import Counters, same_channel
 from .airtime import BANDWIDTHS_HZ, symbol_time_us, time_on_air_us
 
 RESET_READY_US = 5_000  # datasheet 7.2.2: wait 5 ms after releasing NRESET
+# Registers the supply current depends on besides the op mode (energy.sx1276_state): the
+# PA selection and power (RegPaConfig, RegPaDac), the LNA boost, the band (RegFrf).
+_POWER_REGISTERS = frozenset(
+    (r.REG_PA_CONFIG, r.REG_PA_DAC, r.REG_LNA, r.REG_FRF_MSB, r.REG_FRF_MID, r.REG_FRF_LSB)
+)
 SPI_OVERHEAD_US = 2.0  # chip-select setup/hold and the bus driver's own cost per transaction
 
 
@@ -104,6 +109,9 @@ class SX1276:
         self._corruption_state = random.Random(f"{seed}/{name}").getrandbits(32) | 1
         self._time_debt_us = 0.0
         self._reset_low = False
+        # Bumped whenever what the supply current depends on may change (op mode, PA, LNA,
+        # frequency, reset): the board's energy meter re-reads the state only then.
+        self.power_version = 0
         self._ready_at_us = 0
         self._selected = False
         self._address = None
@@ -144,6 +152,7 @@ class SX1276:
     def set_reset(self, level):
         """Drive the NRESET line: low holds the chip in reset; rising edge restarts it."""
         level = bool(level)
+        self.power_version += 1
         if not level and not self._reset_low:
             self._reset_low = True
             self._power_on_reset()
@@ -267,6 +276,8 @@ class SX1276:
             regs[address] = value
             if address == r.REG_DIO_MAPPING1:
                 self._update_dio()
+            elif address in _POWER_REGISTERS:
+                self.power_version += 1
 
     def _write_op_mode(self, value):
         old = self.regs[r.REG_OP_MODE]
@@ -295,6 +306,7 @@ class SX1276:
         self._mode_changed(mode)
 
     def _mode_changed(self, mode):
+        self.power_version += 1
         self.mode_changed_us = self.scheduler.now_us
         for listener in self.mode_listeners:
             listener(self, mode, self.mode_changed_us)
