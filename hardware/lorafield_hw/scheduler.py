@@ -222,9 +222,9 @@ class Process:
 
     def _switch_in(self):
         """Run the process from the caller (scheduler or killer) until it blocks or ends."""
-        from greenlet import greenlet
-
         if self._greenlet is None:
+            from greenlet import greenlet  # once per process (an import per switch costs)
+
             self._greenlet = greenlet(self._main)
         self._greenlet.parent = _getcurrent()  # where control returns when it blocks or ends
         self._greenlet.switch()

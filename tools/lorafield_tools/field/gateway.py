@@ -49,6 +49,7 @@ class FieldClock:
     def __init__(self, scheduler, epoch_us=EMULATION_EPOCH_US):
         self.scheduler = scheduler
         self.epoch_us = epoch_us
+        self.radios = {}  # radio loop process -> its ConcentratorRadio
 
     def now_us(self):
         return self.scheduler.now_us
@@ -60,8 +61,15 @@ class FieldClock:
         process = self.scheduler.current_process
         if process is None:
             self.scheduler.advance(us)
-        else:
-            process.wait(max(1, int(us)))  # a frame or a new downlink ends it early
+            return
+        radio = self.radios.get(process)
+        if radio is not None and radio.tx_end_us is not None:
+            # Transmitting: the loop polls TxDone every 200 us (its poll interval is an
+            # hour here), but the TxDone interrupt notifies it at the frame's end anyway, so
+            # each poll only finds "not done". Sleeping to the end gives the same wake-up
+            # without a process switch per poll (thousands per downlink).
+            us = max(us, radio.tx_end_us - self.scheduler.now_us)
+        process.wait(max(1, int(us)))  # a frame or a new downlink ends it early
 
     def sleep_until(self, target_us):
         self.scheduler.advance(max(0, target_us - self.scheduler.now_us))
@@ -79,6 +87,7 @@ class ConcentratorRadio(Gateway):
         self._request = None
         self._tx_frame = None
         self._tx_done = False
+        self.tx_end_us = None  # end of the frame being transmitted
         self.start()  # listening from power-on, as the concentrator's HAL starts it
 
     # -- receiving (scheduler callbacks) -----------------------------------------------------
@@ -137,9 +146,11 @@ class ConcentratorRadio(Gateway):
             preamble=request.preamble,
             on_end=self._tx_end,
         )
+        self.tx_end_us = self._tx_frame.end_us
 
     def _tx_end(self, frame):
         self._tx_done = True
+        self.tx_end_us = None
         if self.on_transmitted is not None:
             self.on_transmitted(self._request, frame)
         if self.process is not None:
@@ -150,6 +161,7 @@ class ConcentratorRadio(Gateway):
 
     def finish_tx(self):
         self._request = None
+        self.tx_end_us = None
         self.configure_rx()
 
 
@@ -205,6 +217,7 @@ class FieldGatewayService(GatewayService):
     def start(self):
         super().start()
         self.radio.process = self._radio_process
+        self.radio.clock.radios[self._radio_process] = self.radio
 
 
 class FieldNetwork:
