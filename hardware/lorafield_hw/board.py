@@ -65,15 +65,24 @@ class _Live:
         attribute = getattr(target, name)
         if not callable(attribute):
             return attribute
-        enter = self._view._enter
-        leave = self._view._leave_radio if self._radio else self._view._leave
+        view = self._view
+        radio = self._radio
 
         def call(*args, **kwargs):
-            enter()  # raises ProcessKilled once the boot is over
+            # BootView._enter / _leave inlined: this runs at every board call
+            if not view._alive:
+                raise ProcessKilled("this boot is over")
+            view._depth += 1
+            if view._depth == 1 and view._pending:
+                view._run_pending()
             try:
                 return attribute(*args, **kwargs)
             finally:
-                leave()
+                if radio:
+                    view._radio_touched = True
+                view._depth -= 1
+                if view._depth == 0:
+                    view._settle()
 
         # A method of the target's class is bound once (later lookups skip __getattr__);
         # an attribute set on the instance may be rebound, so it is looked up every time.
@@ -184,15 +193,15 @@ class BootView(contract.Board):
     def _leave(self):
         self._depth -= 1
         if self._depth == 0:
-            board = self._board
-            if self._radio_touched:  # only a radio call can change the chip's registers
-                self._radio_touched = False
-                board._poll_radio()
-            board._check_battery()
+            self._settle()
 
-    def _leave_radio(self):
-        self._radio_touched = True
-        self._leave()
+    def _settle(self):
+        """After the outermost board call: the energy meter's view of the radio, brown-out."""
+        board = self._board
+        if self._radio_touched:  # only a radio call can change the chip's registers
+            self._radio_touched = False
+            board._poll_radio()
+        board._check_battery()
 
     def _dispatch(self, handler, pin):
         self._pending.append((handler, pin))
@@ -629,7 +638,7 @@ class EmulatedBoard:
     def _check_battery(self):
         """Brown-out: a flat battery cuts the power (checked at board events: each firmware
         call into the board, sleeps and boots)."""
-        if self.powered and not self._browning_out and self.energy.empty():
+        if self.powered and not self._browning_out and self.energy.empty(self.scheduler.now_us):
             self._browning_out = True
             self.browned_out = True
             self.scheduler.after(0, self._brown_out)

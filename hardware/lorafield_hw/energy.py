@@ -147,11 +147,12 @@ class EnergyMeter:
             self.battery.used_mah += self._total_ma * elapsed / 3.6e9
             self._last_us = now
 
-    def empty(self):
+    def empty(self, now_us=None):
         """Whether the battery is flat now (as `update()` then `battery.empty`, without
-        moving anything unless it is)."""
+        moving anything unless it is). `now_us`: the clock's reading, if the caller has it."""
         battery = self.battery
-        projected = battery.used_mah + self._total_ma * (self._clock() - self._last_us) / 3.6e9
+        now = self._clock() if now_us is None else now_us
+        projected = battery.used_mah + self._total_ma * (now - self._last_us) / 3.6e9
         if projected < battery.capacity_mah:
             return False
         self.update()
