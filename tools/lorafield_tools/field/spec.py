@@ -201,7 +201,8 @@ def _river_y(river, x):
 
 # -- SCENARIO.toml ----------------------------------------------------------------------------
 _FIELD_KEYS = {"name", "hours", "seed", "start_hour", "path_loss", "streets", "river"}
-_NODE_KEYS = {
+# What a [[node]] says about the node itself, and what it says about the world at the node.
+_NODE_OWN_KEYS = {
     "kind",
     "name",
     "position",
@@ -211,7 +212,8 @@ _NODE_KEYS = {
     "settings",
     "start_s",
     "power_cycle",
-    # the world at the node
+}
+_SCENARIO_KEYS = {
     "events",
     "arrivals_per_hour",
     "mean_stay_min",
@@ -222,17 +224,7 @@ _NODE_KEYS = {
     "amplitude_c",
     "peak_hour",
 }
-_SCENARIO_KEYS = _NODE_KEYS - {
-    "kind",
-    "name",
-    "position",
-    "count",
-    "step",
-    "board",
-    "settings",
-    "start_s",
-    "power_cycle",
-}
+_NODE_KEYS = _NODE_OWN_KEYS | _SCENARIO_KEYS
 _PATH_LOSS_KEYS = set(URBAN_PATH_LOSS)
 
 
