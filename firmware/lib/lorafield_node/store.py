@@ -103,6 +103,7 @@ class Store:
         # Preallocated: one record, and (prog_size > 1) the aligned page span around it.
         self._buf = bytearray(max(self._rec_max, _HEADER))
         self._mv = memoryview(self._buf)
+        self._ff = b"\xff" * len(self._buf)  # what an erased buffer reads (_erased)
         if prog_size > 1:
             span = ((self._rec_max + 2 * prog_size - 2) // prog_size) * prog_size
             self._page = bytearray(span)
@@ -254,15 +255,20 @@ class Store:
         return n
 
     def _erased(self, sector, offset):
-        """True if every byte from offset to the end of the sector is 0xFF."""
-        chunk = len(self._buf)
-        while offset < self._size:
-            n = min(chunk, self._size - offset)
+        """True if every byte from offset to the end of the sector is 0xFF. Read in whole
+        buffers compared at once (a mount ends here: a byte loop over the rest of a 4 KiB
+        sector cost more than the whole mount); the last read may overlap the one before."""
+        buf, chunk, end = self._buf, len(self._buf), self._size
+        if end - offset < chunk:
+            n = end - offset
             self._read(sector, offset, self._mv[:n])
-            for i in range(n):
-                if self._buf[i] != _ERASED:
-                    return False
-            offset += n
+            return all(buf[i] == _ERASED for i in range(n))
+        while offset < end:
+            offset = min(offset, end - chunk)
+            self._read(sector, offset, self._mv)
+            if buf != self._ff:
+                return False
+            offset += chunk
         return True
 
     # -- sectors ---------------------------------------------------------------------------
