@@ -163,7 +163,7 @@ class Mac:
             from .sx127x import SX127x
 
             spi, cs, reset, dio0 = board.radio()
-            radio = SX127x(spi, cs, reset, dio0, self._clock)
+            radio = SX127x(spi, cs, reset, dio0, self._clock, getattr(board, "lightsleep", None))
             radio.init()
         self.radio = radio
         self.session = Session(

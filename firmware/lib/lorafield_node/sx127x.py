@@ -87,6 +87,7 @@ _BANDWIDTHS = ((125000, 0x70), (250000, 0x80), (500000, 0x90))
 _FXOSC = const(32000000)
 _RSSI_OFFSET_HF = const(157)  # 5.5.5, HF port (862-1020 MHz)
 _POLL_MS = const(1)
+_SHADOWED = const(0x4E)  # registers 0x00..0x4D may be shadowed (configuration ones only)
 _TX_POLL_US = const(50)  # last stretch of a TX: the TxDone instant times the RX windows
 
 
@@ -95,15 +96,23 @@ class RadioError(Exception):
 
 
 class SX127x:
-    def __init__(self, spi, cs, reset, dio0, clock):
+    def __init__(self, spi, cs, reset, dio0, clock, sleep_ms=None):
         self._spi = spi
         self._cs = cs
         self._reset = reset
         self._dio0 = dio0
         self._clock = clock
+        # Board.lightsleep-like: sleeps up to ms, may return early on a pin interrupt. While
+        # a received frame is on air the MCU sleeps through it instead of polling every ms.
+        self._sleep_ms = sleep_ms
         self._cmd = bytearray(1)
         self._byte = bytearray(1)
         self._three = bytearray(3)
+        # What the driver last wrote to each configuration register (RegFrf .. RegPaDac):
+        # the MAC reconfigures for every TX and RX window, mostly to the same values, and a
+        # register keeps its value until a reset (init() forgets them all).
+        self._shadow = bytearray(_SHADOWED)
+        self._known = bytearray(_SHADOWED)
         self.rx_buffer = bytearray(256)
         self._irq_pending = False
         self.irq_ticks_us = 0  # ticks_us() at the last DIO0 edge (TxDone / RxDone instant)
@@ -141,6 +150,21 @@ class SX127x:
         self._spi.write(self._byte)
         self._cs.value(1)
 
+    def _configure(self, address, value):
+        """Write a configuration register unless it already holds `value` (written by us
+        since the last reset). Never for registers the chip changes (mode, IRQ, FIFO)."""
+        if self._known[address] and self._shadow[address] == value:
+            return
+        self.write_register(address, value)
+        self._shadow[address] = value
+        self._known[address] = 1
+
+    def _configured(self, address):
+        """The value of a configuration register: from the shadow, else read."""
+        if self._known[address]:
+            return self._shadow[address]
+        return self.read_register(address)
+
     def _write_burst(self, address, data):
         self._cmd[0] = address | 0x80
         self._cs.value(0)
@@ -158,6 +182,8 @@ class SX127x:
     # -- life cycle -------------------------------------------------------------------------
     def init(self):
         """Reset (7.2.2: >100 us low, then 5 ms), check RegVersion, enter LoRa standby."""
+        for i in range(_SHADOWED):
+            self._known[i] = 0
         self._reset.value(0)
         self._clock.sleep_us(200)
         self._reset.value(1)
@@ -173,7 +199,7 @@ class SX127x:
         self.write_register(_REG_FIFO_TX_BASE, 0x00)
         self.write_register(_REG_FIFO_RX_BASE, 0x00)
         self.write_register(_REG_LNA, self.read_register(_REG_LNA) | 0x03)  # LNA boost HF
-        self.write_register(_REG_SYNC_WORD, SYNC_WORD_PUBLIC)
+        self._configure(_REG_SYNC_WORD, SYNC_WORD_PUBLIC)
         self.write_register(_REG_IRQ_FLAGS_MASK, 0x00)
         self.write_register(_REG_MAX_PAYLOAD_LENGTH, 0xFF)
         self.standby()
@@ -197,7 +223,15 @@ class SX127x:
         self._three[0] = (frf >> 16) & 0xFF
         self._three[1] = (frf >> 8) & 0xFF
         self._three[2] = frf & 0xFF
-        self._write_burst(_REG_FRF_MSB, self._three)
+        # Skipped when unchanged, else written whole: the chip takes a new frequency only when
+        # RegFrfLsb is written (6.4).
+        known, shadow, three = self._known, self._shadow, self._three
+        if known[_REG_FRF_MSB] and all(shadow[_REG_FRF_MSB + i] == three[i] for i in range(3)):
+            return
+        self._write_burst(_REG_FRF_MSB, three)
+        for i in range(3):
+            shadow[_REG_FRF_MSB + i] = three[i]
+            known[_REG_FRF_MSB + i] = 1
 
     def frequency(self):
         self._read_burst(_REG_FRF_MSB, self._three)
@@ -217,41 +251,41 @@ class SX127x:
         self._cr = cr
         self._crc = crc
         self._preamble = preamble
-        self.write_register(_REG_MODEM_CONFIG1, code | ((cr - 4) << 1))  # explicit header
-        config2 = self.read_register(_REG_MODEM_CONFIG2) & 0x03  # keep SymbTimeout(9:8)
-        self.write_register(_REG_MODEM_CONFIG2, (sf << 4) | (0x04 if crc else 0) | config2)
+        self._configure(_REG_MODEM_CONFIG1, code | ((cr - 4) << 1))  # explicit header
+        config2 = self._configured(_REG_MODEM_CONFIG2) & 0x03  # keep SymbTimeout(9:8)
+        self._configure(_REG_MODEM_CONFIG2, (sf << 4) | (0x04 if crc else 0) | config2)
         ldro = 0x08 if low_data_rate_optimize(sf, bw_hz) else 0
-        self.write_register(_REG_MODEM_CONFIG3, ldro | 0x04)  # AGC auto on
+        self._configure(_REG_MODEM_CONFIG3, ldro | 0x04)  # AGC auto on
         # SF6 needs special detection settings; LoRaWAN never uses it (4.1.1.2).
-        self.write_register(_REG_DETECT_OPTIMIZE, 0xC3)
-        self.write_register(_REG_DETECTION_THRESHOLD, 0x0A)
-        self.write_register(_REG_PREAMBLE_MSB, (preamble >> 8) & 0xFF)
-        self.write_register(_REG_PREAMBLE_MSB + 1, preamble & 0xFF)
+        self._configure(_REG_DETECT_OPTIMIZE, 0xC3)
+        self._configure(_REG_DETECTION_THRESHOLD, 0x0A)
+        self._configure(_REG_PREAMBLE_MSB, (preamble >> 8) & 0xFF)
+        self._configure(_REG_PREAMBLE_MSB + 1, preamble & 0xFF)
 
     def set_tx_power(self, dbm):
         """PA_BOOST output (RFM95 wires only PA_BOOST): 2..17 dBm, or 20 dBm with PaDac (5.4.3)."""
         if dbm > 17:
-            self.write_register(_REG_PA_DAC, 0x87)
-            self.write_register(_REG_OCP, 0x20 | 0x1B)  # OCP 240 mA for +20 dBm
-            self.write_register(_REG_PA_CONFIG, 0x80 | 0x70 | 15)
+            self._configure(_REG_PA_DAC, 0x87)
+            self._configure(_REG_OCP, 0x20 | 0x1B)  # OCP 240 mA for +20 dBm
+            self._configure(_REG_PA_CONFIG, 0x80 | 0x70 | 15)
             return
         dbm = max(2, dbm)
-        self.write_register(_REG_PA_DAC, 0x84)
-        self.write_register(_REG_OCP, 0x20 | 0x0B)  # OCP 100 mA, the reset default
-        self.write_register(_REG_PA_CONFIG, 0x80 | 0x70 | (dbm - 2))
+        self._configure(_REG_PA_DAC, 0x84)
+        self._configure(_REG_OCP, 0x20 | 0x0B)  # OCP 100 mA, the reset default
+        self._configure(_REG_PA_CONFIG, 0x80 | 0x70 | (dbm - 2))
 
     def set_sync_word(self, value):
-        self.write_register(_REG_SYNC_WORD, value)
+        self._configure(_REG_SYNC_WORD, value)
 
     def _set_iq(self, invert_rx, invert_tx):
         if invert_rx:
-            self.write_register(_REG_INVERT_IQ, _IQ_RX_INVERTED)
+            self._configure(_REG_INVERT_IQ, _IQ_RX_INVERTED)
         elif invert_tx:
-            self.write_register(_REG_INVERT_IQ, _IQ_TX_INVERTED)
+            self._configure(_REG_INVERT_IQ, _IQ_TX_INVERTED)
         else:
-            self.write_register(_REG_INVERT_IQ, _IQ_NORMAL)
+            self._configure(_REG_INVERT_IQ, _IQ_NORMAL)
         inverted = invert_rx or invert_tx
-        self.write_register(_REG_INVERT_IQ2, _IQ2_INVERTED if inverted else _IQ2_NORMAL)
+        self._configure(_REG_INVERT_IQ2, _IQ2_INVERTED if inverted else _IQ2_NORMAL)
 
     def airtime_us(self, length):
         return airtime_us(length, self._sf, self._bw_hz, self._cr, self._crc, self._preamble)
@@ -270,7 +304,7 @@ class SX127x:
         self.write_register(_REG_FIFO_ADDR_PTR, 0x00)
         self._write_burst(_REG_FIFO, payload)
         self.write_register(_REG_PAYLOAD_LENGTH, length)
-        self.write_register(_REG_DIO_MAPPING1, _DIO0_TX_DONE)
+        self._configure(_REG_DIO_MAPPING1, _DIO0_TX_DONE)
         self.write_register(_REG_IRQ_FLAGS, 0xFF)
         self._irq_pending = False
         expected_us = self.airtime_us(length)
@@ -289,10 +323,15 @@ class SX127x:
 
     def _wait(self, flag, start, limit_us, poll_us=0):
         """Wait for `flag` in RegIrqFlags (DIO0 shortcut when wired); False on time-out.
-        Polls every `poll_us` (0: every _POLL_MS ms)."""
+        Polls every `poll_us`; with 0, light-sleeps until DIO0 where a sleeper was given,
+        else polls every _POLL_MS ms."""
         clock = self._clock
+        # Sleep (not poll) in steps of 8 symbols; the flags are read after every step, so a
+        # port whose light sleep neither ends at DIO0 nor runs its handler still sees them.
+        sleeper = self._sleep_ms if not poll_us and self._dio0 is not None else None
+        step_ms = symbol_us(self._sf, self._bw_hz) // 125 or 1
         while clock.ticks_diff(clock.ticks_us(), start) < limit_us:
-            if self._irq_pending or self._dio0 is None:
+            if self._irq_pending or self._dio0 is None or sleeper is not None:
                 flags = self.read_register(_REG_IRQ_FLAGS)
                 if flags & flag:
                     if self._dio0 is None:
@@ -301,6 +340,8 @@ class SX127x:
                 self._irq_pending = False
             if poll_us:
                 clock.sleep_us(poll_us)
+            elif sleeper is not None:
+                sleeper(step_ms)
             else:
                 clock.sleep_ms(_POLL_MS)
         return False
@@ -317,10 +358,10 @@ class SX127x:
             raise ValueError("symbol timeout must be 4..1023")
         self.standby()
         self._set_iq(invert_iq, False)
-        config2 = self.read_register(_REG_MODEM_CONFIG2) & 0xFC
-        self.write_register(_REG_MODEM_CONFIG2, config2 | (symbol_timeout >> 8))
-        self.write_register(_REG_SYMB_TIMEOUT_LSB, symbol_timeout & 0xFF)
-        self.write_register(_REG_DIO_MAPPING1, _DIO0_RX_DONE)
+        config2 = self._configured(_REG_MODEM_CONFIG2) & 0xFC
+        self._configure(_REG_MODEM_CONFIG2, config2 | (symbol_timeout >> 8))
+        self._configure(_REG_SYMB_TIMEOUT_LSB, symbol_timeout & 0xFF)
+        self._configure(_REG_DIO_MAPPING1, _DIO0_RX_DONE)
         self.write_register(_REG_IRQ_FLAGS, 0xFF)
         self._irq_pending = False
         self._set_mode(_MODE_RX_SINGLE)
