@@ -161,7 +161,11 @@ class I2C:
 
     def _bytes_time(self, n):
         # start + address byte + n bytes, 9 clocks each (8 data + ACK)
-        _spend(self._advance, (n + 1) * 9 * 1_000_000 // self.freq)
+        advance = self._advance
+        if advance is not None:
+            us = (n + 1) * 9_000_000 // self.freq
+            if us > 0:
+                advance(us)
 
     def _device(self, addr):
         device = self.devices.get(addr)
@@ -179,23 +183,43 @@ class I2C:
         self._bytes_time(0x70)
         return found
 
+    # The transfers below inline _device and _bytes_time (they run per register access);
+    # the order of the address check, the bus time and the device call is unchanged.
     def writeto(self, addr, buf, stop=True):
-        device = self._device(addr)
-        self._bytes_time(len(buf))
+        device = self.devices.get(addr)
+        if device is None or not device.present():
+            self._bytes_time(0)
+            raise OSError(ENODEV)
+        n = len(buf)
+        advance = self._advance
+        if advance is not None:
+            us = (n + 1) * 9_000_000 // self.freq
+            if us > 0:
+                advance(us)
         if not device.i2c_write(bytes(buf)):
             raise OSError(EIO)
-        return len(buf) + 1
+        return n + 1
 
     def readfrom_into(self, addr, buf, stop=True):
-        device = self._device(addr)
+        device = self.devices.get(addr)
+        if device is None or not device.present():
+            self._bytes_time(0)
+            raise OSError(ENODEV)
+        advance = self._advance
         stretch = getattr(device, "i2c_stretch_us", None)
         if stretch is not None:
-            _spend(self._advance, stretch())  # the device holds SCL low
-        data = device.i2c_read(len(buf))
+            us = stretch()  # the device holds SCL low
+            if advance is not None and us > 0:
+                advance(us)
+        n = len(buf)
+        data = device.i2c_read(n)
         if data is None:
             self._bytes_time(0)
             raise OSError(ENODEV)  # read header NACKed (e.g. SHT31 still measuring)
-        self._bytes_time(len(buf))
+        if advance is not None:
+            us = (n + 1) * 9_000_000 // self.freq
+            if us > 0:
+                advance(us)
         buf[:] = data
 
     def readfrom(self, addr, nbytes, stop=True):
@@ -204,20 +228,16 @@ class I2C:
         return bytes(buf)
 
     def writeto_mem(self, addr, memaddr, buf, addrsize=8):
-        self.writeto(addr, self._mem(memaddr, addrsize) + bytes(buf))
+        self.writeto(addr, memaddr.to_bytes(addrsize // 8, "big") + bytes(buf))
 
     def readfrom_mem_into(self, addr, memaddr, buf, addrsize=8):
-        self.writeto(addr, self._mem(memaddr, addrsize), False)
+        self.writeto(addr, memaddr.to_bytes(addrsize // 8, "big"), False)
         self.readfrom_into(addr, buf)
 
     def readfrom_mem(self, addr, memaddr, nbytes, addrsize=8):
         buf = bytearray(nbytes)
         self.readfrom_mem_into(addr, memaddr, buf, addrsize)
         return bytes(buf)
-
-    @staticmethod
-    def _mem(memaddr, addrsize):
-        return memaddr.to_bytes(addrsize // 8, "big")
 
 
 class UART:
@@ -315,24 +335,39 @@ class OneWire:
             level &= device.ow_read_bit()
         return level
 
+    def _readbits(self, count):
+        """`count` read slots, LSB first: readbit's steps inlined (a scratchpad is 72)."""
+        advance, slot, devices = self._advance, self.SLOT_US, self.devices
+        value = 0
+        for bit in range(count):
+            if advance is not None and slot > 0:
+                advance(slot)
+            level = 1
+            for device in devices:
+                level &= device.ow_read_bit()
+            value |= level << bit
+        return value
+
     def writebit(self, value):
         _spend(self._advance, self.SLOT_US)
         for device in self.devices:
             device.ow_write_bit(1 if value else 0)
 
     def readbyte(self):
-        value = 0
-        for bit in range(8):
-            value |= self.readbit() << bit
-        return value
+        return self._readbits(8)
 
     def writebyte(self, value):
-        for bit in range(8):
-            self.writebit((value >> bit) & 1)
+        advance, slot, devices = self._advance, self.SLOT_US, self.devices
+        for bit in range(8):  # writebit inlined
+            if advance is not None and slot > 0:
+                advance(slot)
+            level = (value >> bit) & 1
+            for device in devices:
+                device.ow_write_bit(level)
 
     def readinto(self, buf):
         for i in range(len(buf)):
-            buf[i] = self.readbyte()
+            buf[i] = self._readbits(8)
 
     def write(self, buf):
         for byte in buf:

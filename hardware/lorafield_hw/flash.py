@@ -65,8 +65,12 @@ class NorFlash:
 
     # -- block-device protocol -------------------------------------------------------------
     def readblocks(self, block, buf, offset=0):
-        start = self._address(block, offset, len(buf))
-        buf[:] = self.data[start : start + len(buf)]
+        # _address's checks inlined (the store reads record by record); errors unchanged.
+        n = len(buf)
+        start = block * self.block_size + offset
+        if not 0 <= block < self.block_count or offset < 0 or start + n > len(self.data):
+            self._address(block, offset, n)  # raises the FlashError
+        buf[:] = self.data[start : start + n]
 
     def writeblocks(self, block, buf, offset=None):
         data = bytes(buf)

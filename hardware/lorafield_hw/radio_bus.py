@@ -7,6 +7,17 @@
   emulated boards. The chip's outputs (DIO0, DIO1) are `lorafield_hw.sx1276.Dio` pins.
 """
 
+_FILLS = {}  # (write byte, length) -> the bytes clocked out by a read of that length
+
+
+def _fill(write, nbytes):
+    data = _FILLS.get((write, nbytes))
+    if data is None:
+        data = bytes((write,)) * nbytes
+        if nbytes <= 256:  # a bounded cache: register reads and FIFO bursts
+            _FILLS[(write, nbytes)] = data
+    return data
+
 
 class CircuitPythonSPI:
     """busio.SPI: lock, configure, write/readinto/write_readinto with start/end slices."""
@@ -105,8 +116,12 @@ class InputLine:
     def value(self, level=None):
         if level is None:
             return self._value
-        self._value = 1 if level else 0
-        self._on_change(bool(self._value))
+        if level:
+            self._value = 1
+            self._on_change(True)
+        else:
+            self._value = 0
+            self._on_change(False)
         return None
 
     __call__ = value
@@ -129,17 +144,19 @@ class MachineSPI:
         if baudrate is not None:
             self.chip.spi_hz = baudrate
 
+    # The chip only reads `buffer` during the call (it keeps no reference), so it gets the
+    # caller's buffer rather than a copy; the fill bytes of a read are built once.
     def write(self, buffer):
-        self.chip.transfer(bytes(buffer))
+        self.chip.transfer(buffer)
 
     def read(self, nbytes, write=0x00):
-        return self.chip.transfer(bytes((write,)) * nbytes)
+        return self.chip.transfer(_fill(write, nbytes))
 
     def readinto(self, buffer, write=0x00):
-        buffer[:] = self.chip.transfer(bytes((write,)) * len(buffer))
+        buffer[:] = self.chip.transfer(_fill(write, len(buffer)))
 
     def write_readinto(self, write_buffer, read_buffer):
-        read_buffer[:] = self.chip.transfer(bytes(write_buffer))
+        read_buffer[:] = self.chip.transfer(write_buffer)
 
     def deinit(self):
         pass

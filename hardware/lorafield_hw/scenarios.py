@@ -7,8 +7,12 @@ the same scenario gives the same field every run.
 
 import math
 import random
+from bisect import bisect_left, bisect_right
 
 DAY_S = 86_400.0
+# A car counts as gone this long after its departure ramp ended: (t - depart) / ramp is then
+# well above 1 whatever the float rounding, so its weight is exactly 0.
+_GONE_MARGIN_S = 1.0
 
 
 def _smoothstep(x):
@@ -41,6 +45,7 @@ class DiurnalTemperature:
         # Day-to-day weather: each day's mean is shifted by a seeded amount.
         self.seed = seed
         self.weather_sd_c = weather_sd_c
+        self._day_means = {}  # (seed, day, sd) -> that day's weather offset (a seeded draw)
 
     def _phase(self, t_s):
         hour = (self.start_hour + t_s / 3600.0) % 24.0
@@ -50,11 +55,18 @@ class DiurnalTemperature:
         # Interpolated between days so the temperature has no step at midnight.
         days = (t_s + self.start_hour * 3600.0) / DAY_S
         day = math.floor(days)
-        a, b = (
-            random.Random(self.seed * 1_000_003 + d).gauss(0.0, self.weather_sd_c)
-            for d in (day, day + 1)
-        )
+        a, b = self._day_mean(day), self._day_mean(day + 1)
         return a + (b - a) * (days - day)
+
+    def _day_mean(self, day):
+        # Cached: seeding a fresh Random per call cost more than the rest of the model; the
+        # draw is a pure function of (seed, day, sd), so the cache returns the same value.
+        key = (self.seed, day, self.weather_sd_c)
+        value = self._day_means.get(key)
+        if value is None:
+            value = random.Random(self.seed * 1_000_003 + day).gauss(0.0, self.weather_sd_c)
+            self._day_means[key] = value
+        return value
 
     def temperature_c(self, t_s):
         return self.mean_c + self.amplitude_c * self._phase(t_s) + self._day_offset(t_s)
@@ -93,6 +105,10 @@ class ParkingScenario:
             dx = magnitude * rnd.uniform(-0.5, 0.5)
             dy = magnitude * rnd.uniform(-0.5, 0.5)
             self._cars.append((arrive, depart, (dx, dy, dz)))
+        # Search keys for field_offset_ut (both sorted: cars come and go one after another).
+        self._arrivals = [car[0] for car in self._cars]
+        self._gone = [car[1] + ramp_s + _GONE_MARGIN_S for car in self._cars]
+        self._keys_ramp_s = ramp_s
 
     @classmethod
     def generate(cls, seed, hours, arrivals_per_hour=0.8, mean_stay_min=50.0, **kwargs):
@@ -116,8 +132,15 @@ class ParkingScenario:
         return any(a <= t_s < d for a, d, _ in self._cars)
 
     def field_offset_ut(self, t_s):
+        cars = self._cars
+        if self.ramp_s == self._keys_ramp_s and self.ramp_s > 0:
+            # Only cars that have started to arrive and have not long left can weigh more
+            # than exactly 0; the others would add +-0.0, so skipping them keeps every sum
+            # bit for bit (a day has a few dozen cars, a parking node samples all day).
+            hi = bisect_left(self._arrivals, t_s)
+            cars = cars[bisect_right(self._gone, t_s, 0, hi) : hi]
         x = y = z = 0.0
-        for arrive, depart, (dx, dy, dz) in self._cars:
+        for arrive, depart, (dx, dy, dz) in cars:
             weight = _smoothstep((t_s - arrive) / self.ramp_s)
             if depart != math.inf:
                 weight *= 1.0 - _smoothstep((t_s - depart) / self.ramp_s)

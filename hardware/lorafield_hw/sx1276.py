@@ -45,6 +45,18 @@ _POWER_REGISTERS = frozenset(
     (r.REG_PA_CONFIG, r.REG_PA_DAC, r.REG_LNA, r.REG_FRF_MSB, r.REG_FRF_MID, r.REG_FRF_LSB)
 )
 SPI_OVERHEAD_US = 2.0  # chip-select setup/hold and the bus driver's own cost per transaction
+# Registers whose SPI access does more than read or store regs[address]: _read and _write
+# handle them; every other address is a plain register (what both methods do for it).
+_SPECIAL_READS = tuple(
+    address in (r.REG_FIFO, r.REG_RSSI_VALUE, r.REG_MODEM_STAT) for address in range(128)
+)
+_SPECIAL_WRITES = tuple(
+    address in (r.REG_FIFO, r.REG_OP_MODE, r.REG_IRQ_FLAGS, r.REG_DIO_MAPPING1)
+    or address in r.READ_ONLY
+    or address in _POWER_REGISTERS
+    for address in range(128)
+)
+_ZEROS = tuple(bytes(n) for n in range(260))  # MISO of a transfer the chip does not answer
 
 
 class Dio:
@@ -185,21 +197,48 @@ class SX1276:
 
     def transfer(self, data):
         """Clock `data` out to the chip (MOSI); returns the bytes it clocked back (MISO)."""
-        out = bytearray(len(data))
-        if self._selected and self.ready:
-            for index, byte in enumerate(data):
-                if self._address is None:
-                    self._address = byte & 0x7F
-                    self._writing = bool(byte & 0x80)
-                    continue
-                if self._writing:
-                    self._write(self._address, byte)
+        n = len(data)
+        out = _ZEROS[n] if n < len(_ZEROS) else bytes(n)
+        # `self.ready`, inlined
+        ready = not self._reset_low and self.scheduler.now_us >= self._ready_at_us
+        if n and self._selected and ready:
+            out = self._clock_bytes(data, n, out)
+        self._consume(n * 8_000_000 / self.spi_hz)
+        return out
+
+    def _clock_bytes(self, data, n, out):
+        """The bytes of a transfer on a selected, ready chip: the address byte first in a
+        transaction, then the burst (4.3). Plain registers are a direct bytearray access;
+        the registers with behaviour (_SPECIAL_READS / _SPECIAL_WRITES) go through
+        _read/_write, so the dispatch is one table lookup per byte instead of an if-chain."""
+        start = 0
+        if self._address is None:
+            first = data[0]
+            self._address = first & 0x7F
+            self._writing = bool(first & 0x80)
+            start = 1
+            if n == 1:
+                return out
+        regs = self.regs
+        if self._writing:
+            special = _SPECIAL_WRITES
+            for index in range(start, n):
+                address = self._address
+                if special[address]:
+                    self._write(address, data[index])
                 else:
-                    out[index] = self._read(self._address)
+                    regs[address] = data[index]
                 if self._address != r.REG_FIFO:
                     self._address = (self._address + 1) & 0x7F
-        self._consume(len(data) * 8_000_000 / self.spi_hz)
-        return bytes(out)
+            return out
+        special = _SPECIAL_READS
+        received = bytearray(n)
+        for index in range(start, n):
+            address = self._address
+            received[index] = self._read(address) if special[address] else regs[address]
+            if self._address != r.REG_FIFO:
+                self._address = (self._address + 1) & 0x7F
+        return bytes(received)
 
     def transaction(self, data):
         """A whole transaction: select, transfer `data`, deselect."""

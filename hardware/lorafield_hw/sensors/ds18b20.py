@@ -12,6 +12,8 @@ that value. Temperatures are 1/16 degC two's complement; undefined low bits read
 the reader's CRC check must catch.
 """
 
+from collections import deque
+
 from lorafield_hw.buses import crc8
 from lorafield_hw.sensors.base import Sensor
 
@@ -19,6 +21,7 @@ FAMILY = 0x28
 CONVERSION_US = {0: 93_750, 1: 187_500, 2: 375_000, 3: 750_000}
 ACTIVE_MA = 1.0  # I_DQA, active current during conversion (typ)
 STANDBY_MA = 0.00075  # I_DDS standby (typ)
+_BITS = tuple(tuple((byte >> i) & 1 for i in range(8)) for byte in range(256))  # LSB first
 
 
 class DS18B20(Sensor):
@@ -47,8 +50,9 @@ class DS18B20(Sensor):
 
     def _reset_bus_state(self):
         self._state = "rom"  # waiting for a ROM command byte
-        self._bits_in = []
-        self._out = []  # bits to send on read slots
+        self._in_byte = 0  # bits of the byte being written, LSB first
+        self._in_count = 0
+        self._out = deque()  # bits to send on read slots
         self._selected = False
         self._search_bit = 0
         self._search_phase = 0
@@ -97,7 +101,7 @@ class DS18B20(Sensor):
             self._complete_conversion()
             return 0 if self.converting() else 1
         if self._out:
-            return self._out.pop(0)
+            return self._out.popleft()
         return 1  # nothing to say: the line stays high
 
     def ow_write_bit(self, bit):
@@ -116,16 +120,18 @@ class DS18B20(Sensor):
             return
         if self._state == "idle":
             return
-        self._bits_in.append(bit)
-        if len(self._bits_in) < 8:
+        self._in_byte |= bit << self._in_count
+        self._in_count += 1
+        if self._in_count < 8:
             return
-        byte = sum(b << i for i, b in enumerate(self._bits_in))
-        self._bits_in = []
+        byte = self._in_byte
+        self._in_byte = self._in_count = 0
         self._byte(byte)
 
     def _send(self, data):
+        out = self._out
         for byte in data:
-            self._out.extend((byte >> i) & 1 for i in range(8))
+            out.extend(_BITS[byte])
 
     def _byte(self, byte):
         state = self._state

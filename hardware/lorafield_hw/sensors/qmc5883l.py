@@ -13,6 +13,7 @@ temperature and Gaussian noise (~2 mG field resolution at OSR 512).
 """
 
 import math
+import struct
 
 from lorafield_hw.sensors.base import Sensor
 
@@ -35,6 +36,10 @@ ODR_HZ = (10, 50, 100, 200)
 RANGE_GAUSS = (2.0, 8.0)
 LSB_PER_GAUSS = (12000, 3000)
 OSR = (512, 256, 128, 64)
+
+# X, Y, Z counts (16-bit two's complement, LSB first) and the temperature word.
+_SAMPLE = struct.Struct("<hhh")
+_TEMP = struct.Struct("<H")
 
 CONTINUOUS_MA = 0.1  # order of the datasheet's continuous-mode supply current
 STANDBY_MA = 0.003
@@ -62,6 +67,7 @@ class QMC5883L(Sensor):
         direction = [self.random.gauss(0.0, 1.0) for _ in range(3)]
         norm = math.sqrt(sum(c * c for c in direction)) or 1.0
         self._drift = [drift_mg_per_c * c / norm for c in direction]
+        self._sd_cache = {}
         self.power_on_reset()
 
     def power_on_reset(self):
@@ -84,52 +90,71 @@ class QMC5883L(Sensor):
             dx, dy, dz = self.parking.field_offset_ut(t_s)
             x, y, z = x + dx, y + dy, z + dz
         dt = self.temperature_c(t_s) - 25.0
-        return [v / 100.0 + d * dt / 1000.0 for v, d in zip((x, y, z), self._drift, strict=True)]
+        drift = self._drift
+        return [
+            x / 100.0 + drift[0] * dt / 1000.0,
+            y / 100.0 + drift[1] * dt / 1000.0,
+            z / 100.0 + drift[2] * dt / 1000.0,
+        ]
 
     # -- sampling ---------------------------------------------------------------------------
     def _config(self):
         c1 = self.regs[REG_CONTROL1]
         return c1 & 0x03, ODR_HZ[(c1 >> 2) & 3], (c1 >> 4) & 3, OSR[(c1 >> 6) & 3]
 
-    def _accrue(self):
-        now = self.now_us
-        mode = self.regs[REG_CONTROL1] & 0x03
-        if mode == MODE_CONTINUOUS:
+    def _accrue(self, now=None):
+        if now is None:
+            now = self._clock()
+        if self.regs[REG_CONTROL1] & 0x03 == MODE_CONTINUOUS:
             self.draw(CONTINUOUS_MA - STANDBY_MA, (now - self._accrued_us) / 1e6)
         self._accrued_us = now
 
-    def _latest(self):
-        mode, odr, _, _ = self._config()
-        if mode != MODE_CONTINUOUS or self._mode_start_us is None:
+    def _latest(self, now=None):
+        c1 = self.regs[REG_CONTROL1]
+        if c1 & 0x03 != MODE_CONTINUOUS or self._mode_start_us is None:
             return -1
-        return (self.now_us - self._mode_start_us) * odr // 1_000_000 - 1
+        if now is None:
+            now = self._clock()
+        return (now - self._mode_start_us) * ODR_HZ[(c1 >> 2) & 3] // 1_000_000 - 1
+
+    def _noise_sd(self, osr):
+        # The same expression as always, computed once per (noise, OSR) setting.
+        key = (self.noise_mg, osr)
+        sd = self._sd_cache.get(key)
+        if sd is None:
+            sd = self._sd_cache[key] = self.noise_mg / 1000.0 * math.sqrt(512 / osr)
+        return sd
 
     def _load(self, index):
         """Put sample `index` in the output registers."""
         _, odr, rng, osr = self._config()
         rng = min(rng, 1)
         t_s = (self._mode_start_us + (index + 1) * 1_000_000 / odr) / 1e6
-        sd = self.noise_mg / 1000.0 * math.sqrt(512 / osr)
+        sd = self._noise_sd(osr)
         limit = RANGE_GAUSS[rng]
-        status = self.regs[REG_STATUS] & ~STATUS_OVL
-        for axis, gauss in enumerate(self.field_gauss(t_s)):
-            gauss += self.random.gauss(0.0, sd)
-            if abs(gauss) > limit:
+        scale = LSB_PER_GAUSS[rng]
+        regs = self.regs
+        status = regs[REG_STATUS] & ~STATUS_OVL
+        gauss = self.random.gauss
+        counts = []
+        for value in self.field_gauss(t_s):  # x, y, z: the noise is drawn in that order
+            value += gauss(0.0, sd)
+            if abs(value) > limit:
                 status |= STATUS_OVL
-            counts = max(-32768, min(32767, round(gauss * LSB_PER_GAUSS[rng])))
-            self.regs[2 * axis : 2 * axis + 2] = (counts & 0xFFFF).to_bytes(2, "little")
+            counts.append(max(-32768, min(32767, round(value * scale))))
         temp = round(self.temperature_c(t_s) * 100) & 0xFFFF
-        self.regs[REG_TEMP_LSB : REG_TEMP_LSB + 2] = temp.to_bytes(2, "little")
+        _SAMPLE.pack_into(regs, REG_X_LSB, counts[0], counts[1], counts[2])
+        _TEMP.pack_into(regs, REG_TEMP_LSB, temp)
         if index - self._read > 1 and self._read >= 0:
             status |= STATUS_DOR
-        self.regs[REG_STATUS] = status
+        regs[REG_STATUS] = status
         self._loaded = index
 
     # -- I2C --------------------------------------------------------------------------------
     def i2c_write(self, data):
         if not data:
             return True
-        self._accrue()
+        self._accrue(self._clock())
         self._pointer = data[0]
         for value in data[1:]:
             self._write_register(self._pointer, value)
@@ -153,20 +178,33 @@ class QMC5883L(Sensor):
                 self._mode_start_us = None
 
     def i2c_read(self, n):
-        self._accrue()
-        latest = self._latest()
+        now = self._clock()  # one instant for the whole read (no time passes in here)
+        self._accrue(now)
+        latest = self._latest(now)
+        regs = self.regs
         if latest > self._loaded:
             self._load(latest)
         if latest > self._read:
-            self.regs[REG_STATUS] |= STATUS_DRDY
+            regs[REG_STATUS] |= STATUS_DRDY
+        pointer = self._pointer
+        end = pointer + n
+        rollover = regs[REG_CONTROL2] & 0x40
+        if n and end <= len(regs) and not (rollover and pointer <= REG_STATUS < end):
+            # A burst inside the register file that does not roll over: one slice. A burst
+            # starting at a data register clears DRDY/DOR before any later status byte of it
+            # is read, as the byte-by-byte loop below does.
+            if pointer <= 0x05:
+                self._read = self._loaded
+                regs[REG_STATUS] &= ~(STATUS_DRDY | STATUS_DOR)
+            self._pointer = end & 0xFF
+            return bytes(regs[pointer:end])
         out = bytearray()
-        rollover = self.regs[REG_CONTROL2] & 0x40
         for _ in range(n):
             reg = self._pointer
-            out.append(self.regs[reg] if reg < len(self.regs) else 0)
+            out.append(regs[reg] if reg < len(regs) else 0)
             if reg <= 0x05:  # reading data clears DRDY and DOR (status register)
                 self._read = self._loaded
-                self.regs[REG_STATUS] &= ~(STATUS_DRDY | STATUS_DOR)
+                regs[REG_STATUS] &= ~(STATUS_DRDY | STATUS_DOR)
             self._pointer = (reg + 1) & 0xFF
             if rollover and self._pointer == REG_STATUS + 1:
                 self._pointer = REG_X_LSB
