@@ -235,9 +235,11 @@ class Store:
         """Read the record at offset into self._buf; returns its length, 0 if there is
         none (erased), -1 if it is damaged."""
         mv = self._mv
-        if offset + _REC_HEAD + _REC_CRC > self._size:
+        room = self._size - offset
+        if room < _REC_HEAD + _REC_CRC:
             return 0 if self._erased(sector, offset) else -1
-        self._read(sector, offset, mv[:_REC_HEAD])
+        # One read of the longest record there can be (a mount reads every record).
+        self._read(sector, offset, mv[: min(room, self._rec_max)])
         klen = self._buf[0]
         if klen == _ERASED:
             return 0 if self._erased(sector, offset) else -1
@@ -246,9 +248,8 @@ class Store:
         if klen == 0 or klen > self.max_key or body - klen > self.max_value:
             return -1
         n = _REC_HEAD + body + _REC_CRC
-        if offset + n > self._size:
+        if n > room:
             return -1
-        self._read(sector, offset + _REC_HEAD, mv[_REC_HEAD:n])
         (stored,) = struct.unpack_from("<I", self._buf, n - _REC_CRC)
         if crc32(mv[: n - _REC_CRC]) != stored:
             return -1

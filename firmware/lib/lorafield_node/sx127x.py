@@ -106,7 +106,8 @@ class SX127x:
         # a received frame is on air the MCU sleeps through it instead of polling every ms.
         self._sleep_ms = sleep_ms
         self._cmd = bytearray(1)
-        self._byte = bytearray(1)
+        self._pair_out = bytearray(2)
+        self._pair_in = bytearray(2)
         self._three = bytearray(3)
         # What the driver last wrote to each configuration register (RegFrf .. RegPaDac):
         # the MAC reconfigures for every TX and RX window, mostly to the same values, and a
@@ -134,20 +135,22 @@ class SX127x:
         self._irq_pending = True
 
     # -- SPI register access (datasheet 4.3: address byte, bit 7 = write; burst auto-increment) --
+    # A single register is one 2-byte SPI transfer (address, then data): one bus call.
     def read_register(self, address):
-        self._cmd[0] = address & 0x7F
+        out = self._pair_out
+        out[0] = address & 0x7F
+        out[1] = 0
         self._cs.value(0)
-        self._spi.write(self._cmd)
-        self._spi.readinto(self._byte)
+        self._spi.write_readinto(out, self._pair_in)
         self._cs.value(1)
-        return self._byte[0]
+        return self._pair_in[1]
 
     def write_register(self, address, value):
-        self._cmd[0] = address | 0x80
-        self._byte[0] = value
+        out = self._pair_out
+        out[0] = address | 0x80
+        out[1] = value
         self._cs.value(0)
-        self._spi.write(self._cmd)
-        self._spi.write(self._byte)
+        self._spi.write(out)
         self._cs.value(1)
 
     def _configure(self, address, value):
