@@ -64,6 +64,9 @@ class A02YYUW:
         out = []
         clock = self.clock
         start = clock.ticks_ms()
+        # The UART's RX ring buffer keeps what arrives meanwhile (4 bytes a frame): wait for
+        # `count` frames in one sleep, then top up per half frame.
+        clock.sleep_ms(count * _FRAME_MS)
         while len(out) < count:
             data = uart.read()
             if data:
