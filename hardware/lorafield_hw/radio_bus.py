@@ -162,8 +162,31 @@ class MachineSPI:
         pass
 
 
+class _ChipSelectLine(InputLine):
+    """NSS: low selects the chip, high ends the transaction (chip.set_chip_select's two
+    branches, called directly: the line toggles twice per register access)."""
+
+    def __init__(self, chip):
+        super().__init__(chip.set_chip_select)
+        self._select = chip.select
+        self._deselect = chip.deselect
+
+    def value(self, level=None):
+        if level is None:
+            return self._value
+        if level:
+            self._value = 1
+            self._deselect()
+        else:
+            self._value = 0
+            self._select()
+        return None
+
+    __call__ = value
+
+
 def chip_select_line(chip):
-    return InputLine(chip.set_chip_select)
+    return _ChipSelectLine(chip)
 
 
 def reset_line(chip):

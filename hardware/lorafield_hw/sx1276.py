@@ -56,7 +56,8 @@ _SPECIAL_WRITES = tuple(
     or address in _POWER_REGISTERS
     for address in range(128)
 )
-_ZEROS = tuple(bytes(n) for n in range(260))  # MISO of a transfer the chip does not answer
+_TABLE = 260  # transfer lengths with precomputed MISO zeros and SPI time (FIFO bursts fit)
+_ZEROS = tuple(bytes(n) for n in range(_TABLE))  # MISO of a transfer the chip does not answer
 
 
 class Dio:
@@ -195,30 +196,49 @@ class SX1276:
         self._selected = False
         self._address = None
 
+    @property
+    def spi_hz(self):
+        return self._spi_hz
+
+    @spi_hz.setter
+    def spi_hz(self, hz):
+        self._spi_hz = hz
+        # The SPI time of an n-byte transfer, n * 8 bits / clock, for the usual lengths: the
+        # same expression as for any other length, evaluated once per clock setting.
+        self._transfer_us = tuple(n * 8_000_000 / hz for n in range(_TABLE))
+
     def transfer(self, data):
         """Clock `data` out to the chip (MOSI); returns the bytes it clocked back (MISO)."""
         n = len(data)
-        out = _ZEROS[n] if n < len(_ZEROS) else bytes(n)
-        # `self.ready`, inlined
-        ready = not self._reset_low and self.scheduler.now_us >= self._ready_at_us
+        out = _ZEROS[n] if n < _TABLE else bytes(n)
+        ready = not self._reset_low and self.scheduler.now_us >= self._ready_at_us  # .ready
         if n and self._selected and ready:
-            out = self._clock_bytes(data, n, out)
-        self._consume(n * 8_000_000 / self.spi_hz)
+            if self._address is None:  # the address byte starts the transaction (4.3)
+                first = data[0]
+                self._address = first & 0x7F
+                self._writing = bool(first & 0x80)
+                if n > 1:
+                    out = self._burst(data, 1, n)
+            else:
+                out = self._burst(data, 0, n)
+        # _consume(us), inlined: the same steps on the debt, one call fewer per transfer.
+        self._time_debt_us += self._transfer_us[n] if n < _TABLE else n * 8_000_000 / self._spi_hz
+        whole = int(self._time_debt_us)
+        if whole > 0:
+            scheduler = self.scheduler
+            if not scheduler.skip_to(scheduler.now_us + whole):
+                try:
+                    scheduler.advance(whole)
+                except RuntimeError:
+                    pass
+            self._time_debt_us -= whole
         return out
 
-    def _clock_bytes(self, data, n, out):
-        """The bytes of a transfer on a selected, ready chip: the address byte first in a
-        transaction, then the burst (4.3). Plain registers are a direct bytearray access;
-        the registers with behaviour (_SPECIAL_READS / _SPECIAL_WRITES) go through
-        _read/_write, so the dispatch is one table lookup per byte instead of an if-chain."""
-        start = 0
-        if self._address is None:
-            first = data[0]
-            self._address = first & 0x7F
-            self._writing = bool(first & 0x80)
-            start = 1
-            if n == 1:
-                return out
+    def _burst(self, data, start, n):
+        """Bytes start..n-1 of a transfer after the address byte: writes or reads at the
+        auto-incremented address (RegFifo does not increment: 4.3). Plain registers are a
+        direct bytearray access; the registers with behaviour (_SPECIAL_READS /
+        _SPECIAL_WRITES) go through _read/_write: one table lookup per byte, no if-chain."""
         regs = self.regs
         if self._writing:
             special = _SPECIAL_WRITES
@@ -230,7 +250,7 @@ class SX1276:
                     regs[address] = data[index]
                 if self._address != r.REG_FIFO:
                     self._address = (self._address + 1) & 0x7F
-            return out
+            return _ZEROS[n] if n < _TABLE else bytes(n)
         special = _SPECIAL_READS
         received = bytearray(n)
         for index in range(start, n):
