@@ -11,6 +11,14 @@ def test_bench_field_prints_a_row_per_size_and_the_profile(capsys):
     assert lines[1].split()[:3] == ["12", "2", "0.3"] and lines[2].split()[0] == "24"
     assert out.count("where the time went") == 2
     assert "emulated hardware" in out and "firmware" in out
+    # The 24-node field has all three kinds; every process's time is attributed somewhere.
+    last = out.rsplit("by process", 1)[1].splitlines()[1:]
+    shares = {
+        line.split("%", 1)[1].split(",")[0].strip(): float(line.split("%")[0]) for line in last
+    }
+    assert {"parking", "water_level", "temperature"} <= set(shares)
+    assert "ms per node-day" in out.rsplit("by process", 1)[1]
+    assert 90 <= sum(shares.values()) <= 110
 
 
 def test_bench_field_user_errors(capsys):

@@ -79,6 +79,54 @@ def bench_spec(nodes, hours, seed):
     return spec.check("bench")
 
 
+class ProcessClock:
+    """Wall time per kind of process, from the greenlet switches (greenlet.settrace): what
+    a node kind costs per node-day, all in (its firmware and the emulated chips, buses and
+    sensors it drives), next to the gateways' radio loops (gateway service, network server,
+    SQLite) and the scheduler's own callbacks (the air, chip timers, scenario events)."""
+
+    SCHEDULER = "scheduler callbacks (air, chip and scenario events)"
+    GATEWAYS = "gateways (radio loop, queue, network server, SQLite)"
+
+    def __init__(self, scheduler, spec):
+        self.scheduler = scheduler
+        self.kinds = {f"{node.name}.main": node.kind for node in spec.nodes}
+        self.seconds = collections.Counter()
+        self._labels = {}
+        self._since = None
+        self._previous = None
+
+    def _label(self, glet):
+        label = self._labels.get(glet)
+        if label is None:
+            label = self.GATEWAYS  # a process not of a node
+            for process in self.scheduler.processes:
+                if process._greenlet is glet:
+                    label = self.kinds.get(process.name, self.GATEWAYS)
+            self._labels[glet] = label
+        return label
+
+    def _trace(self, event, args):
+        if event in ("switch", "throw"):
+            now = time.perf_counter()
+            self.seconds[self._label(args[0])] += now - self._since
+            self._since = now
+
+    def start(self):
+        import greenlet
+
+        self._labels[greenlet.getcurrent()] = self.SCHEDULER
+        self._since = time.perf_counter()
+        self._previous = greenlet.settrace(self._trace)
+        return self
+
+    def stop(self):
+        import greenlet
+
+        greenlet.settrace(self._previous)
+        self.seconds[self.SCHEDULER] += time.perf_counter() - self._since
+
+
 class Sampler:
     """Samples the emulation thread's stack every `interval_s` from a daemon thread."""
 
@@ -127,11 +175,14 @@ def run_size(nodes, hours, seed, profile):
         field_run = Field(bench_spec(nodes, hours, seed), directory)
         build = time.perf_counter() - build
         sampler = Sampler(threading.get_ident()).start() if profile else None
+        clock = ProcessClock(field_run.scheduler, field_run.spec).start() if profile else None
         cpu = time.process_time()
         field_run.run()
         cpu = time.process_time() - cpu
         if sampler is not None:
+            clock.stop()
             sampler.stop()
+            sampler.kinds = clock
         results = field_run.finish()
         switches = field_run.scheduler.handoffs
     finally:
@@ -186,4 +237,13 @@ def run(args):
         print("  hottest functions (innermost lorafield frame):")
         for function, count in sampler.functions.most_common(8):
             print(f"  {100 * count / total:5.1f} %  {function}")
+        clock = sampler.kinds
+        counts = collections.Counter(clock.kinds.values())
+        print("  by process (wall time between greenlet switches):")
+        for label, seconds in clock.seconds.most_common():
+            per = ""
+            if counts.get(label):
+                day_ms = 1000 * seconds / counts[label] * 24 / hours
+                per = f", {counts[label]} nodes: {day_ms:,.0f} ms per node-day"
+            print(f"  {100 * seconds / wall:5.1f} %  {label}{per}")
     return 0
