@@ -9,7 +9,7 @@ import sys
 
 import pytest
 from lorafield_tools.cli import main
-from lorafield_tools.field.spec import ScenarioError, default_town, parse_scenario
+from lorafield_tools.field.spec import FARM, ScenarioError, default_town, parse_scenario
 
 GOOD = """
 [field]
@@ -96,7 +96,7 @@ def test_scenario_errors_name_the_place(change, needle):
     assert needle in message and message.startswith("my.toml") and "\n" not in message
 
 
-def test_the_default_town_is_laid_out_within_radio_range():
+def test_the_default_town_is_laid_out_within_radio_range_but_the_farm():
     spec = default_town()
     assert [n.kind for n in spec.nodes].count("parking") == 12
     assert [n.kind for n in spec.nodes].count("water_level") == 4
@@ -111,13 +111,25 @@ def test_the_default_town_is_laid_out_within_radio_range():
     )
     reach = loss.range_m(14 - sensitivity_dbm(7, 125_000))  # SF7 at 14 dBm, no shadowing
     assert 1200 < reach < 2000
-    for node in spec.nodes + default_town(nodes=600).nodes:  # a bigger town stays in town
-        nearest = min(
+
+    def nearest(node):
+        return min(
             ((node.position[0] - g.position[0]) ** 2 + (node.position[1] - g.position[1]) ** 2)
             ** 0.5
             for g in spec.gateways
         )
-        assert nearest < reach * 0.7, node.name  # a 3 dB shadowing margin and more
+
+    farms = []
+    for node in spec.nodes + default_town(nodes=600).nodes:  # a bigger town stays in town
+        if node.position == FARM:
+            farms.append(node)
+            continue
+        assert nearest(node) < reach * 0.7, node.name  # a 3 dB shadowing margin and more
+    # One sensor per town is out of SF7 and SF8 reach (lost to range), within SF10's.
+    assert [n.kind for n in farms] == ["temperature", "temperature"]
+    sf8 = loss.range_m(14 - sensitivity_dbm(8, 125_000))
+    sf10 = loss.range_m(14 - sensitivity_dbm(10, 125_000))
+    assert sf8 < nearest(farms[0]) < sf10
     assert len(default_town(nodes=100).nodes) == 100
 
 
