@@ -58,6 +58,7 @@ _SPECIAL_WRITES = tuple(
 )
 _TABLE = 260  # transfer lengths with precomputed MISO zeros and SPI time (FIFO bursts fit)
 _ZEROS = tuple(bytes(n) for n in range(_TABLE))  # MISO of a transfer the chip does not answer
+_TRANSFER_US = {}  # SPI clock (Hz) -> SPI time (us) of a transfer by its length
 
 
 class Dio:
@@ -204,8 +205,12 @@ class SX1276:
     def spi_hz(self, hz):
         self._spi_hz = hz
         # The SPI time of an n-byte transfer, n * 8 bits / clock, for the usual lengths: the
-        # same expression as for any other length, evaluated once per clock setting.
-        self._transfer_us = tuple(n * 8_000_000 / hz for n in range(_TABLE))
+        # same expression as for any other length, evaluated once per clock rate (every
+        # boot's SPI init sets the rate).
+        table = _TRANSFER_US.get(hz)
+        if table is None:
+            table = _TRANSFER_US[hz] = tuple(n * 8_000_000 / hz for n in range(_TABLE))
+        self._transfer_us = table
 
     def transfer(self, data):
         """Clock `data` out to the chip (MOSI); returns the bytes it clocked back (MISO)."""

@@ -1,0 +1,179 @@
+"""The chip and bus models' fast paths give what their plain definitions give.
+
+Each fast path (a burst read as one slice, only the cars that can weigh summed, a cached day
+mean, a cached SPI time, the NSS line bypassing set_chip_select) is checked against the
+straightforward computation it replaces, bit for bit.
+"""
+
+import math
+import random
+
+from lorafield_hw.buses import I2C, OneWire
+from lorafield_hw.radio_bus import MachineSPI, chip_select_line
+from lorafield_hw.scenarios import DiurnalTemperature, ParkingScenario, _smoothstep
+from lorafield_hw.scheduler import Scheduler
+from lorafield_hw.sensors import DS18B20, QMC5883L
+from lorafield_hw.sx1276 import SX1276
+
+
+class Clock:
+    def __init__(self):
+        self.t = 0
+
+    def __call__(self):
+        return self.t
+
+
+# -- scenarios ------------------------------------------------------------------------------
+def full_sum(scenario, t_s):
+    """ParkingScenario's field by its definition: every car's weighted signature."""
+    x = y = z = 0.0
+    for arrive, depart, (dx, dy, dz) in scenario._cars:
+        weight = _smoothstep((t_s - arrive) / scenario.ramp_s)
+        if depart != math.inf:
+            weight *= 1.0 - _smoothstep((t_s - depart) / scenario.ramp_s)
+        x += weight * dx
+        y += weight * dy
+        z += weight * dz
+    return (x, y, z)
+
+
+def test_parking_field_sums_the_same_as_over_every_car():
+    for seed in range(6):
+        scenario = ParkingScenario.generate(seed, 48, arrivals_per_hour=2.0)
+        assert len(scenario._cars) > 20
+        rnd = random.Random(seed)
+        times = [rnd.uniform(-10.0, 49 * 3600.0) for _ in range(2000)]
+        for arrive, depart, _ in scenario._cars:  # the ramps' edges, where rounding bites
+            for edge in (arrive, arrive + 3.0, depart, depart + 3.0, depart + 4.0):
+                if edge != math.inf:
+                    times += [edge, math.nextafter(edge, 0.0), math.nextafter(edge, math.inf)]
+        for t in times:
+            assert repr(scenario.field_offset_ut(t)) == repr(full_sum(scenario, t)), t
+
+
+def test_parking_field_follows_a_changed_ramp():
+    scenario = ParkingScenario([(100.0, "arrive"), (500.0, "depart")], seed=1)
+    scenario.ramp_s = 50.0  # the search keys were built for 3 s: the full sum is used
+    for t in (90.0, 120.0, 149.0, 520.0, 549.0, 551.0):
+        assert scenario.field_offset_ut(t) == full_sum(scenario, t)
+    assert scenario.field_offset_ut(520.0) != (0.0, 0.0, 0.0)
+
+
+def test_diurnal_day_means_are_the_seeded_draws():
+    climate = DiurnalTemperature(seed=7, weather_sd_c=2.0)
+    first = climate.temperature_c(30 * 3600.0)
+    assert DiurnalTemperature(seed=7, weather_sd_c=2.0).temperature_c(30 * 3600.0) == first
+    assert climate._day_mean(1) == random.Random(7 * 1_000_003 + 1).gauss(0.0, 2.0)
+    climate.weather_sd_c = 0.0  # a changed setting is not served from the cache
+    assert climate.temperature_c(30 * 3600.0) == 12.0 + 6.0 * climate._phase(30 * 3600.0)
+
+
+# -- QMC5883L bursts ------------------------------------------------------------------------
+def twin_magnetometers(rollover):
+    clock = Clock()
+    parking = ParkingScenario([(0.5, "arrive")], seed=2)
+    chips = [QMC5883L(parking=parking, clock=clock, seed=4) for _ in range(2)]
+    for chip in chips:
+        chip.i2c_write(bytes((0x0A, 0x40 if rollover else 0x00)))
+        chip.i2c_write(bytes((0x09, 0x0D)))  # continuous, 200 Hz
+    return clock, chips
+
+
+def test_qmc_burst_reads_as_byte_by_byte_reads():
+    for rollover in (False, True):
+        for start, length in (
+            (0x00, 6),
+            (0x00, 7),
+            (0x00, 9),
+            (0x03, 5),
+            (0x05, 2),
+            (0x06, 3),
+            (0x0C, 4),
+        ):
+            clock, (burst, single) = twin_magnetometers(rollover)
+            clock.t = 1_000_000
+            burst.i2c_write(bytes((start,)))
+            single.i2c_write(bytes((start,)))
+            whole = burst.i2c_read(length)
+            pieces = b"".join(single.i2c_read(1) for _ in range(length))
+            assert whole == pieces, (rollover, start, length)
+            assert burst._pointer == single._pointer
+            assert burst.regs == single.regs
+
+
+def test_qmc_data_read_clears_drdy_seen_later_in_the_same_burst():
+    clock, (chip, _) = twin_magnetometers(False)
+    clock.t = 1_000_000
+    chip.i2c_write(b"\x06")
+    assert chip.i2c_read(1)[0] & 0x01  # DRDY
+    chip.i2c_write(b"\x00")
+    assert chip.i2c_read(7)[6] & 0x01 == 0  # the status byte after the data: cleared
+
+
+def test_qmc_samples_through_the_bus_charge_the_same_time():
+    clock = Clock()
+    spent = []
+
+    def advance(us):
+        spent.append(us)
+        clock.t += us
+
+    chip = QMC5883L(clock=clock, seed=1)
+    i2c = I2C([chip], advance=advance)
+    i2c.writeto_mem(0x0D, 0x09, b"\x0d")
+    i2c.readfrom_mem_into(0x0D, 0x00, bytearray(6))
+    # 100 kHz: (bytes + address) * 9 clocks: write 2+1, pointer 1+1, read 6+1
+    assert spent == [270, 180, 630]
+
+
+# -- one-wire -------------------------------------------------------------------------------
+def test_onewire_bytes_cost_one_slot_per_bit():
+    clock = Clock()
+    spent = []
+
+    def advance(us):
+        spent.append(us)
+        clock.t += us
+
+    sensor = DS18B20(clock=clock, seed=3)
+    ow = OneWire([sensor], advance=advance)
+    assert ow.reset()
+    ow.writebyte(0xCC)
+    ow.writebyte(0xBE)
+    scratch = bytearray(9)
+    ow.readinto(scratch)
+    assert spent == [OneWire.RESET_US] + [OneWire.SLOT_US] * (16 + 72)
+    assert scratch[:2] == b"\x50\x05"  # +85 degC, the power-up value
+    assert ow.crc8(scratch) == 0
+
+
+# -- SX1276 ---------------------------------------------------------------------------------
+def test_spi_time_follows_each_clock_rate():
+    scheduler = Scheduler(0)
+    chips = [SX1276(scheduler, name=f"c{i}", spi_hz=hz) for i, hz in enumerate((3_000_000, 7))]
+    for chip in chips:
+        for n in (1, 2, 3, 300):
+            chip._time_debt_us = 0.0
+            chip.select()
+            debt = chip._time_debt_us
+            chip.transfer(bytes(n))
+            expected = debt + n * 8_000_000 / chip.spi_hz
+            assert chip._time_debt_us == expected - int(expected)
+            chip.deselect()
+
+
+def test_chip_select_line_drives_transactions():
+    scheduler = Scheduler(0)
+    chip = SX1276(scheduler)
+    spi, cs = MachineSPI(chip), chip_select_line(chip)
+    cs.value(0)
+    assert chip._selected and cs.value() == 0
+    spi.write(bytearray((0x42,)))
+    version = bytearray(1)
+    spi.readinto(version)
+    cs(1)
+    assert not chip._selected and cs.value() == 1
+    assert version == b"\x12"
+    spi.write(bytearray((0x42,)))  # not selected: no answer
+    assert spi.read(1) == b"\x00"
