@@ -65,25 +65,7 @@ class _Live:
         attribute = getattr(target, name)
         if not callable(attribute):
             return attribute
-        view = self._view
-        radio = self._radio
-
-        def call(*args, **kwargs):
-            # BootView._enter / _leave inlined: this runs at every board call
-            if not view._alive:
-                raise ProcessKilled("this boot is over")
-            view._depth += 1
-            if view._depth == 1 and view._pending:
-                view._run_pending()
-            try:
-                return attribute(*args, **kwargs)
-            finally:
-                if radio:
-                    view._radio_touched = True
-                view._depth -= 1
-                if view._depth == 0:
-                    view._settle()
-
+        call = self._view._board_call(attribute, self._radio)
         # A method of the target's class is bound once (later lookups skip __getattr__);
         # an attribute set on the instance may be rebound, so it is looked up every time.
         if name not in getattr(target, "__dict__", ()) and hasattr(type(target), name):
@@ -138,12 +120,13 @@ class _Watchdog:
 class EmulatedClock(contract.Clock):
     def __init__(self, view, ticks_start_ms=0):
         self._view = view
-        self._boot_us = view._board.scheduler.now_us
-        self._offset_us = ticks_start_ms * 1000
+        self._scheduler = view._board.scheduler
+        # ticks count from the boot, offset by ticks_start_ms
+        self._origin_us = self._scheduler.now_us - ticks_start_ms * 1000
 
     def _elapsed_us(self):
         self._view._busy(CLOCK_READ_US)
-        return self._view._board.scheduler.now_us - self._boot_us + self._offset_us
+        return self._scheduler.now_us - self._origin_us
 
     def ticks_ms(self):
         return (self._elapsed_us() // 1000) & contract.TICKS_MAX
@@ -175,6 +158,8 @@ class BootView(contract.Board):
         self._radio = None
         self._i2c = self._uart = self._onewire = None
         self._pins = {}
+        self._live_pins = {}  # id(pin) -> the _Live an interrupt handler gets
+        self._flash = self._ulp = self._dio1_live = None  # their _Live, made once
         self._dio0 = Pin("dio0", Pin.IN, dispatch=self._dispatch)
         self._dio1 = Pin("dio1", Pin.IN, dispatch=self._dispatch)
 
@@ -203,6 +188,39 @@ class BootView(contract.Board):
             board._poll_radio()
         board._check_battery()
 
+    def _board_call(self, method, radio):
+        """The wrapper `_Live` hands out for `method`: `_enter()`, the call, `_leave()`,
+        inlined with the fast paths of `_settle()`, because it runs at every board call."""
+        view = self
+        board = self._board
+        scheduler = board.scheduler
+        energy = board.energy
+
+        def call(*args, **kwargs):
+            if not view._alive:
+                raise ProcessKilled("this boot is over")
+            if view._depth:  # inside another board call (an IRQ handler's): that one settles
+                if radio:
+                    view._radio_touched = True
+                return method(*args, **kwargs)
+            view._depth = 1
+            try:
+                if view._pending:
+                    view._run_pending()
+                return method(*args, **kwargs)
+            finally:
+                view._depth = 0
+                if radio or view._radio_touched:
+                    view._radio_touched = False
+                    polled = board._radio_polled
+                    # an unchanged power_version is _poll_radio()'s own early return
+                    if polled is None or board.radio.power_version != polled:
+                        board._poll_radio()
+                if scheduler.now_us >= energy.empty_at_us:  # else not flat: _check_battery
+                    board._check_battery()
+
+        return call
+
     def _dispatch(self, handler, pin):
         self._pending.append((handler, pin))
         process = self._board.process
@@ -216,22 +234,31 @@ class BootView(contract.Board):
         try:
             while self._pending and self._alive:
                 handler, pin = self._pending.pop(0)
-                handler(_Live(pin, self))
+                live = self._live_pins.get(id(pin))
+                if live is None:
+                    live = self._live_pins[id(pin)] = _Live(pin, self)
+                handler(live)
         finally:
             self._in_handler = False
 
     def _busy(self, us):
         """Spend `us` of virtual time with the MCU active (an IRQ does not shorten it)."""
-        self._check()
-        scheduler = self._board.scheduler
-        deadline = scheduler.now_us + max(0, int(us))
-        if deadline > scheduler.now_us and not scheduler.skip_to(deadline):
-            while scheduler.now_us < deadline:
-                scheduler.advance(deadline - scheduler.now_us)
-                self._check()
+        if not self._alive:
+            raise ProcessKilled("this boot is over")
+        board = self._board
+        scheduler = board.scheduler
+        us = int(us)
+        if us > 0:
+            deadline = scheduler.now_us + us
+            if not scheduler.skip_to(deadline):
+                while scheduler.now_us < deadline:
+                    scheduler.advance(deadline - scheduler.now_us)
+                    self._check()
         if self._depth == 0:
-            self._board._check_battery()
-            self._run_pending()
+            if scheduler.now_us >= board.energy.empty_at_us:  # else not flat: _check_battery
+                board._check_battery()
+            if self._pending:
+                self._run_pending()
 
     # -- radio -----------------------------------------------------------------------------
     def radio(self):
@@ -254,7 +281,9 @@ class BootView(contract.Board):
 
     def radio_dio1(self):
         self.radio()
-        return _Live(self._dio1, self)
+        if self._dio1_live is None:
+            self._dio1_live = _Live(self._dio1, self)
+        return self._dio1_live
 
     # -- sensor buses ----------------------------------------------------------------------
     def i2c(self):
@@ -372,12 +401,16 @@ class BootView(contract.Board):
         write), or None on a board without one."""
         self._check()
         ulp = self._board.ulp
-        return _Live(ulp, self) if ulp is not None else None
+        if ulp is not None and self._ulp is None:
+            self._ulp = _Live(ulp, self)
+        return self._ulp
 
     # -- storage ---------------------------------------------------------------------------
     def flash(self):
         self._check()
-        return _Live(self._board.flash, self)
+        if self._flash is None:
+            self._flash = _Live(self._board.flash, self)
+        return self._flash
 
     def flash_prog_size(self):
         return self._board.flash.prog_size
@@ -470,7 +503,7 @@ class EmulatedBoard:
         self.halted = False
         self._wake_event = None
         self._boot_event = None
-        self._watchdog_event = None
+        self._watchdog = scheduler.timer(self._watchdog_bites)  # fed far more than it bites
         self._browning_out = False
         self.browned_out = False
         self._radio_polled = None  # the radio's power_version the meter last read
@@ -553,11 +586,12 @@ class EmulatedBoard:
     def _end_boot(self):
         if self.view is not None:
             self.view._alive = False
-        for name in ("_wake_event", "_boot_event", "_watchdog_event"):
+        for name in ("_wake_event", "_boot_event"):
             event = getattr(self, name)
             if event is not None:
                 event.cancel()
             setattr(self, name, None)
+        self._watchdog.cancel()
 
     def _reboot(self, cause):
         """Kill the running firmware (if any) and boot again with `cause`."""
@@ -605,12 +639,9 @@ class EmulatedBoard:
 
     # -- watchdog --------------------------------------------------------------------------
     def _arm_watchdog(self, timeout_ms):
-        if self._watchdog_event is not None:
-            self._watchdog_event.cancel()
-        self._watchdog_event = self.scheduler.after(timeout_ms * 1000, self._watchdog_bites)
+        self._watchdog.arm(timeout_ms * 1000)
 
     def _watchdog_bites(self):
-        self._watchdog_event = None
         self._reboot(contract.WDT_RESET)
 
     # -- flash hooks -----------------------------------------------------------------------
@@ -638,7 +669,10 @@ class EmulatedBoard:
     def _check_battery(self):
         """Brown-out: a flat battery cuts the power (checked at board events: each firmware
         call into the board, sleeps and boots)."""
-        if self.powered and not self._browning_out and self.energy.empty(self.scheduler.now_us):
+        now = self.scheduler.now_us
+        if now < self.energy.empty_at_us:
+            return  # the battery cannot be flat yet (EnergyMeter.empty_at_us)
+        if self.powered and not self._browning_out and self.energy.empty(now):
             self._browning_out = True
             self.browned_out = True
             self.scheduler.after(0, self._brown_out)
@@ -649,7 +683,7 @@ class EmulatedBoard:
 
     def _set_mcu(self, state):
         ma = 0.0 if state == "off" else self.profile.currents[state]
-        self.energy.set("mcu", state, ma)
+        self.energy.set("mcu", state, ma, self.scheduler.now_us)
 
     def _set_rail(self, on):
         if on == self.rail_on:
@@ -678,7 +712,7 @@ class EmulatedBoard:
             return  # nothing the current depends on changed since the last poll
         self._radio_polled = version
         label, ma = sx1276_state(radio)
-        self.energy.set("radio", label, ma)
+        self.energy.set("radio", label, ma, self.scheduler.now_us)
 
     def _on_radio_mode(self, _chip, _mode, _now_us):
         self._poll_radio()

@@ -113,21 +113,31 @@ class EnergyMeter:
     """Integrates lazily: the battery's charge moves with the total current at each
     `update()` (one multiply), and a component's time-in-state and charge are added up when
     that component changes state or when `time_us` / `charge_mas` are read. The sums are the
-    same as integrating every component at every call; the board calls `update()` / `empty()`
-    at every firmware call, so that has to be cheap."""
+    same as integrating every component at every call.
+
+    The board asks "is the battery flat?" at every firmware call, so the meter keeps
+    `empty_at_us`: a time before which the battery cannot be flat at the present current
+    (recomputed whenever the charge or the current changes). A clock reading below it is
+    the whole check; at or after it `empty()` does the exact sum. Code that changes
+    `battery.used_mah` behind the meter's back must call `update()` afterwards."""
 
     COMPONENTS = ("mcu", "board", "radio", "sensors", "ulp")  # ulp: ESP32 ULP runs (charge)
+    NEVER_US = 1 << 62  # empty_at_us when nothing draws current
 
     def __init__(self, clock, battery=None):
         self._clock = clock  # callable -> now in us
         self.battery = battery or Battery()
         self._state = {c: ("off", 0.0) for c in self.COMPONENTS}
+        self._ma = {c: 0.0 for c in self.COMPONENTS}  # the currents of _state, for sum()
         self.start_us = clock()
         self._since = {c: self.start_us for c in self.COMPONENTS}  # state's time counted to
         self._time_us = {}  # "component state" -> us
         self._charge_mas = {c: 0.0 for c in self.COMPONENTS}  # mA * s
         self._total_ma = 0.0
         self._last_us = self.start_us  # the battery's charge is counted to here
+        self._margin = self.battery.capacity_mah * 3.6  # mA*us: 1e-9 of the capacity
+        self.empty_at_us = self.NEVER_US
+        self._reckon()
 
     @property
     def time_us(self):
@@ -139,6 +149,23 @@ class EnergyMeter:
         self._flush_all()
         return self._charge_mas
 
+    def _reckon(self):
+        """Recompute `empty_at_us` from the charge left and the total current. It errs early
+        by a billionth of a full battery's life at that current (plus 2 us), far more than
+        float rounding of the sums can move the crossing; between it and the true crossing
+        `empty()` just does the exact sum."""
+        battery = self.battery
+        total = self._total_ma
+        us = 1e18
+        if total > 0.0:  # us of charge left at this current, less the margin
+            us = ((battery.capacity_mah - battery.used_mah) * 3.6e9 - self._margin) / total
+        if us < 1e18:
+            self.empty_at_us = self._last_us + int(us) - 2
+        elif battery.used_mah < battery.capacity_mah:
+            self.empty_at_us = self.NEVER_US
+        else:
+            self.empty_at_us = -self.NEVER_US
+
     def update(self):
         """Move the battery's charge up to now (the total current times the time since)."""
         now = self._clock()
@@ -146,12 +173,15 @@ class EnergyMeter:
         if elapsed > 0:
             self.battery.used_mah += self._total_ma * elapsed / 3.6e9
             self._last_us = now
+        self._reckon()
 
     def empty(self, now_us=None):
         """Whether the battery is flat now (as `update()` then `battery.empty`, without
         moving anything unless it is). `now_us`: the clock's reading, if the caller has it."""
-        battery = self.battery
         now = self._clock() if now_us is None else now_us
+        if now < self.empty_at_us:
+            return False  # cannot have crossed empty yet (_reckon)
+        battery = self.battery
         projected = battery.used_mah + self._total_ma * (now - self._last_us) / 3.6e9
         if projected < battery.capacity_mah:
             return False
@@ -173,13 +203,34 @@ class EnergyMeter:
         for component in self.COMPONENTS:
             self._flush(component, now)
 
-    def set(self, component, label, ma):
-        if self._state[component] == (label, ma):
+    def set(self, component, label, ma, now_us=None):
+        """`component` draws `ma` from now on, in the state `label`. `now_us`: the clock's
+        reading, if the caller has it."""
+        state = self._state
+        if state[component] == (label, ma):
             return
-        self.update()
-        self._flush(component, self._clock())
-        self._state[component] = (label, float(ma))
-        self._total_ma = sum(ma for _, ma in self._state.values())
+        # update() and _flush() inlined with one clock reading: the board's light sleeps
+        # and radio mode changes call this hundreds of thousands of times a field day
+        now = self._clock() if now_us is None else now_us
+        elapsed = now - self._last_us
+        if elapsed > 0:
+            self.battery.used_mah += self._total_ma * elapsed / 3.6e9
+            self._last_us = now
+        since = self._since
+        elapsed = now - since[component]
+        if elapsed > 0:
+            old_label, old_ma = state[component]
+            key = f"{component} {old_label}"
+            time_us = self._time_us
+            time_us[key] = time_us.get(key, 0) + elapsed
+            self._charge_mas[component] += old_ma * elapsed / 1e6
+            since[component] = now
+        ma = float(ma)
+        state[component] = (label, ma)
+        currents = self._ma
+        currents[component] = ma
+        self._total_ma = sum(currents.values())  # same order and sum as over _state
+        self._reckon()
 
     def state(self, component):
         return self._state[component]
@@ -187,9 +238,10 @@ class EnergyMeter:
     def add_charge(self, component, mas):
         self._charge_mas[component] += mas
         self.battery.used_mah += mas / 3600.0
+        self._reckon()
 
     def current_ma(self):
-        return sum(ma for _, ma in self._state.values())
+        return sum(self._ma.values())
 
     def total_mah(self):
         self.update()

@@ -25,10 +25,10 @@ Code that is neither (a test driving a driver directly from the main thread) may
 That is how a busy-polling driver such as adafruit_rfm9x sees the world move while it polls.
 """
 
-import heapq
 import itertools
 import random
 import threading
+from heapq import heappop, heappush
 
 US_PER_S = 1_000_000
 _getcurrent = None  # greenlet.getcurrent, bound by the first Scheduler(greenlets=True)
@@ -42,19 +42,91 @@ class ProcessKilled(BaseException):
     """
 
 
-class Event:
-    """A scheduled callback; `cancel()` it to drop it before it fires."""
+class Event(list):
+    """A scheduled callback; `cancel()` it to drop it before it fires.
 
-    __slots__ = ("time_us", "callback", "args", "cancelled")
+    The event is its own heap entry, the list [time_us, sequence, callback, args]: the heap
+    orders lists by time, then by the unique sequence number (equal times fire in the order
+    they were scheduled), in C and without a wrapping tuple. A cancelled event's callback
+    is None; it is dropped when it reaches the top of the heap."""
 
-    def __init__(self, time_us, callback, args):
-        self.time_us = time_us
-        self.callback = callback
-        self.args = args
-        self.cancelled = False
+    __slots__ = ()
+    __hash__ = object.__hash__  # identity, as a plain object (the sequence makes it unique)
+
+    @property
+    def time_us(self):
+        return self[0]
+
+    @property
+    def callback(self):
+        return self[2]
+
+    @property
+    def args(self):
+        return self[3]
+
+    @property
+    def cancelled(self):
+        return self[2] is None
 
     def cancel(self):
-        self.cancelled = True
+        self[2] = None
+
+
+_TIME, _CALLBACK, _ARGS = 0, 2, 3  # Event fields
+
+
+class Timer:
+    """A one-shot callback that is re-armed far more often than it fires (a watchdog being
+    fed). `arm(delay_us)` fires `callback()` at the same time and in the same order among
+    equal-time events as `cancel()` + `after(delay_us, callback)` of a plain event would,
+    but without a heap operation when the new time is not earlier than the queued one: the
+    sequence number is taken at arm time, and the queued event, when it comes up early,
+    re-queues itself at the armed time and sequence number. Nothing else runs then."""
+
+    __slots__ = ("_scheduler", "_callback", "_event", "_due")
+
+    def __init__(self, scheduler, callback):
+        self._scheduler = scheduler
+        self._callback = callback
+        self._event = None  # the queued Event; its time may be earlier than _due's
+        self._due = None  # (time_us, sequence) armed, None when disarmed
+
+    @property
+    def armed(self):
+        return self._due is not None
+
+    def arm(self, delay_us):
+        scheduler = self._scheduler
+        time_us = scheduler.now_us + int(delay_us)
+        if time_us < scheduler.now_us:
+            time_us = scheduler.now_us
+        self._due = (time_us, scheduler._next_sequence())
+        event = self._event
+        if event is not None and event[_TIME] <= time_us:
+            return  # the queued event re-queues itself when it comes up (_fire)
+        if event is not None:
+            event.cancel()
+        self._queue()
+
+    def cancel(self):
+        self._due = None
+        if self._event is not None:
+            self._event.cancel()
+            self._event = None
+
+    def _queue(self):
+        time_us, sequence = self._due
+        self._event = Event((time_us, sequence, self._fire, ()))
+        heappush(self._scheduler._queue, self._event)
+
+    def _fire(self):
+        event = self._event
+        if self._due != (event[_TIME], event[1]):
+            self._queue()  # re-armed since this was queued: come up again then
+            return
+        self._event = self._due = None
+        self._callback()
 
 
 class Scheduler:
@@ -66,8 +138,8 @@ class Scheduler:
         self.now_us = 0
         self.seed = seed
         self.random = random.Random(seed)
-        self._queue = []
-        self._sequence = itertools.count()
+        self._queue = []  # heap of Event
+        self._next_sequence = itertools.count().__next__
         self._running = False
         self._current = None  # the Process whose thread is running, if any
         self._limit = None  # the time run_until() is running to
@@ -82,18 +154,30 @@ class Scheduler:
 
     def at(self, time_us, callback, *args):
         """Run `callback(*args)` at virtual time `time_us` (never in the past)."""
-        time_us = max(int(time_us), self.now_us)
-        event = Event(time_us, callback, args)
-        heapq.heappush(self._queue, (time_us, next(self._sequence), event))
+        time_us = int(time_us)
+        if time_us < self.now_us:
+            time_us = self.now_us
+        event = Event((time_us, self._next_sequence(), callback, args))
+        heappush(self._queue, event)
         return event
 
     def after(self, delay_us, callback, *args):
-        return self.at(self.now_us + int(delay_us), callback, *args)
+        time_us = self.now_us + int(delay_us)
+        if time_us < self.now_us:
+            time_us = self.now_us
+        event = Event((time_us, self._next_sequence(), callback, args))
+        heappush(self._queue, event)
+        return event
+
+    def timer(self, callback):
+        """A `Timer` for `callback` (disarmed)."""
+        return Timer(self, callback)
 
     def next_event_time(self):
-        while self._queue and self._queue[0][2].cancelled:
-            heapq.heappop(self._queue)
-        return self._queue[0][0] if self._queue else None
+        queue = self._queue
+        while queue and queue[0][_CALLBACK] is None:  # cancelled
+            heappop(queue)
+        return queue[0][_TIME] if queue else None
 
     def run_until(self, time_us):
         """Fire every event due up to `time_us`, then leave the clock at `time_us`."""
@@ -101,14 +185,19 @@ class Scheduler:
             raise RuntimeError("run_until() called from inside the scheduler")
         self._running = True
         self._limit = time_us
+        queue = self._queue
         try:
-            while True:
-                due = self.next_event_time()
-                if due is None or due > time_us:
+            while queue:
+                event = queue[0]
+                callback = event[_CALLBACK]
+                if callback is None:  # cancelled
+                    heappop(queue)
+                    continue
+                if event[_TIME] > time_us:
                     break
-                _, _, event = heapq.heappop(self._queue)
-                self.now_us = event.time_us
-                event.callback(*event.args)
+                heappop(queue)
+                self.now_us = event[_TIME]
+                callback(*event[_ARGS])
             self.now_us = max(self.now_us, int(time_us))
         finally:
             self._running = False
@@ -121,15 +210,30 @@ class Scheduler:
         limit = self._limit
         if limit is None or time_us > limit:
             return False
-        due = self.next_event_time()
-        return due is None or due > time_us
+        queue = self._queue
+        while queue:
+            event = queue[0]
+            if event[_CALLBACK] is not None:
+                return event[_TIME] > time_us
+            heappop(queue)  # cancelled
+        return True
 
     def skip_to(self, time_us):
         """Fast path of `advance()` for code running in a process: move the clock to
         `time_us` in place when nothing is due before it (as `Process.sleep_us` does) and
         return True; return False when the caller must `advance()` (it then switches)."""
-        if self._current is None or not self._can_skip_to(time_us):
+        # _can_skip_to() inlined: board busy-waits and SPI time call this at every step
+        limit = self._limit
+        if self._current is None or limit is None or time_us > limit:
             return False
+        queue = self._queue
+        while queue:
+            event = queue[0]
+            if event[_CALLBACK] is not None:
+                if event[_TIME] <= time_us:
+                    return False
+                break
+            heappop(queue)  # cancelled
         self.now_us = time_us
         self.fast_advances += 1
         return True
