@@ -8,6 +8,7 @@ metadata's ``time_us``), so the answer to a frame comes from the call -- or the 
 State lives in a store (``MemoryStore``; SQLite in issue 7).
 """
 
+import contextlib
 import itertools
 from collections import deque
 
@@ -175,6 +176,11 @@ class NetworkServer:
                 if self._recent.get(phy) == t:
                     del self._recent[phy]
         return out
+
+    def batch(self):
+        """A block of calls that belong together; in memory there is nothing to group (the
+        SQLite server commits them in one transaction)."""
+        return contextlib.nullcontext()
 
     def next_deadline(self):
         """Server time at which ``flush`` has work, or None."""

@@ -22,6 +22,7 @@ fsync per call.
 """
 
 import collections
+import contextlib
 import itertools
 import json
 import os
@@ -80,10 +81,6 @@ class StoreError(LnsError):
     """The database cannot be opened or is not a lorafield network server database."""
 
 
-def _json(value):
-    return json.dumps(value, separators=(",", ":"), default=_json_default)
-
-
 def _json_default(value):
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value).hex()
@@ -92,6 +89,11 @@ def _json_default(value):
     if isinstance(value, tuple | set | collections.deque):
         return list(value)
     raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+# json.dumps(value, separators=..., default=...) without building an encoder per call; what
+# the server stores has no reference cycles, so the check for them is skipped.
+_json = json.JSONEncoder(separators=(",", ":"), default=_json_default, check_circular=False).encode
 
 
 def connect(path, *, durable=False, readonly=False):
@@ -142,7 +144,9 @@ class SqliteStore(MemoryStore):
         self.frames = collections.deque(maxlen=MEMORY_TAIL)
         self.readings = collections.deque(maxlen=MEMORY_TAIL)
         self.events = collections.deque(maxlen=MEMORY_TAIL)
-        self.pending_written = ()
+        self._session_rows = {}  # dev_eui -> sessions row as last written by this process
+        self._pending_rows = None  # phy -> (its copies list, pending seqs written); None: unknown
+        self._pending_seq = itertools.count()
         self._data_version = None
         self._load()
 
@@ -247,13 +251,33 @@ class SqliteStore(MemoryStore):
         self._new_events.append(event)
 
     # -- writing ------------------------------------------------------------------------------
+    def begin(self):
+        """Open the transaction of a server call (holding the write lock from here keeps the
+        downlink-request check inside it, where it is cheap); returns `requested()`."""
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            return self.requested()
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def abort(self):
+        """Roll back a transaction `begin()` opened and `commit()` did not end."""
+        if self.db.in_transaction:
+            self.db.execute("ROLLBACK")
+            self._data_version = None
+
     def commit(self, pending=None, requested=()):
-        """Write everything the server changed since the last commit in one transaction.
+        """Write everything the server changed since the last commit in one transaction (the
+        one `begin()` opened, else a new one).
         `pending`: {phy: [RxMetadata]} inside a de-duplication window (None: unchanged);
         `requested`: (row id, dev_eui, ref or None, error or None) of intaken rows."""
         db = self.db
+        sessions_written = ()
         try:
-            db.execute("BEGIN IMMEDIATE")
+            if not db.in_transaction:
+                db.execute("BEGIN IMMEDIATE")
             for row_id, eui, ref, error in requested:
                 if ref is None:
                     db.execute(
@@ -265,9 +289,26 @@ class SqliteStore(MemoryStore):
                         "UPDATE downlinks SET ref=?, status='queued' WHERE id=?", (ref, row_id)
                     )
                     self._queue_refs[eui] = None  # rewrite this queue's rows below
-            self._write_sessions(db)
-            self._write_joins(db)
-            self._write_queues(db)
+            session_rows, session_updates = self._changed_sessions()
+            sessions_written = [r[0] for r in session_rows] + [u[-1] for u in session_updates]
+            if session_rows:
+                # REPLACE also removes a row still holding the address (a re-join may hand a
+                # device a new address; a freed address may be reused).
+                db.executemany(
+                    "INSERT OR REPLACE INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?)", session_rows
+                )
+            if session_updates:
+                # Same address and keys as the row this process wrote: only the counters and
+                # the MAC state change (no index is touched).
+                db.executemany(
+                    "UPDATE sessions SET fcnt_up_next=?, fcnt_down=?, uplinks=?, dr=?,"
+                    " mac_state=? WHERE dev_eui=?",
+                    session_updates,
+                )
+            if self._touched_joins:
+                self._write_joins(db)
+            if self._touched_queues:
+                self._write_queues(db)
             self._write_records(db)
             if pending is not None:
                 self._write_pending(db, pending)
@@ -276,38 +317,50 @@ class SqliteStore(MemoryStore):
             if db.in_transaction:
                 db.execute("ROLLBACK")
             self._data_version = None  # look at the requested rows again next time
+            self._pending_rows = None  # rewrite the whole pending table next time
+            for eui in sessions_written:  # and these sessions
+                self._session_rows.pop(eui, None)
+                self._touched_sessions.add(eui)
             raise
         self._new_frames.clear()
         self._new_readings.clear()
         self._new_events.clear()
 
-    def _write_sessions(self, db):
+    def _changed_sessions(self):
+        """Rows of the touched sessions that differ from what the database holds (the server
+        also touches a session it only reads, e.g. for a retransmission or a rejection):
+        (whole rows, (counters..., mac_state, dev_eui) updates)."""
         rows = []
+        updates = []
+        written = self._session_rows
         for eui in self._touched_sessions:
             s = self.sessions.get(eui)
             if s is None:
                 continue
             state = {k: v for k, v in vars(s).items() if k not in _NOT_PICKLED}
             nwk, app = s.keys()
-            rows.append(
-                (
-                    eui,
-                    s.dev_addr,
-                    s.dev_addr_hex,
-                    nwk.hex(),
-                    app.hex(),
-                    s.fcnt_up_next,
-                    s.fcnt_down,
-                    s.uplinks,
-                    s.dr,
-                    pickle.dumps(state),
-                )
+            row = (
+                eui,
+                s.dev_addr,
+                s.dev_addr_hex,
+                nwk.hex(),
+                app.hex(),
+                s.fcnt_up_next,
+                s.fcnt_down,
+                s.uplinks,
+                s.dr,
+                pickle.dumps(state),
             )
+            last = written.get(eui)
+            if last == row:
+                continue
+            written[eui] = row
+            if last is not None and last[:5] == row[:5]:
+                updates.append((*row[5:], eui))
+            else:
+                rows.append(row)
         self._touched_sessions.clear()
-        if rows:
-            # A re-join may hand a device a new address; a freed address may be reused.
-            db.executemany("DELETE FROM sessions WHERE dev_eui=?", [(r[0],) for r in rows])
-            db.executemany("INSERT INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+        return rows, updates
 
     def _write_joins(self, db):
         rows = [
@@ -346,48 +399,52 @@ class SqliteStore(MemoryStore):
         self._touched_queues.clear()
 
     def _write_records(self, db):
-        db.executemany(
-            "INSERT INTO frames (time_us, dev_eui, dev_addr, fcnt, fport, confirmed, phy_hex,"
-            " gateway_id, rssi_dbm, snr_db, frequency_hz, sf, dr, copies)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            [
-                (
-                    f["time_us"],
-                    f["dev_eui"],
-                    f["dev_addr"],
-                    f["fcnt"],
-                    f["fport"],
-                    int(f["confirmed"]),
-                    f["phy_hex"],
-                    f["gateway_id"],
-                    f["rssi_dbm"],
-                    f["snr_db"],
-                    f["frequency_hz"],
-                    _best_sf(f),
-                    f["dr"],
-                    _json(f["copies"]),
-                )
-                for f in self._new_frames
-            ],
-        )
-        db.executemany(
-            "INSERT INTO readings (time_us, dev_eui, device_kind, fcnt, fport, kind, data,"
-            " raw_hex, error) VALUES (?,?,?,?,?,?,?,?,?)",
-            [
-                (
-                    r["time_us"],
-                    r["dev_eui"],
-                    r["device_kind"],
-                    r["fcnt"],
-                    r["fport"],
-                    r["kind"],
-                    _json(r["data"]),
-                    bytes(r["raw"]).hex(),
-                    r["error"],
-                )
-                for r in self._new_readings
-            ],
-        )
+        if self._new_frames:
+            db.executemany(
+                "INSERT INTO frames (time_us, dev_eui, dev_addr, fcnt, fport, confirmed, phy_hex,"
+                " gateway_id, rssi_dbm, snr_db, frequency_hz, sf, dr, copies)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        f["time_us"],
+                        f["dev_eui"],
+                        f["dev_addr"],
+                        f["fcnt"],
+                        f["fport"],
+                        int(f["confirmed"]),
+                        f["phy_hex"],
+                        f["gateway_id"],
+                        f["rssi_dbm"],
+                        f["snr_db"],
+                        f["frequency_hz"],
+                        _best_sf(f),
+                        f["dr"],
+                        _json(f["copies"]),
+                    )
+                    for f in self._new_frames
+                ],
+            )
+        if self._new_readings:
+            db.executemany(
+                "INSERT INTO readings (time_us, dev_eui, device_kind, fcnt, fport, kind, data,"
+                " raw_hex, error) VALUES (?,?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        r["time_us"],
+                        r["dev_eui"],
+                        r["device_kind"],
+                        r["fcnt"],
+                        r["fport"],
+                        r["kind"],
+                        _json(r["data"]),
+                        bytes(r["raw"]).hex(),
+                        r["error"],
+                    )
+                    for r in self._new_readings
+                ],
+            )
+        if not self._new_events:
+            return
         db.executemany(
             "INSERT INTO events (time_us, kind, dev_eui, reason, detail) VALUES (?,?,?,?,?)",
             [(e.time_us, e.kind, e.dev_eui, e.reason, _json(e.detail)) for e in self._new_events],
@@ -406,14 +463,38 @@ class SqliteStore(MemoryStore):
                 db.execute("UPDATE downlinks SET status=? WHERE ref=?", (status, ref))
 
     def _write_pending(self, db, pending):
-        db.execute("DELETE FROM pending")
-        seq = itertools.count()
-        rows = []
+        """Make the pending table hold `pending` again, writing only the difference.
+        Copies only ever join a frame's list (the Deduplicator appends), so a frame still
+        pending under the same list adds only its new copies; a frame that left (processed)
+        loses its rows; a list object not seen before (a new frame, or one that left and came
+        back) is written whole. Rows are numbered in arrival order, so `pending_copies()`
+        rebuilds the same frames, copies and order."""
+        written = self._pending_rows
+        if written is None:  # first commit, or after a failed one: rewrite it all
+            self._pending_rows = written = {}
+            delete = None
+        else:
+            delete = []
+            for phy in [p for p, (metas, _) in written.items() if pending.get(p) is not metas]:
+                delete.extend(written.pop(phy)[1])
+        insert = []
         for phy, metas in pending.items():
-            for meta in metas:
-                rows.append((next(seq), phy.hex(), _json(vars(meta))))
-        db.executemany("INSERT INTO pending VALUES (?,?,?)", rows)
-        self.pending_written = tuple(pending)
+            entry = written.get(phy)
+            seqs = entry[1] if entry is not None else []
+            if len(seqs) == len(metas):
+                continue
+            phy_hex = phy.hex()
+            for meta in metas[len(seqs) :]:
+                seq = next(self._pending_seq)
+                seqs.append(seq)
+                insert.append((seq, phy_hex, _json(vars(meta))))
+            written[phy] = (metas, seqs)
+        if delete is None:
+            db.execute("DELETE FROM pending")
+        elif delete:
+            db.executemany("DELETE FROM pending WHERE seq=?", [(seq,) for seq in delete])
+        if insert:
+            db.executemany("INSERT INTO pending VALUES (?,?,?)", insert)
 
     def requested(self):
         """Downlinks other processes asked for: (row id, dev_eui, request dict). Looks only
@@ -485,31 +566,41 @@ class StoredNetworkServer(NetworkServer):
         store.sync_devices(registry)
         for phy, meta in store.pending_copies():
             self.dedup.add(phy, meta)
-        self._pending_seen = self._pending_shape()
-
-    def _pending_shape(self):
-        return tuple((phy, len(metas)) for phy, metas in self.dedup._pending.items())
 
     def _call(self, method, *args, **kwargs):
-        self._depth += 1
-        try:
-            requested = self.intake() if self._depth == 1 else ()
-            result = method(*args, **kwargs)
-        finally:
-            self._depth -= 1
-        if self._depth == 0:
-            pending = None
-            now = self._pending_shape()
-            if now != self._pending_seen:
-                pending = self.dedup._pending
-                self._pending_seen = now
-            self.store.commit(pending, requested)
-        return result
+        if self._depth:  # inside another call or a batch: its transaction covers this one
+            return method(*args, **kwargs)
+        with self.batch():
+            return method(*args, **kwargs)
 
-    def intake(self):
-        """Take downlinks requested by other processes into the queue."""
+    @contextlib.contextmanager
+    def batch(self):
+        """Calls made inside share one transaction, committed when the block ends (also when
+        it ends in an error: what the calls changed in memory stays, so it is stored). Nothing
+        handed in inside is durable before the block ends: a caller acknowledges its sources
+        (the gateway queue) after it. A lone call is a batch of one."""
+        if self._depth:
+            yield
+            return
+        store = self.store
+        self._depth = 1
+        try:
+            requested = self.intake(store.begin())
+            try:
+                yield
+            finally:
+                store.commit(self.dedup._pending, requested)
+        except BaseException:
+            store.abort()
+            raise
+        finally:
+            self._depth = 0
+
+    def intake(self, rows=None):
+        """Take downlinks requested by other processes (`rows`: what `store.requested()`
+        returned) into the queue."""
         outcome = []
-        for row_id, eui, request in self.store.requested():
+        for row_id, eui, request in self.store.requested() if rows is None else rows:
             try:
                 if "config" in request:
                     ref = NetworkServer.enqueue_config(
