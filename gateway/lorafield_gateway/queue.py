@@ -43,6 +43,16 @@ class QueueEntry:
         return f"QueueEntry(#{self.id} {self.device})"
 
 
+def open_queue(path, forwarders, **bounds):
+    """The service's queue: `FrameQueue` on the file at `path`; for ``:memory:`` (nothing
+    survives the process either way) the same behaviour without SQLite, `MemoryFrameQueue`."""
+    if str(path) == ":memory:":
+        from .memory_queue import MemoryFrameQueue
+
+        return MemoryFrameQueue(forwarders, **bounds)
+    return FrameQueue(path, forwarders, **bounds)
+
+
 class FrameQueue:
     def __init__(self, path, forwarders, *, max_frames=100_000, max_age_s=7 * 86400, clock=None):
         self.path = str(path)

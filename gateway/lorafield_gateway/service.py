@@ -13,7 +13,7 @@ import threading
 import time
 
 from .clock import MonotonicClock, VirtualClock
-from .queue import FrameQueue
+from .queue import open_queue
 from .radio import ReplayRadio, Rfm95
 from .radio_loop import RadioLoop
 from .sdnotify import Notifier
@@ -177,7 +177,7 @@ class GatewayService:
         path = cfg.queue_path
         if path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        self.queue = FrameQueue(
+        self.queue = open_queue(
             path, names, max_frames=cfg.queue.max_frames, max_age_s=cfg.queue.max_age_s
         )
         for forwarder in self.forwarders:
