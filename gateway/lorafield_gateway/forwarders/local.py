@@ -45,28 +45,32 @@ class LocalForwarder(Forwarder):
 
     def pump(self, limit=50):
         """Hand up to `limit` queued frames to the server now; returns how many. The thread
-        above calls it; the emulated field (lorafield_tools.field) calls it on virtual time."""
+        above calls it (the emulated field hands its frames in with `hand_in`)."""
         entries = self.queue.peek(self.name, limit)
         if not entries:
             return 0
         for entry in entries:
-            record = entry.record
-            meta = RxMetadata(
-                gateway_id=self.gateway_id,
-                tmst_us=record["tmst"],
-                frequency_hz=record["freq"],
-                sf=record["sf"],
-                bw_hz=record["bw"],
-                rssi_dbm=float(record["rssi"]),
-                snr_db=float(record["snr"]),
-                time_us=record["wall_us"],
-                coding_rate=record["cr"],
-            )
-            for downlink in self.ns.handle_uplink(bytes.fromhex(record["phy"]), meta):
-                self._send(downlink)
+            self.hand_in(entry)
         self.queue.ack(self.name, [e.id for e in entries])
         self.stats.add(f"forwarded.{self.name}", len(entries))
         return len(entries)
+
+    def hand_in(self, entry):
+        """One queued frame to the server (one call), its answers to the radio."""
+        record = entry.record
+        meta = RxMetadata(
+            gateway_id=self.gateway_id,
+            tmst_us=record["tmst"],
+            frequency_hz=record["freq"],
+            sf=record["sf"],
+            bw_hz=record["bw"],
+            rssi_dbm=float(record["rssi"]),
+            snr_db=float(record["snr"]),
+            time_us=record["wall_us"],
+            coding_rate=record["cr"],
+        )
+        for downlink in self.ns.handle_uplink(bytes.fromhex(record["phy"]), meta):
+            self._send(downlink)
 
     def flush(self, now_wall_us):
         """Send the answers to frames whose de-duplication window closed by then."""

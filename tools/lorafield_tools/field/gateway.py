@@ -1,5 +1,5 @@
 """The gateway service of the emulated field: `lorafield_gateway.service.GatewayService` with
-its radio loop, durable queue and forwarders, on the emulation's virtual clock.
+its radio loop, frame queue and forwarders, on the emulation's virtual clock.
 
 What differs from a Pi, and why:
 
@@ -12,9 +12,13 @@ What differs from a Pi, and why:
 * The radio loop runs as a scheduler process (`GatewayService.start` with a `world`), so
   its clock is virtual; `FieldClock.sleep_us` returns early when the radio or a new
   downlink wakes it (the loop then re-plans), `sleep_until` (the TX instant) is exact.
-* The local forwarder is not a thread: `FieldLocalForwarder.wake()` pumps the queue into
-  the network server at once, inside the radio loop's process, and the de-duplication
-  window is closed by a scheduler event (`FieldNetwork`). Remote forwarders
+* The local forwarder is not a thread, and the queue is in memory (`MemoryFrameQueue`: a
+  Pi's file queue is what makes a frame survive a crash; nothing of the emulation does).
+  `FieldNetwork` hands the queued copies of every gateway in, in arrival order, when a
+  de-duplication window closes (a scheduler event), together with the server's flush at
+  that instant, as one batch: one transaction per frame instead of one per copy plus one
+  for the flush. The server sees the same calls with the same times as if each copy had
+  gone in at its arrival (see `FieldNetwork.hand_in`). Remote forwarders
   (`--also-forward`: Semtech UDP, ChirpStack MQTT) are the service's own threads and
   sockets, unchanged.
 * One network server for all gateways: each downlink goes out through the gateway the
@@ -173,11 +177,10 @@ class FieldLocalForwarder(LocalForwarder):
         self.network = network
 
     def start(self):
-        pass  # no thread: wake() does the work on virtual time
+        pass  # no thread: the network hands the queued frames in on virtual time
 
     def wake(self):
-        self.pump()
-        self.network.arm_flush()
+        self.network.copy_queued(self)
 
     def _send(self, downlink):
         target = self.network.forwarders.get(downlink.gateway_id, self)
@@ -221,7 +224,8 @@ class FieldGatewayService(GatewayService):
 
 
 class FieldNetwork:
-    """One network server behind every gateway: routing and the de-duplication timer."""
+    """One network server behind every gateway: routing, and handing the copies in when the
+    server needs them (see the module docstring)."""
 
     def __init__(self, scheduler, server, clock):
         self.scheduler = scheduler
@@ -229,13 +233,22 @@ class FieldNetwork:
         self.clock = clock
         self.forwarders = {}  # gateway id -> FieldLocalForwarder
         self.downlinks = {}  # downlink id -> dev_eui (for delivery accounting)
+        self._queued = collections.deque()  # a forwarder per copy not handed in, in order
         self._flush_event = None
+
+    def copy_queued(self, forwarder):
+        """A gateway queued a copy: it goes in by the end of its de-duplication window."""
+        self._queued.append(forwarder)
+        first = forwarder.queue.peek(forwarder.name, 1)[0]  # its oldest copy not handed in
+        self._arm(first.record["wall_us"] + self.server.dedup.window_us)
 
     def arm_flush(self):
         deadline = self.server.next_deadline()
-        if deadline is None:
-            return
-        at = deadline - self.clock.epoch_us
+        if deadline is not None:
+            self._arm(deadline)
+
+    def _arm(self, deadline_wall_us):
+        at = deadline_wall_us - self.clock.epoch_us
         event = self._flush_event
         if event is not None and not event.cancelled:
             if event.time_us <= at:
@@ -245,9 +258,35 @@ class FieldNetwork:
 
     def _flush(self):
         self._flush_event = None
-        forwarder = next(iter(self.forwarders.values()))
-        forwarder.flush(self.clock.wall_us())
+        self.hand_in(self.clock.wall_us())
         self.arm_flush()
+
+    def hand_in(self, flush_wall_us=None):
+        """The queued copies, in arrival order, then the server's flush at `flush_wall_us`
+        (None: none), as one batch (one transaction); the queues let go of the copies after.
+
+        The server sees the same calls with the same times as when each copy went in at its
+        arrival (each hand-in closes the windows due by the copy's own time, as it did then):
+        nothing reads a copy before its frame's window closes, and every copy waiting is from
+        before that instant, so only the moment of the calls moves, not their order or input.
+        One transaction per frame instead of one per copy, plus one for the flush."""
+        queued, self._queued = self._queued, collections.deque()
+        entries = {}  # forwarder -> iterator over its queued copies, oldest first
+        for forwarder in queued:
+            if forwarder not in entries:
+                count = queued.count(forwarder)
+                entries[forwarder] = iter(forwarder.queue.peek(forwarder.name, count))
+        handed = collections.Counter()
+        with self.server.batch():
+            for forwarder in queued:
+                forwarder.hand_in(next(entries[forwarder]))
+                handed[forwarder] += 1
+            if flush_wall_us is not None and self.forwarders:
+                next(iter(self.forwarders.values())).flush(flush_wall_us)
+        for forwarder, count in handed.items():
+            ids = [e.id for e in forwarder.queue.peek(forwarder.name, count)]
+            forwarder.queue.ack(forwarder.name, ids)
+            forwarder.stats.add(f"forwarded.{forwarder.name}", count)
 
 
 def gateway_config(gateway_id, also_forward=()):
@@ -296,6 +335,7 @@ class FieldGateway:
         self.network.forwarders[self.gateway_id] = local
 
     def stop(self):
+        self.network.hand_in()  # copies still in a window wait in the server, as on a Pi
         self.service.stop()
 
     def _transmitted(self, request, frame):
