@@ -335,12 +335,26 @@ class OneWire:
             level &= device.ow_read_bit()
         return level
 
+    def _timeless(self):
+        """True when every device declares (`ow_slots_timeless()`) that neither its answers
+        to the coming read slots nor the bits written before a byte completes depend on the
+        slots' times. A byte's slots then spend their bus time at once (a board call per
+        bit is most of a scratchpad read's cost); what each device sees is unchanged."""
+        for device in self.devices:
+            timeless = getattr(device, "ow_slots_timeless", None)
+            if timeless is None or not timeless():
+                return False
+        return True
+
     def _readbits(self, count):
-        """`count` read slots, LSB first: readbit's steps inlined (a scratchpad is 72)."""
+        """`count` read slots, LSB first, one slot of bus time each."""
         advance, slot, devices = self._advance, self.SLOT_US, self.devices
+        batch = count > 0 and advance is not None and slot > 0 and self._timeless()
+        if batch:
+            advance(slot * count)
         value = 0
         for bit in range(count):
-            if advance is not None and slot > 0:
+            if not batch and advance is not None and slot > 0:
                 advance(slot)
             level = 1
             for device in devices:
@@ -358,16 +372,20 @@ class OneWire:
 
     def writebyte(self, value):
         advance, slot, devices = self._advance, self.SLOT_US, self.devices
-        for bit in range(8):  # writebit inlined
-            if advance is not None and slot > 0:
+        # Batched, the byte still completes (when a device acts on it) after its 8th slot.
+        batch = advance is not None and slot > 0 and self._timeless()
+        if batch:
+            advance(slot * 8)
+        for bit in range(8):
+            if not batch and advance is not None and slot > 0:
                 advance(slot)
             level = (value >> bit) & 1
             for device in devices:
                 device.ow_write_bit(level)
 
     def readinto(self, buf):
-        for i in range(len(buf)):
-            buf[i] = self._readbits(8)
+        n = len(buf)
+        buf[:] = self._readbits(8 * n).to_bytes(n, "little")  # bits LSB first, bytes in order
 
     def write(self, buf):
         for byte in buf:

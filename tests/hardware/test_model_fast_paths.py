@@ -128,7 +128,7 @@ def test_qmc_samples_through_the_bus_charge_the_same_time():
 
 
 # -- one-wire -------------------------------------------------------------------------------
-def test_onewire_bytes_cost_one_slot_per_bit():
+def onewire_world():
     clock = Clock()
     spent = []
 
@@ -137,15 +137,55 @@ def test_onewire_bytes_cost_one_slot_per_bit():
         clock.t += us
 
     sensor = DS18B20(clock=clock, seed=3)
-    ow = OneWire([sensor], advance=advance)
+    return clock, spent, sensor, OneWire([sensor], advance=advance)
+
+
+def test_onewire_bytes_cost_one_slot_per_bit():
+    clock, spent, sensor, ow = onewire_world()
     assert ow.reset()
     ow.writebyte(0xCC)
     ow.writebyte(0xBE)
     scratch = bytearray(9)
     ow.readinto(scratch)
-    assert spent == [OneWire.RESET_US] + [OneWire.SLOT_US] * (16 + 72)
+    assert sum(spent) == clock.t == OneWire.RESET_US + OneWire.SLOT_US * (16 + 72)
     assert scratch[:2] == b"\x50\x05"  # +85 degC, the power-up value
     assert ow.crc8(scratch) == 0
+
+
+def test_onewire_byte_acts_after_its_last_slot_and_conversion_polls_per_slot():
+    clock, spent, sensor, ow = onewire_world()
+    ow.reset()
+    ow.writebyte(0xCC)
+    ow.writebyte(0x44)  # CONVERT T: 750 ms at 12 bits from the end of the command byte
+    assert sensor._convert_done_us == clock.t + 750_000
+    spent.clear()
+    assert ow.readbyte() == 0  # converting: every slot reads the progress at its own time
+    assert spent == [OneWire.SLOT_US] * 8
+    clock.t = sensor._convert_done_us - OneWire.SLOT_US - 1
+    assert ow.readbit() == 0
+    assert ow.readbit() == 1
+
+
+def test_onewire_unbatched_for_devices_without_the_declaration():
+    class Line:
+        """A device whose read slots depend on time: high from t = 200 us."""
+
+        def __init__(self, clock):
+            self.clock = clock
+
+        def ow_reset(self):
+            return True
+
+        def ow_read_bit(self):
+            return 1 if self.clock() >= 200 else 0
+
+    clock = Clock()
+
+    def advance(us):
+        clock.t += us
+
+    ow = OneWire([Line(clock)], advance=advance)
+    assert ow.readbyte() == 0b11111100  # slots end at 70, 140, 210, ...
 
 
 # -- SX1276 ---------------------------------------------------------------------------------

@@ -85,6 +85,11 @@ class DS18B20(Sensor):
         self._reset_bus_state()
         return True
 
+    def ow_slots_timeless(self):
+        """What the bus may batch (buses.OneWire._timeless): read slots report conversion
+        progress only while converting; written bits act only when their byte completes."""
+        return self._state != "converting"
+
     def ow_read_bit(self):
         if not self.present():
             return 1
