@@ -59,6 +59,9 @@ _SPECIAL_WRITES = tuple(
 _TABLE = 260  # transfer lengths with precomputed MISO zeros and SPI time (FIFO bursts fit)
 _ZEROS = tuple(bytes(n) for n in range(_TABLE))  # MISO of a transfer the chip does not answer
 _TRANSFER_US = {}  # SPI clock (Hz) -> SPI time (us) of a transfer by its length
+_BYTE = tuple(bytes((value,)) for value in range(256))  # MISO of a one-byte register read
+# The register file after a reset (Table 41 defaults; the others 0x00).
+_RESET_REGS = bytes(r.RESET_VALUES.get(address, 0) for address in range(128))
 
 
 class Dio:
@@ -141,9 +144,7 @@ class SX1276:
     # -- reset ------------------------------------------------------------------------------
     def _power_on_reset(self):
         self._abort_activity()
-        self.regs = bytearray(128)
-        for address, value in r.RESET_VALUES.items():
-            self.regs[address] = value
+        self.regs = bytearray(_RESET_REGS)
         self.fifo = bytearray(r.FIFO_SIZE)
         self._tx_frame = None
         self._tx_event = None
@@ -218,14 +219,25 @@ class SX1276:
         out = _ZEROS[n] if n < _TABLE else bytes(n)
         ready = not self._reset_low and self.scheduler.now_us >= self._ready_at_us  # .ready
         if n and self._selected and ready:
-            if self._address is None:  # the address byte starts the transaction (4.3)
+            address = self._address
+            if address is None:  # the address byte starts the transaction (4.3)
                 first = data[0]
                 self._address = first & 0x7F
                 self._writing = bool(first & 0x80)
                 if n > 1:
                     out = self._burst(data, 1, n)
-            else:
+            elif n > 1:
                 out = self._burst(data, 0, n)
+            else:  # one data byte (a register access): _burst's loop body, inlined
+                if not self._writing:
+                    value = self._read(address) if _SPECIAL_READS[address] else self.regs[address]
+                    out = _BYTE[value]
+                elif _SPECIAL_WRITES[address]:
+                    self._write(address, data[0])
+                else:
+                    self.regs[address] = data[0]
+                if self._address != r.REG_FIFO:
+                    self._address = (self._address + 1) & 0x7F
         # _consume(us), inlined: the same steps on the debt, one call fewer per transfer.
         self._time_debt_us += self._transfer_us[n] if n < _TABLE else n * 8_000_000 / self._spi_hz
         whole = int(self._time_debt_us)
@@ -476,7 +488,10 @@ class SX1276:
     def _start_tx(self):
         length = self.regs[r.REG_PAYLOAD_LENGTH]
         base = self.regs[r.REG_FIFO_TX_BASE_ADDR]
-        payload = bytes(self.fifo[(base + i) & 0xFF] for i in range(length))
+        if base + length <= r.FIFO_SIZE:
+            payload = bytes(self.fifo[base : base + length])
+        else:  # the FIFO pointer wraps at 256
+            payload = bytes(self.fifo[(base + i) & 0xFF] for i in range(length))
         settings = dict(
             coding_rate=self.coding_rate,
             preamble=self.preamble_length,

@@ -67,7 +67,7 @@ class QMC5883L(Sensor):
         direction = [self.random.gauss(0.0, 1.0) for _ in range(3)]
         norm = math.sqrt(sum(c * c for c in direction)) or 1.0
         self._drift = [drift_mg_per_c * c / norm for c in direction]
-        self._sd_cache = {}
+        self._settings = {}  # (CONTROL1, noise) -> _sampling()
         self.power_on_reset()
 
     def power_on_reset(self):
@@ -98,10 +98,6 @@ class QMC5883L(Sensor):
         ]
 
     # -- sampling ---------------------------------------------------------------------------
-    def _config(self):
-        c1 = self.regs[REG_CONTROL1]
-        return c1 & 0x03, ODR_HZ[(c1 >> 2) & 3], (c1 >> 4) & 3, OSR[(c1 >> 6) & 3]
-
     def _accrue(self, now=None):
         if now is None:
             now = self._clock()
@@ -117,34 +113,40 @@ class QMC5883L(Sensor):
             now = self._clock()
         return (now - self._mode_start_us) * ODR_HZ[(c1 >> 2) & 3] // 1_000_000 - 1
 
-    def _noise_sd(self, osr):
-        # The same expression as always, computed once per (noise, OSR) setting.
-        key = (self.noise_mg, osr)
-        sd = self._sd_cache.get(key)
-        if sd is None:
-            sd = self._sd_cache[key] = self.noise_mg / 1000.0 * math.sqrt(512 / osr)
-        return sd
+    def _sampling(self, c1):
+        """(ODR, noise sd, range limit, LSB per gauss) for a CONTROL1 value: the same
+        expressions as ever, evaluated once per setting (a parking node loads thousands of
+        samples a day with one setting)."""
+        key = (c1, self.noise_mg)
+        setting = self._settings.get(key)
+        if setting is None:
+            rng = min((c1 >> 4) & 3, 1)
+            sd = self.noise_mg / 1000.0 * math.sqrt(512 / OSR[(c1 >> 6) & 3])
+            setting = (ODR_HZ[(c1 >> 2) & 3], sd, RANGE_GAUSS[rng], LSB_PER_GAUSS[rng])
+            self._settings[key] = setting
+        return setting
 
     def _load(self, index):
         """Put sample `index` in the output registers."""
-        _, odr, rng, osr = self._config()
-        rng = min(rng, 1)
-        t_s = (self._mode_start_us + (index + 1) * 1_000_000 / odr) / 1e6
-        sd = self._noise_sd(osr)
-        limit = RANGE_GAUSS[rng]
-        scale = LSB_PER_GAUSS[rng]
         regs = self.regs
+        odr, sd, limit, scale = self._sampling(regs[REG_CONTROL1])
+        t_s = (self._mode_start_us + (index + 1) * 1_000_000 / odr) / 1e6
+        x, y, z = self.field_gauss(t_s)
+        gauss = self.random.gauss  # the noise is drawn for x, y, z in that order
+        x += gauss(0.0, sd)
+        y += gauss(0.0, sd)
+        z += gauss(0.0, sd)
         status = regs[REG_STATUS] & ~STATUS_OVL
-        gauss = self.random.gauss
-        counts = []
-        for value in self.field_gauss(t_s):  # x, y, z: the noise is drawn in that order
-            value += gauss(0.0, sd)
-            if abs(value) > limit:
-                status |= STATUS_OVL
-            counts.append(max(-32768, min(32767, round(value * scale))))
-        temp = round(self.temperature_c(t_s) * 100) & 0xFFFF
-        _SAMPLE.pack_into(regs, REG_X_LSB, counts[0], counts[1], counts[2])
-        _TEMP.pack_into(regs, REG_TEMP_LSB, temp)
+        if abs(x) > limit or abs(y) > limit or abs(z) > limit:
+            status |= STATUS_OVL
+        _SAMPLE.pack_into(
+            regs,
+            REG_X_LSB,
+            max(-32768, min(32767, round(x * scale))),
+            max(-32768, min(32767, round(y * scale))),
+            max(-32768, min(32767, round(z * scale))),
+        )
+        _TEMP.pack_into(regs, REG_TEMP_LSB, round(self.temperature_c(t_s) * 100) & 0xFFFF)
         if index - self._read > 1 and self._read >= 0:
             status |= STATUS_DOR
         regs[REG_STATUS] = status
