@@ -102,8 +102,11 @@ class NorFlash:
         pages = max(1, -(-len(data) // 256))
 
         def apply(count, partial):
-            for i in range(count):
-                self.data[start + i] &= data[i]
+            if count:  # NOR programming ANDs each byte: one big-int AND over the whole run
+                end = start + count
+                old = int.from_bytes(self.data[start:end], "little")
+                new = old & int.from_bytes(data[:count], "little")
+                self.data[start:end] = new.to_bytes(count, "little")
             if partial and count < len(data):
                 # The interrupted byte: only some of the bits it had to clear are cleared.
                 mask = data[count] | self._random.randrange(256)
