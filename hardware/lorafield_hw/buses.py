@@ -10,7 +10,9 @@ Device-side protocols (what the emulated chips implement):
 * UART device: `uart_receive(now_us)` -> bytes the device put on the line since the last
   call, with their arrival times (list of (t_us, byte)); `uart_write(data)`.
 * One-wire device: `ow_reset()` -> presence pulse, `ow_write_bit(bit)`, `ow_read_bit()`
-  (1 when it is not pulling the line low: the bus is a wired AND).
+  (1 when it is not pulling the line low: the bus is a wired AND); optionally
+  `ow_slots_timeless()` -> True when the bus may spend a byte's slot times at once (see
+  OneWire._timeless).
 * SPI device: `spi_select()`, `spi_exchange(data)` -> bytes clocked out while `data` is
   clocked in, `spi_deselect()`.
 """
