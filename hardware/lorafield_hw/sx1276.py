@@ -257,6 +257,17 @@ class SX1276:
         direct bytearray access; the registers with behaviour (_SPECIAL_READS /
         _SPECIAL_WRITES) go through _read/_write: one table lookup per byte, no if-chain."""
         regs = self.regs
+        if self._address == r.REG_FIFO and self.mode != r.MODE_SLEEP:
+            # A FIFO burst (a payload): what the per-byte loop does -- each byte at
+            # RegFifoAddrPtr, which then increments -- as one slice while it does not wrap.
+            count = n - start
+            pointer = regs[r.REG_FIFO_ADDR_PTR]
+            if pointer + count <= r.FIFO_SIZE:
+                regs[r.REG_FIFO_ADDR_PTR] = (pointer + count) & 0xFF
+                if self._writing:
+                    self.fifo[pointer : pointer + count] = data[start:n]
+                    return _ZEROS[n] if n < _TABLE else bytes(n)
+                return bytes(start) + self.fifo[pointer : pointer + count]
         if self._writing:
             special = _SPECIAL_WRITES
             for index in range(start, n):

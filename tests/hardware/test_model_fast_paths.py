@@ -217,3 +217,32 @@ def test_chip_select_line_drives_transactions():
     assert version == b"\x12"
     spi.write(bytearray((0x42,)))  # not selected: no answer
     assert spi.read(1) == b"\x00"
+
+
+def test_fifo_bursts_as_byte_by_byte_transfers():
+    """A FIFO burst in one transfer == the same bytes one transfer each (pointer wrap at 256,
+    no FIFO access in sleep mode)."""
+    for pointer, mode in ((0x10, 0x81), (0xFA, 0x81), (0x10, 0x80)):
+        chips = [SX1276(Scheduler(0), name=f"c{i}") for i in range(2)]
+        for chip in chips:
+            chip.write_register(0x01, 0x80)  # LoRa, sleep
+            chip.write_register(0x01, mode)
+            chip.write_register(0x0D, pointer)
+        payload = bytes(range(1, 13))
+        burst, single = chips
+        burst.transaction(bytes((0x80,)) + payload)
+        single.select()
+        single.transfer(b"\x80")
+        for byte in payload:
+            single.transfer(bytes((byte,)))
+        single.deselect()
+        assert burst.fifo == single.fifo and burst.regs == single.regs
+        for chip in chips:
+            chip.write_register(0x0D, pointer)
+        got = burst.transaction(bytes(13))[1:]
+        single.select()
+        single.transfer(b"\x00")
+        pieces = b"".join(single.transfer(b"\x00") for _ in payload)
+        single.deselect()
+        assert got == pieces == (payload if mode == 0x81 else bytes(12))
+        assert burst.regs == single.regs
