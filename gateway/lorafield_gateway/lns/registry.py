@@ -59,6 +59,7 @@ class Device:
 class DeviceRegistry:
     def __init__(self):
         self._by_eui = {}
+        self._by_hex = {}  # the server asks by its own key, the lowercase hex DevEUI
 
     def add_otaa(self, dev_eui, join_eui, app_key, kind=None, name=None):
         dev = Device(
@@ -83,10 +84,13 @@ class DeviceRegistry:
         if dev.dev_eui in self._by_eui:
             raise RegistryError(f"DevEUI {dev.dev_eui_hex} already registered")
         self._by_eui[dev.dev_eui] = dev
+        self._by_hex[dev.dev_eui_hex] = dev
         return dev
 
     def get(self, dev_eui):
         """The device or None."""
+        if isinstance(dev_eui, str) and dev_eui in self._by_hex:
+            return self._by_hex[dev_eui]
         try:
             return self._by_eui.get(eui_bytes(dev_eui, "DevEUI"))
         except RegistryError:

@@ -89,6 +89,7 @@ class NetworkServer:
         self._inflight = {}
         self._recent = {}  # phy -> time its dedup window closed (late copies are dropped)
         self._recent_order = deque()  # (time, phy) in closing order, to forget them
+        self._drs = {}  # (SF, bandwidth) -> the region's data rate, looked up once
 
     # -- views ----------------------------------------------------------------------------------
     @property
@@ -241,7 +242,7 @@ class NetworkServer:
 
     def _join(self, phy, metas, now):
         best = best_copy(metas)
-        up_dr = self.region.dr_of(best.sf, best.bw_hz)
+        up_dr = self._dr_of(best.sf, best.bw_hz)
         if up_dr < 0:
             raise Rejected("uplink data rate unknown")
         result = self.joins.handle(phy)
@@ -271,6 +272,12 @@ class NetworkServer:
         self._inflight[frame_id] = _InFlight(session.dev_eui, None, True)
         return [DownlinkFrame(frame_id, session.dev_eui, best.gateway_id, result.phy, items)]
 
+    def _dr_of(self, sf, bw_hz):
+        dr = self._drs.get((sf, bw_hz))
+        if dr is None:
+            dr = self._drs[(sf, bw_hz)] = self.region.dr_of(sf, bw_hz)
+        return dr
+
     def _session_for(self, phy):
         if len(phy) < 5:
             raise Rejected("malformed frame: data frame too short")
@@ -294,7 +301,7 @@ class NetworkServer:
         frame = auth.frame
         eui = session.dev_eui
         best = best_copy(metas)
-        up_dr = self.region.dr_of(best.sf, best.bw_hz)
+        up_dr = self._dr_of(best.sf, best.bw_hz)
         if up_dr < 0:
             raise Rejected("uplink data rate unknown", eui)
         confirmed = frame.mtype == CONFIRMED_UP

@@ -337,7 +337,9 @@ class SqliteStore(MemoryStore):
             s = self.sessions.get(eui)
             if s is None:
                 continue
-            state = {k: v for k, v in vars(s).items() if k not in _NOT_PICKLED}
+            state = vars(s).copy()
+            for name in _NOT_PICKLED:
+                state.pop(name, None)
             nwk, app = s.keys()
             row = (
                 eui,
