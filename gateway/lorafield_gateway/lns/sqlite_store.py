@@ -144,7 +144,7 @@ class SqliteStore(MemoryStore):
         self.frames = collections.deque(maxlen=MEMORY_TAIL)
         self.readings = collections.deque(maxlen=MEMORY_TAIL)
         self.events = collections.deque(maxlen=MEMORY_TAIL)
-        self._session_rows = {}  # dev_eui -> sessions row as last written by this process
+        self._session_rows = {}  # dev_eui -> what this process last wrote of its session
         self._pending_rows = None  # phy -> (its copies list, pending seqs written); None: unknown
         self._pending_seq = itertools.count()
         self._data_version = None
@@ -340,27 +340,16 @@ class SqliteStore(MemoryStore):
             state = vars(s).copy()
             for name in _NOT_PICKLED:
                 state.pop(name, None)
-            nwk, app = s.keys()
-            row = (
-                eui,
-                s.dev_addr,
-                s.dev_addr_hex,
-                nwk.hex(),
-                app.hex(),
-                s.fcnt_up_next,
-                s.fcnt_down,
-                s.uplinks,
-                s.dr,
-                pickle.dumps(state),
-            )
-            last = written.get(eui)
-            if last == row:
-                continue
-            written[eui] = row
-            if last is not None and last[:5] == row[:5]:
-                updates.append((*row[5:], eui))
+            identity = (s.dev_addr, s.keys())
+            counters = (s.fcnt_up_next, s.fcnt_down, s.uplinks, s.dr, pickle.dumps(state))
+            last = written.get(eui)  # (identity, counters) as last written
+            if last is not None and last[0] == identity:
+                if last[1] != counters:
+                    updates.append((*counters, eui))
             else:
-                rows.append(row)
+                nwk, app = identity[1]
+                rows.append((eui, s.dev_addr, s.dev_addr_hex, nwk.hex(), app.hex(), *counters))
+            written[eui] = (identity, counters)
         self._touched_sessions.clear()
         return rows, updates
 
