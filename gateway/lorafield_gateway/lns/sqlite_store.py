@@ -1,11 +1,12 @@
 """SQLite storage for the local network server (WAL, one transaction per server call).
 
 `SqliteStore(path)` has the `MemoryStore` methods (the server works on the objects in
-memory) and writes them through in `commit()`: sessions, join state (last DevNonce, next
-JoinNonce), downlink queues, accepted frames, decoded readings, events, and the copies
+memory) and writes what changed through in `commit()`: sessions, join state (last DevNonce,
+next JoinNonce), downlink queues, accepted frames, decoded readings, events, and the copies
 still inside a de-duplication window. `StoredNetworkServer(registry, store)` is the
-`NetworkServer` that calls `commit()` once at the end of every outermost call
-(`handle_uplink`, `flush`, `handle_tx_ack`, `enqueue...`), so a copy handed to
+`NetworkServer` whose every outermost call (`handle_uplink`, `flush`, `handle_tx_ack`,
+`enqueue...`) is one transaction, opened by `begin()` and ended by `commit()` (`batch()`
+groups several calls in one; the caller acknowledges its sources after it), so a copy handed to
 `handle_uplink` is durable when the call returns and a crash (kill -9) at any instant
 loses nothing that was acknowledged: the gateway queue removes a frame only after that
 call returned, and a frame handed in again after a restart is a retransmission (same
