@@ -158,7 +158,7 @@ class BootView(contract.Board):
         self._radio = None
         self._i2c = self._uart = self._onewire = None
         self._pins = {}
-        self._live_pins = {}  # id(pin) -> the _Live an interrupt handler gets
+        self._live_pins = {}  # id(pin) -> (pin, the _Live its interrupt handler gets)
         self._flash = self._ulp = self._dio1_live = None  # their _Live, made once
         self._dio0 = Pin("dio0", Pin.IN, dispatch=self._dispatch)
         self._dio1 = Pin("dio1", Pin.IN, dispatch=self._dispatch)
@@ -234,10 +234,10 @@ class BootView(contract.Board):
         try:
             while self._pending and self._alive:
                 handler, pin = self._pending.pop(0)
-                live = self._live_pins.get(id(pin))
-                if live is None:
-                    live = self._live_pins[id(pin)] = _Live(pin, self)
-                handler(live)
+                known = self._live_pins.get(id(pin))
+                if known is None:  # (the pin is kept too, so its id is never reused)
+                    known = self._live_pins[id(pin)] = (pin, _Live(pin, self))
+                handler(known[1])
         finally:
             self._in_handler = False
 
@@ -360,14 +360,17 @@ class BootView(contract.Board):
             deadline = scheduler.now_us + max(0, int(ms)) * 1000
             board._set_mcu("lightsleep")
             board._check_battery()
+            wait = board.process.wait
             try:
                 while scheduler.now_us < deadline and not self._pending:
-                    board.process.wait(deadline - scheduler.now_us)
-                    self._check()
+                    wait(deadline - scheduler.now_us)
+                    if not self._alive:
+                        raise ProcessKilled("this boot is over")
             finally:
                 if self._alive:
                     board._set_mcu("active")
-            self._run_pending()
+            if self._pending:
+                self._run_pending()
         finally:
             self._leave()
 

@@ -13,6 +13,10 @@ from lorafield_hw.profiles import SX1276_CURRENT_MA, SX1276_TX_MA
 
 US_PER_HOUR = 3_600_000_000
 
+# EnergyMeter's record of one component (a list, so a state change touches one object):
+# state label, mA, the time its state is counted to, its time_us key, its charge (mA*s).
+_LABEL, _MA, _SINCE, _KEY, _CHARGE = range(5)
+
 # Open-circuit voltage per cell against state of charge (%). LiPo: a typical 1-cell
 # 3.7 V curve (cut-off 3.0 V); alkaline AA: a typical cell under light load (cut-off 0.9 V).
 CURVES = {
@@ -116,10 +120,10 @@ class EnergyMeter:
     same as integrating every component at every call.
 
     The board asks "is the battery flat?" at every firmware call, so the meter keeps
-    `empty_at_us`: a time before which the battery cannot be flat at the present current
-    (recomputed whenever the charge or the current changes). A clock reading below it is
-    the whole check; at or after it `empty()` does the exact sum. Code that changes
-    `battery.used_mah` behind the meter's back must call `update()` afterwards."""
+    `empty_at_us`: a time before which the battery cannot be flat (recomputed when the
+    charge drops or the current rises; a falling current only moves the crossing later). A
+    clock reading below it is the whole check; at or after it `empty()` does the exact sum.
+    Code that changes `battery.used_mah` behind the meter's back must call `update()`."""
 
     COMPONENTS = ("mcu", "board", "radio", "sensors", "ulp")  # ulp: ESP32 ULP runs (charge)
     NEVER_US = 1 << 62  # empty_at_us when nothing draws current
@@ -127,12 +131,13 @@ class EnergyMeter:
     def __init__(self, clock, battery=None):
         self._clock = clock  # callable -> now in us
         self.battery = battery or Battery()
-        self._state = {c: ("off", 0.0) for c in self.COMPONENTS}
-        self._ma = {c: 0.0 for c in self.COMPONENTS}  # the currents of _state, for sum()
         self.start_us = clock()
-        self._since = {c: self.start_us for c in self.COMPONENTS}  # state's time counted to
+        self._components = {
+            c: ["off", 0.0, self.start_us, f"{c} off", 0.0] for c in self.COMPONENTS
+        }
+        self._currents = [0.0] * len(self.COMPONENTS)  # in COMPONENTS order, for sum()
+        self._index = {c: i for i, c in enumerate(self.COMPONENTS)}
         self._time_us = {}  # "component state" -> us
-        self._charge_mas = {c: 0.0 for c in self.COMPONENTS}  # mA * s
         self._total_ma = 0.0
         self._last_us = self.start_us  # the battery's charge is counted to here
         self._margin = self.battery.capacity_mah * 3.6  # mA*us: 1e-9 of the capacity
@@ -146,8 +151,9 @@ class EnergyMeter:
 
     @property
     def charge_mas(self):
+        """mA*s per component."""
         self._flush_all()
-        return self._charge_mas
+        return {c: record[_CHARGE] for c, record in self._components.items()}
 
     def _reckon(self):
         """Recompute `empty_at_us` from the charge left and the total current. It errs early
@@ -184,30 +190,32 @@ class EnergyMeter:
         battery = self.battery
         projected = battery.used_mah + self._total_ma * (now - self._last_us) / 3.6e9
         if projected < battery.capacity_mah:
+            self._reckon()  # the bound had gone stale (set() keeps it when current drops)
             return False
         self.update()
         return battery.empty
 
-    def _flush(self, component, now):
-        elapsed = now - self._since[component]
+    def _flush(self, record, now):
+        """Count `record`'s present state (time and charge) up to `now`."""
+        elapsed = now - record[_SINCE]
         if elapsed > 0:
-            label, ma = self._state[component]
-            key = f"{component} {label}"
-            self._time_us[key] = self._time_us.get(key, 0) + elapsed
-            self._charge_mas[component] += ma * elapsed / 1e6
-            self._since[component] = now
+            key = record[_KEY]
+            time_us = self._time_us
+            time_us[key] = time_us.get(key, 0) + elapsed
+            record[_CHARGE] += record[_MA] * elapsed / 1e6
+            record[_SINCE] = now
 
     def _flush_all(self):
         self.update()
         now = self._clock()
-        for component in self.COMPONENTS:
-            self._flush(component, now)
+        for record in self._components.values():
+            self._flush(record, now)
 
     def set(self, component, label, ma, now_us=None):
         """`component` draws `ma` from now on, in the state `label`. `now_us`: the clock's
         reading, if the caller has it."""
-        state = self._state
-        if state[component] == (label, ma):
+        record = self._components[component]
+        if record[_LABEL] == label and record[_MA] == ma:
             return
         # update() and _flush() inlined with one clock reading: the board's light sleeps
         # and radio mode changes call this hundreds of thousands of times a field day
@@ -216,32 +224,38 @@ class EnergyMeter:
         if elapsed > 0:
             self.battery.used_mah += self._total_ma * elapsed / 3.6e9
             self._last_us = now
-        since = self._since
-        elapsed = now - since[component]
+        elapsed = now - record[_SINCE]
         if elapsed > 0:
-            old_label, old_ma = state[component]
-            key = f"{component} {old_label}"
+            key = record[_KEY]
             time_us = self._time_us
             time_us[key] = time_us.get(key, 0) + elapsed
-            self._charge_mas[component] += old_ma * elapsed / 1e6
-            since[component] = now
+            record[_CHARGE] += record[_MA] * elapsed / 1e6
+            record[_SINCE] = now
         ma = float(ma)
-        state[component] = (label, ma)
-        currents = self._ma
-        currents[component] = ma
-        self._total_ma = sum(currents.values())  # same order and sum as over _state
-        self._reckon()
+        record[_LABEL] = label
+        record[_MA] = ma
+        record[_KEY] = f"{component} {label}"
+        currents = self._currents
+        currents[self._index[component]] = ma
+        total = sum(currents)  # in COMPONENTS order, as a sum over every component's state
+        if total > self._total_ma:
+            self._total_ma = total
+            self._reckon()
+        else:  # a smaller current only moves the crossing later: empty_at_us stays a bound
+            self._total_ma = total
 
     def state(self, component):
-        return self._state[component]
+        """(label, mA) of `component`."""
+        record = self._components[component]
+        return record[_LABEL], record[_MA]
 
     def add_charge(self, component, mas):
-        self._charge_mas[component] += mas
+        self._components[component][_CHARGE] += mas
         self.battery.used_mah += mas / 3600.0
         self._reckon()
 
     def current_ma(self):
-        return sum(self._ma.values())
+        return sum(self._currents)
 
     def total_mah(self):
         self.update()

@@ -73,7 +73,7 @@ class Event(list):
         self[2] = None
 
 
-_TIME, _CALLBACK, _ARGS = 0, 2, 3  # Event fields
+_TIME, _SEQUENCE, _CALLBACK, _ARGS = range(4)  # Event fields
 
 
 class Timer:
@@ -107,7 +107,7 @@ class Timer:
             return  # the queued event re-queues itself when it comes up (_fire)
         if event is not None:
             event.cancel()
-        self._queue()
+        self._push()
 
     def cancel(self):
         self._due = None
@@ -115,15 +115,15 @@ class Timer:
             self._event.cancel()
             self._event = None
 
-    def _queue(self):
+    def _push(self):
         time_us, sequence = self._due
         self._event = Event((time_us, sequence, self._fire, ()))
         heappush(self._scheduler._queue, self._event)
 
     def _fire(self):
         event = self._event
-        if self._due != (event[_TIME], event[1]):
-            self._queue()  # re-armed since this was queued: come up again then
+        if self._due != (event[_TIME], event[_SEQUENCE]):
+            self._push()  # re-armed since this was queued: come up again then
             return
         self._event = self._due = None
         self._callback()
