@@ -276,17 +276,17 @@ class FieldNetwork:
             if forwarder not in entries:
                 count = queued.count(forwarder)
                 entries[forwarder] = iter(forwarder.queue.peek(forwarder.name, count))
-        handed = collections.Counter()
+        handed = {}  # forwarder -> ids of the copies it handed in
         with self.server.batch():
             for forwarder in queued:
-                forwarder.hand_in(next(entries[forwarder]))
-                handed[forwarder] += 1
+                entry = next(entries[forwarder])
+                forwarder.hand_in(entry)
+                handed.setdefault(forwarder, []).append(entry.id)
             if flush_wall_us is not None and self.forwarders:
                 next(iter(self.forwarders.values())).flush(flush_wall_us)
-        for forwarder, count in handed.items():
-            ids = [e.id for e in forwarder.queue.peek(forwarder.name, count)]
+        for forwarder, ids in handed.items():
             forwarder.queue.ack(forwarder.name, ids)
-            forwarder.stats.add(f"forwarded.{forwarder.name}", count)
+            forwarder.stats.add(f"forwarded.{forwarder.name}", len(ids))
 
 
 def gateway_config(gateway_id, also_forward=()):
