@@ -6,6 +6,8 @@ service on each gateway, the local network server on SQLite.
     results = field.finish()             # stops everything, returns FieldResults
 """
 
+import contextlib
+import gc
 import importlib.util
 import os
 import random
@@ -25,7 +27,25 @@ from .gateway import FieldClock, FieldGateway, FieldNetwork
 from .spec import JOIN_EUI, latlon
 
 S = 1_000_000
+GC_THRESHOLD = (100_000, 50, 1000)  # while a field runs (the default is 700, 10, 10)
 PROGRESS_STEP_US = 300 * S  # the run advances (and reports) every 5 emulated minutes
+
+
+@contextlib.contextmanager
+def _collector_tuned():
+    """The cycle collector, tuned for a field: what exists when the run starts (thousands of
+    boards, chips, sensors) lives to its end, so it is frozen out of every collection, and a
+    run allocates millions of short-lived objects that reference counting frees, so the
+    young generation is collected 1/140 as often. 5-20 % of the CPU of a field run (bench
+    field); memory is not what bounds a field."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
 
 
 class FieldAir(Air):
@@ -183,10 +203,11 @@ class Field:
         end = self.end_us if until_us is None else min(until_us, self.end_us)
         began = time.perf_counter()
         try:
-            while self.scheduler.now_us < end:
-                self.scheduler.run_until(min(end, self.scheduler.now_us + PROGRESS_STEP_US))
-                if progress is not None:
-                    progress(self.scheduler.now_us / S, self.end_us / S)
+            with _collector_tuned():
+                while self.scheduler.now_us < end:
+                    self.scheduler.run_until(min(end, self.scheduler.now_us + PROGRESS_STEP_US))
+                    if progress is not None:
+                        progress(self.scheduler.now_us / S, self.end_us / S)
         finally:
             self.wall_s += time.perf_counter() - began
 
