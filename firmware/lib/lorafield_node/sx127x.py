@@ -89,6 +89,7 @@ _RSSI_OFFSET_HF = const(157)  # 5.5.5, HF port (862-1020 MHz)
 _POLL_MS = const(1)
 _SHADOWED = const(0x4E)  # registers 0x00..0x4D may be shadowed (configuration ones only)
 _TX_POLL_US = const(50)  # last stretch of a TX: the TxDone instant times the RX windows
+_TX_MARGIN_US = const(250)  # the TX sleep ends this much (+100 ppm) before the airtime
 
 
 class RadioError(Exception):
@@ -316,8 +317,11 @@ class SX127x:
         # Sleep through the known time on air, then poll finely: where the DIO0 handler only
         # runs when the sleep returns (micropython.schedule semantics), or without DIO0, the
         # TxDone instant (which the MAC times RX1/RX2 from) is then exact to one poll step.
-        if expected_us > 2500:
-            self._clock.sleep_ms((expected_us - 1500) // 1000)
+        # The sleep ends early by 250 us plus 100 ppm (the MCU's clock against the chip's;
+        # the chip's ramp-up only makes TxDone later), leaving a few polls, not dozens.
+        early_us = expected_us - _TX_MARGIN_US - expected_us // 10000
+        if early_us > 0:
+            self._clock.sleep_us(early_us)
         if not self._wait(IRQ_TX_DONE, start, expected_us + 200000, _TX_POLL_US):
             self.standby()
             raise RadioError("TxDone did not arrive")
