@@ -143,7 +143,8 @@ class Scheduler:
         self._running = False
         self._current = None  # the Process whose thread is running, if any
         self._limit = None  # the time run_until() is running to
-        self.processes = []
+        self.processes = []  # the processes not known to have ended (pruned as it grows)
+        self._prune_at = 64
         self.handoffs = 0  # thread switches (processes resumed): the emulation's main cost
         self.fast_advances = 0  # time a process consumed without a switch (nothing due)
 
@@ -263,7 +264,11 @@ class Scheduler:
     def spawn(self, function, *args, name=None, delay_us=0):
         """Start `function(*args)` as a process `delay_us` from now; returns the Process."""
         process = Process(self, function, args, name or getattr(function, "__name__", "process"))
-        self.processes.append(process)
+        processes = self.processes
+        if len(processes) >= self._prune_at:  # every boot is a process: forget ended ones
+            processes[:] = [p for p in processes if p.alive]
+            self._prune_at = max(64, 2 * len(processes))
+        processes.append(process)
         self.after(delay_us, process._step)
         return process
 

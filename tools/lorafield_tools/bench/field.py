@@ -19,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
 
 from ..cli import UsageError
 from ..field.run import Field
@@ -92,7 +93,7 @@ class ProcessClock:
         self.scheduler = scheduler
         self.kinds = {f"{node.name}.main": node.kind for node in spec.nodes}
         self.seconds = collections.Counter()
-        self._labels = {}
+        self._labels = weakref.WeakKeyDictionary()  # greenlet -> label (a boot's ends with it)
         self._since = None
         self._previous = None
 
@@ -100,9 +101,10 @@ class ProcessClock:
         label = self._labels.get(glet)
         if label is None:
             label = self.GATEWAYS  # a process not of a node
-            for process in self.scheduler.processes:
+            for process in reversed(self.scheduler.processes):  # a new greenlet: a new boot
                 if process._greenlet is glet:
                     label = self.kinds.get(process.name, self.GATEWAYS)
+                    break
             self._labels[glet] = label
         return label
 
