@@ -25,3 +25,11 @@ def test_bench_field_user_errors(capsys):
     assert main(["bench", "field", "--nodes", "10,20", "--hours", "1,2,3"]) == 2
     assert main(["bench", "field", "--nodes", "x"]) == 2
     assert main(["bench", "field", "--nodes", "10", "--hours", "0"]) == 2
+
+
+def test_bench_field_of_one_kind(capsys):
+    assert main(["bench", "field", "--nodes", "6", "--hours", "0.2", "--kind", "temperature"]) == 0
+    section = capsys.readouterr().out.rsplit("by process", 1)[1]
+    assert "temperature, 6 nodes:" in section
+    assert "parking" not in section and "water_level" not in section
+    assert main(["bench", "field", "--kind", "tractor"]) == 2

@@ -9,7 +9,8 @@ and prints the frames the nodes sent and how many collided, uplinks received (jo
 included) per wall second, the emulated-to-wall ratio, the wall time a whole day would take
 at that rate, process switches per second, and where the time went:
 a sampling profiler (1 kHz, on the emulation's thread) attributes each sample to the layer
-of the innermost lorafield frame.
+of the innermost lorafield frame, and the greenlet switches give each node kind's wall time
+per node-day. `--kind` runs a field of one kind only.
 """
 
 import collections
@@ -46,9 +47,17 @@ def add_arguments(parser):
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-profile", action="store_true", help="skip the sampling profiler")
+    parser.add_argument(
+        "--kind",
+        choices=KINDS,
+        help="a field of this kind only (default: the demo's 12:4:8 mix), for its cost alone",
+    )
 
 
-def bench_spec(nodes, hours, seed):
+KINDS = ("parking", "water_level", "temperature")
+
+
+def bench_spec(nodes, hours, seed, kind=None):
     rnd = random.Random(f"bench/{seed}/{nodes}")
     spec = FieldSpec(name=f"bench {nodes}", hours=hours, seed=seed)
     gateways = max(2, round(nodes / 1000))
@@ -59,18 +68,19 @@ def bench_spec(nodes, hours, seed):
     install_s = hours * 3600 * 0.1
     for i in range(nodes):
         slot = i % 24
-        kind = "parking" if slot < 12 else "water_level" if slot < 16 else "temperature"
+        mixed = "parking" if slot < 12 else "water_level" if slot < 16 else "temperature"
+        node_kind = kind or mixed
         settings = {}
         scenario = {}
-        if kind == "parking":
+        if node_kind == "parking":
             settings = {"sample_s": 30}
-        elif kind == "water_level":
+        elif node_kind == "water_level":
             settings = {"thresholds": {"high_mm": 1200}, "mount_height_mm": 3000}
             scenario = {"floods": [[hours * 3600 * 0.4, 1800.0, 1500.0, 3 * 3600.0]]}
         spec.nodes.append(
             NodeSpec(
                 f"n{i + 1}",
-                kind,
+                node_kind,
                 (rnd.uniform(0, 2000), rnd.uniform(0, 1200)),
                 settings=settings,
                 scenario=scenario,
@@ -170,11 +180,11 @@ class Sampler:
                 self.functions[function] += 1
 
 
-def run_size(nodes, hours, seed, profile):
+def run_size(nodes, hours, seed, profile, kind=None):
     directory = tempfile.mkdtemp(prefix="lorafield-bench-")
     try:
         build = time.perf_counter()
-        field_run = Field(bench_spec(nodes, hours, seed), directory)
+        field_run = Field(bench_spec(nodes, hours, seed, kind), directory)
         build = time.perf_counter() - build
         sampler = Sampler(threading.get_ident()).start() if profile else None
         clock = ProcessClock(field_run.scheduler, field_run.spec).start() if profile else None
@@ -211,7 +221,7 @@ def run(args):
     profiles = []
     for nodes, hours in zip(sizes, spans, strict=True):
         results, build, cpu, switches, sampler = run_size(
-            nodes, hours, args.seed, not args.no_profile
+            nodes, hours, args.seed, not args.no_profile, args.kind
         )
         wall = results.wall_s
         uplinks = results.total("received")
