@@ -93,11 +93,12 @@ def bench_spec(nodes, hours, seed, kind=None):
 class ProcessClock:
     """Wall time per kind of process, from the greenlet switches (greenlet.settrace): what
     a node kind costs per node-day, all in (its firmware and the emulated chips, buses and
-    sensors it drives), next to the gateways' radio loops (gateway service, network server,
-    SQLite) and the scheduler's own callbacks (the air, chip timers, scenario events)."""
+    sensors it drives), next to the gateways' radio loops (gateway service) and the
+    scheduler's own callbacks (the air, chip timers, scenario events, and the network server
+    with SQLite, which the field hands a frame when its de-duplication window closes)."""
 
-    SCHEDULER = "scheduler callbacks (air, chip and scenario events)"
-    GATEWAYS = "gateways (radio loop, queue, network server, SQLite)"
+    SCHEDULER = "scheduler callbacks (air, chips, scenarios; the server + SQLite per frame)"
+    GATEWAYS = "gateways (radio loop, queue, local forwarder)"
 
     def __init__(self, scheduler, spec):
         self.scheduler = scheduler
