@@ -79,7 +79,7 @@ class MemoryFrameQueue:
             for entry in self._entries[forwarder]:
                 if entry.id > after_id:
                     out.append(entry)
-                    if len(out) == limit:  # a negative limit is none, as SQLite's LIMIT
+                    if len(out) == limit:  # a negative limit means no limit, as SQLite's LIMIT
                         break
             return out
 

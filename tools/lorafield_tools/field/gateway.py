@@ -271,11 +271,10 @@ class FieldNetwork:
         before that instant, so only the moment of the calls moves, not their order or input.
         One transaction per frame instead of one per copy, plus one for the flush."""
         queued, self._queued = self._queued, collections.deque()
-        entries = {}  # forwarder -> iterator over its queued copies, oldest first
-        for forwarder in queued:
-            if forwarder not in entries:
-                count = queued.count(forwarder)
-                entries[forwarder] = iter(forwarder.queue.peek(forwarder.name, count))
+        entries = {  # forwarder -> iterator over its queued copies, oldest first
+            forwarder: iter(forwarder.queue.peek(forwarder.name, count))
+            for forwarder, count in collections.Counter(queued).items()
+        }
         handed = {}  # forwarder -> ids of the copies it handed in
         with self.server.batch():
             for forwarder in queued:
