@@ -77,7 +77,7 @@ def test_cli_start_failures_are_one_line(tmp_path, capsys):
     )
     assert main(["gateway", "run", "--config", str(cfg)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("lorafield gateway: cannot start:")
+    assert len(err) == 1 and err[0].startswith("lorafield gateway run: cannot start:")
 
 
 def test_cli_without_an_rfm95_is_one_line(tmp_path, capsys):

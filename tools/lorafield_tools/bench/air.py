@@ -31,15 +31,15 @@ def add_arguments(parser):
 
 def _check(args):
     if args.nodes is not None and not 1 <= args.nodes <= 1_000_000:
-        raise UsageError("lorafield bench air: --nodes must be 1..1000000")
+        raise UsageError("--nodes must be 1..1000000")
     if not args.interval_s > 0:
-        raise UsageError("lorafield bench air: --interval-s must be positive")
+        raise UsageError("--interval-s must be positive")
     if not 7 <= args.sf <= 12:
-        raise UsageError("lorafield bench air: --sf must be 7..12")
+        raise UsageError("--sf must be 7..12")
     if not 1 <= args.payload_bytes <= 255:
-        raise UsageError("lorafield bench air: --payload-bytes must be 1..255")
+        raise UsageError("--payload-bytes must be 1..255")
     if not 0 < args.hours <= 10_000:
-        raise UsageError("lorafield bench air: --hours must be in (0, 10000]")
+        raise UsageError("--hours must be in (0, 10000]")
 
 
 def run(args):

@@ -166,7 +166,7 @@ def run(args):
     if args.number < 1:
         from lorafield_tools.cli import UsageError
 
-        raise UsageError("bench codec: --number must be >= 1")
+        raise UsageError("--number must be >= 1")
     rows = measure(args.number)
     head = (
         f"{'message':<30} {'kind':<12} {'fPort':>5} {'bytes':>5} {'target':>6} "

@@ -236,13 +236,13 @@ def _years(average_ua):
 
 def run(args):
     if not 1.0 <= args.hours <= 24 * 14:
-        raise UsageError("lorafield bench energy: --hours must be 1..336")
+        raise UsageError("--hours must be 1..336")
     rows = configurations()
     known = [label for label, _, _ in rows]
     if args.board:
         unknown = [b for b in args.board if b not in known]
         if unknown:
-            raise UsageError(f"lorafield bench energy: unknown board {unknown[0]!r}")
+            raise UsageError(f"unknown board {unknown[0]!r}")
         rows = [r for r in rows if r[0] in args.board]
     apps = args.app or list(APPS)
     print(f"Emulated {args.hours:g} h per row after a 1 h warm-up; uplinks at DR{args.dr}.")

@@ -208,13 +208,13 @@ def run(args):
         sizes = [int(n) for n in args.nodes.split(",")]
         spans = [float(h) for h in args.hours.split(",")]
     except ValueError:
-        raise UsageError("bench field: --nodes and --hours are comma-separated numbers") from None
+        raise UsageError("--nodes and --hours are comma-separated numbers") from None
     if len(spans) == 1:
         spans *= len(sizes)
     if len(spans) != len(sizes) or not all(1 <= n <= 100_000 for n in sizes):
-        raise UsageError("bench field: one --hours per --nodes size; sizes 1..100000")
+        raise UsageError("one --hours per --nodes size; sizes 1..100000")
     if not all(0 < h <= 168 for h in spans):
-        raise UsageError("bench field: --hours must be in (0, 168]")
+        raise UsageError("--hours must be in (0, 168]")
     print(
         "nodes  gateways  emulated  wall s  build s  frames sent  lost to collisions  uplinks"
         "  uplinks/wall s  emulated:wall  day would take  switches/s"

@@ -295,11 +295,11 @@ def _realtime_tx(count):
 
 def run(args):
     if not 10 <= args.uplinks <= 1_000_000:
-        raise UsageError("lorafield bench gateway: --uplinks must be 10..1000000")
+        raise UsageError("--uplinks must be 10..1000000")
     if not 1 <= args.rate <= 10_000 or not 1 <= args.seconds <= 600:
-        raise UsageError("lorafield bench gateway: --rate 1..10000, --seconds 1..600")
+        raise UsageError("--rate 1..10000, --seconds 1..600")
     if not 1 <= args.downlinks <= 10_000:
-        raise UsageError("lorafield bench gateway: --downlinks must be 1..10000")
+        raise UsageError("--downlinks must be 1..10000")
     udp = _UdpServer()
     try:
         udp_cfg = {"semtech": {"enabled": True, "port_up": udp.port, "port_down": udp.port}}

@@ -138,7 +138,7 @@ def run(args):
     if args.devices < 1 or args.rounds < 1:
         from lorafield_tools.cli import UsageError
 
-        raise UsageError("bench integration: --devices and --rounds must be positive")
+        raise UsageError("--devices and --rounds must be positive")
     with tempfile.TemporaryDirectory() as tmp:
         js_path = _sizes(tmp)
         _node_speed(js_path, tmp, args.rounds)

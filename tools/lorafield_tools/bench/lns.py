@@ -33,11 +33,11 @@ def _meta(gw, t):
 
 def run(args):
     if not 1 <= args.devices <= 100_000:
-        raise UsageError("lorafield bench lns: --devices must be 1..100000")
+        raise UsageError("--devices must be 1..100000")
     if not 1 <= args.uplinks <= 10_000:
-        raise UsageError("lorafield bench lns: --uplinks must be 1..10000")
+        raise UsageError("--uplinks must be 1..10000")
     if not 1 <= args.gateways <= 16:
-        raise UsageError("lorafield bench lns: --gateways must be 1..16")
+        raise UsageError("--gateways must be 1..16")
     reg = DeviceRegistry()
     keys = []
     for i in range(args.devices):

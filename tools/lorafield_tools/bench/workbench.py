@@ -8,6 +8,8 @@ import threading
 import time
 from pathlib import Path
 
+from ..commands.common import positive_float, positive_int
+
 HELP = "emulated pty board: exec round trip, write throughput, deploy full/no-op, reset to uplink"
 
 DEV_EUI = "70b3d57ed0002001"
@@ -24,8 +26,12 @@ settings = { sensor = "sht31", interval_s = 60 }
 
 
 def add_arguments(parser):
-    parser.add_argument("--execs", type=int, default=50, help="exec round trips (default 50)")
-    parser.add_argument("--speed", type=float, default=500.0, help="board --speed (default 500)")
+    parser.add_argument(
+        "--execs", type=positive_int, default=50, help="exec round trips (default 50)"
+    )
+    parser.add_argument(
+        "--speed", type=positive_float, default=500.0, help="board --speed (default 500)"
+    )
 
 
 def run(args):

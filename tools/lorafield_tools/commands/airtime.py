@@ -45,19 +45,19 @@ def _bandwidth(text):
         return airtime.BANDWIDTH_BY_KHZ[key]
     except KeyError:
         choices = ", ".join(airtime.BANDWIDTH_BY_KHZ)
-        raise UsageError(f"lorafield airtime: --bw must be one of {choices} (kHz)") from None
+        raise UsageError(f"--bw must be one of {choices} (kHz)") from None
 
 
 def run(args):
     bw = _bandwidth(args.bw)
     if args.sf not in airtime.SPREADING_FACTORS:
-        raise UsageError("lorafield airtime: --sf must be 6..12")
+        raise UsageError("--sf must be 6..12")
     if args.cr not in airtime.CODING_RATES:
-        raise UsageError("lorafield airtime: --cr must be 5..8 (coding rate 4/5..4/8)")
+        raise UsageError("--cr must be 5..8 (coding rate 4/5..4/8)")
     if not 1 <= args.payload_bytes <= 255:
-        raise UsageError("lorafield airtime: --payload-bytes must be 1..255")
+        raise UsageError("--payload-bytes must be 1..255")
     if not 6 <= args.preamble <= 0xFFFF:
-        raise UsageError("lorafield airtime: --preamble must be 6..65535")
+        raise UsageError("--preamble must be 6..65535")
     seconds = airtime.time_on_air_s(
         args.payload_bytes,
         args.sf,

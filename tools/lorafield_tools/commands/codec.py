@@ -34,11 +34,11 @@ def _encode(args):
     try:
         data = json.loads(args.data)
     except ValueError as exc:
-        raise UsageError(f"codec encode: JSON is not valid: {exc}") from None
+        raise UsageError(f"JSON is not valid: {exc}") from None
     try:
         payload = encode(args.kind, data)
     except CodecError as exc:
-        raise UsageError(f"codec encode: {exc}") from None
+        raise UsageError(str(exc)) from None
     return {"kind": args.kind, "fPort": fport_of(args.kind), "hex": payload.hex()}
 
 
@@ -46,11 +46,11 @@ def _decode(args):
     try:
         payload = bytes.fromhex(args.hex)
     except ValueError:
-        raise UsageError("codec decode: HEX is not valid hexadecimal") from None
+        raise UsageError("HEX is not valid hexadecimal") from None
     try:
         kind, data = decode(args.fport, payload)
     except CodecError as exc:
-        raise UsageError(f"codec decode: {exc}") from None
+        raise UsageError(str(exc)) from None
     return {"kind": kind, "data": data}
 
 

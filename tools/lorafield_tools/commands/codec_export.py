@@ -31,12 +31,12 @@ def _write(path, text):
         with open(path, "w", encoding="utf-8") as handle:
             handle.write(text)
     except OSError as exc:
-        raise UsageError(f"codec export: cannot write {path} ({exc.strerror})") from None
+        raise UsageError(f"cannot write {path} ({exc.strerror})") from None
 
 
 def run(args):
     if args.ttn_yaml and args.target != "ttn":
-        raise UsageError("codec export: --ttn-yaml needs --target ttn")
+        raise UsageError("--ttn-yaml needs --target ttn")
     try:
         text = export_js(args.target)
         yaml_text = None
@@ -44,7 +44,7 @@ def run(args):
             name = os.path.basename(args.output) if args.output else "lorafield.js"
             yaml_text = ttn_codec_yaml(name)
     except (ExportError, OSError) as exc:
-        raise UsageError(f"codec export: {exc}") from None
+        raise UsageError(str(exc)) from None
     if args.output:
         _write(args.output, text)
         print(f"wrote {args.output} ({len(text.encode())} bytes, target {args.target})")

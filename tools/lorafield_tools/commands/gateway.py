@@ -9,7 +9,7 @@ configuration.
 import logging
 import sys
 
-from ..cli import UsageError
+from ..cli import CommandError, UsageError
 
 HELP = "Raspberry Pi gateway service (radio, Semtech UDP, ChirpStack MQTT, local server)"
 
@@ -47,7 +47,13 @@ def _load(args):
             cfg = replace(cfg, radio=radio)
         return cfg
     except ConfigError as exc:
-        raise UsageError(f"lorafield gateway: {args.config}: {exc}") from None
+        raise _config_error(args.config, exc) from None
+
+
+def _config_error(path, exc):
+    """The key's one-line problem, naming the file once (the loader names it in some)."""
+    text = str(exc)
+    return UsageError(text if path in text else f"{path}: {text}")
 
 
 def run(args):
@@ -70,8 +76,7 @@ def run(args):
     try:
         return GatewayService(cfg).run()
     except ConfigError as exc:
-        raise UsageError(f"lorafield gateway: {args.config}: {exc}") from None
+        raise _config_error(args.config, exc) from None
     except (OSError, RuntimeError, sqlite3.Error) as exc:
         # No radio, an unwritable state directory, ...: one line, and systemd restarts us.
-        print(f"lorafield gateway: cannot start: {exc}", file=sys.stderr)
-        return 1
+        raise CommandError(f"cannot start: {exc}") from None

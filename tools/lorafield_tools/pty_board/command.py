@@ -1,10 +1,25 @@
 """`lorafield emulate board --pty`: options and run (called from commands/emulate.py)."""
 
+import argparse
 import signal
 import sys
 import threading
 
 from .board import PtyBoard
+
+# A heap of 0 or less kills the VM at start; the WebAssembly VM's memory is 32-bit, and a
+# 4 GiB heap does not start either. (Real boards give MicroPython 100-200 KiB.)
+HEAP_KIB = (1, 1 << 20)
+
+
+def _heap_kib(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not HEAP_KIB[0] <= value <= HEAP_KIB[1]:
+        raise argparse.ArgumentTypeError(f"must be {HEAP_KIB[0]}..{HEAP_KIB[1]}, got {text!r}")
+    return value
 
 
 def add_board_arguments(parser):
@@ -14,18 +29,28 @@ def add_board_arguments(parser):
     parser.add_argument(
         "--board-profile",
         default="heltec_lora32_v2",
+        metavar="KEY",
         help="board: which board it emulates (default heltec_lora32_v2)",
     )
     parser.add_argument(
-        "--fleet", help="board: fleet file for the emulated gateway's network server"
+        "--fleet",
+        metavar="FILE",
+        help="board: fleet file for the emulated gateway's network server",
     )
     parser.add_argument(
         "--speed",
         type=float,
+        metavar="X",
         default=1.0,
         help="board: virtual seconds per real second while the node sleeps (default 1)",
     )
-    parser.add_argument("--heap-kib", type=int, default=512, help="board: MicroPython heap")
+    parser.add_argument(
+        "--heap-kib",
+        type=_heap_kib,
+        metavar="KIB",
+        default=512,
+        help=f"board: MicroPython heap, {HEAP_KIB[0]}..{HEAP_KIB[1]} KiB (default 512)",
+    )
     parser.add_argument("--no-radio", action="store_true", help="board: no air, gateway, LNS")
     parser.add_argument(
         "--real-boards",
@@ -37,7 +62,7 @@ def add_board_arguments(parser):
 
 def run_board(args, usage_error):
     if not args.pty:
-        raise usage_error("lorafield emulate board: only --pty is supported (give --pty)")
+        raise usage_error("only --pty is supported (give --pty)")
     world = None
     if not args.no_radio:
         from .world import NodeWorld, WorldError
@@ -47,7 +72,7 @@ def run_board(args, usage_error):
                 board_key=args.board_profile, fleet_path=args.fleet, speed=args.speed, log=_log
             )
         except WorldError as exc:
-            raise usage_error(f"lorafield emulate board: {exc}") from None
+            raise usage_error(str(exc)) from None
     board = PtyBoard(
         fs_dir=args.fs,
         world=world,
