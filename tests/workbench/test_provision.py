@@ -4,9 +4,10 @@ import os
 import stat
 
 import pytest
-from lorafield_gateway.fleet import load_fleet
+from lorafield_gateway.fleet import FleetError, load_fleet
+from lorafield_node.pinmaps import MCU
 from lorafield_tools.cli import main
-from lorafield_tools.workbench.provision import eui_from_unique_id, random_eui
+from lorafield_tools.workbench.provision import eui_from_unique_id, new_devices, random_eui
 
 JOIN = "70b3d57ed00000ff"
 
@@ -95,9 +96,57 @@ def test_bad_fleet_file_is_one_line_exit_2(tmp_path, capsys, edit, message):
 
 def test_bad_arguments_are_one_line(tmp_path, capsys):
     fleet_path = tmp_path / "fleet.toml"
-    code, _, err = provision(capsys, "new", "--kind", "parking", "--fleet", str(fleet_path))
-    assert code == 2 and "--join-eui" in err
     code, _, err = provision(capsys, "new", "--kind", "parking", "--fleet", str(fleet_path),
                              "--join-eui", "12", "--dev-eui-prefix", "70")  # fmt: skip
     assert code == 2 and "--join-eui must be 8 bytes" in err
     assert not fleet_path.exists()
+
+
+def test_a_new_fleet_without_join_eui_gets_the_all_zero_one_and_says_so(tmp_path, capsys):
+    fleet_path = tmp_path / "fleet.toml"
+    code, out, err = provision(capsys, "new", "--kind", "parking", "--fleet", str(fleet_path))
+    assert code == 0, err
+    fleet = load_fleet(fleet_path)
+    assert fleet.defaults["join_eui"] == "0000000000000000"
+    assert [d.join_eui for d in fleet] == [bytes(8)]
+    assert "join_eui 0000000000000000" in out and "TTN and ChirpStack" in out
+    # The next batch uses the fleet's [defaults] and says nothing about it.
+    code, out, _ = provision(capsys, "new", "--kind", "parking", "--fleet", str(fleet_path))
+    assert code == 0 and "join_eui" not in out
+    assert [d.join_eui for d in load_fleet(fleet_path)] == [bytes(8)] * 2
+
+
+def test_an_existing_fleet_without_a_default_join_eui_still_needs_one(tmp_path, capsys):
+    fleet_path = tmp_path / "fleet.toml"
+    fleet_path.write_text(
+        '[[device]]\ndev_eui = "70b3d57ed0010001"\nkind = "parking"\n'
+        f'join_eui = "{JOIN}"\napp_key = "{"00" * 16}"\n'
+    )
+    code, _, err = provision(capsys, "new", "--kind", "parking", "--fleet", str(fleet_path))
+    assert code == 2 and "no [defaults] join_eui; give --join-eui" in err
+
+
+def test_board_is_checked_against_the_boards_deploy_accepts_before_anything_else(tmp_path, capsys):
+    fleet_path = tmp_path / "fleet.toml"
+    code, out, err = provision(capsys, "new", "--kind", "parking", "--fleet", str(fleet_path),
+                               "--board", "esp32_devkit")  # fmt: skip
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "argument --board: invalid choice: 'esp32_devkit'" in err
+    for board in MCU:  # lorafield_node.pinmaps: the table deploy checks (choose_board)
+        assert repr(board) in err
+    assert not fleet_path.exists()
+    for board in MCU:
+        code, _, err = provision(capsys, "new", "--kind", "parking", "--fleet", str(fleet_path),
+                                 "--board", board)  # fmt: skip
+        assert code == 0, err
+    assert [d.board for d in load_fleet(fleet_path)] == list(MCU)
+    with pytest.raises(FleetError, match="board must be one of"):
+        new_devices("parking", 1, board="esp32_devkit")
+
+
+def test_an_unwritable_fleet_path_is_one_line_exit_2(tmp_path, capsys):
+    target = tmp_path / "no-such-dir" / "fleet.toml"
+    code, out, err = provision(capsys, "new", "--kind", "parking", "--fleet", str(target),
+                               "--join-eui", JOIN)  # fmt: skip
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith(f"lorafield provision new: {target}: cannot write (No such file")

@@ -3,10 +3,16 @@
 import json
 import os
 
-from lorafield_gateway.fleet import KINDS, FleetError, append_devices, load_fleet
+from lorafield_gateway.fleet import KINDS, FleetError, append_devices
+from lorafield_node.pinmaps import MCU
 
 from ..cli import UsageError
 from ..workbench import provision
+from .common import load_fleet_file
+
+# A new fleet without --join-eui: LoRaWAN 1.0.x devices without a join server of their own
+# use the all-zero JoinEUI, which The Things Stack and ChirpStack both accept.
+DEFAULT_JOIN_EUI = bytes(8)
 
 HELP = "provision devices: new DevEUIs and AppKeys into the fleet file, or list them (no keys)"
 
@@ -15,10 +21,19 @@ def add_arguments(parser):
     sub = parser.add_subparsers(dest="action", metavar="ACTION")
     sub.required = True
     new = sub.add_parser("new", help="append new OTAA devices with fresh keys to the fleet file")
-    new.add_argument("--kind", required=True, choices=KINDS)
-    new.add_argument("--count", type=int, default=1, help="how many devices (default 1)")
-    new.add_argument("--fleet", required=True, help="fleet file (created with mode 0600)")
-    new.add_argument("--join-eui", help="JoinEUI (16 hex digits); default: the fleet's [defaults]")
+    new.add_argument("--kind", required=True, choices=KINDS, metavar="KIND", help=", ".join(KINDS))
+    new.add_argument(
+        "--count", type=int, default=1, metavar="N", help="how many devices, 1..10000 (default 1)"
+    )
+    new.add_argument(
+        "--fleet", required=True, metavar="FILE", help="fleet file (created with mode 0600)"
+    )
+    new.add_argument(
+        "--join-eui",
+        metavar="HEX",
+        help="JoinEUI, 16 hex digits (default: the fleet's [defaults]; for a new fleet "
+        f"{DEFAULT_JOIN_EUI.hex()}, which TTN and ChirpStack accept)",
+    )
     new.add_argument(
         "--dev-eui-prefix",
         metavar="HEX",
@@ -29,11 +44,18 @@ def add_arguments(parser):
         metavar="PORT",
         help="one device whose DevEUI comes from the board's unique id (machine.unique_id())",
     )
-    new.add_argument("--name-prefix", help="device names PREFIX-<last 4 hex of DevEUI>")
-    new.add_argument("--board", help="board profile recorded for deploy (e.g. heltec_lora32_v2)")
+    new.add_argument(
+        "--name-prefix", metavar="PREFIX", help="device names PREFIX-<last 4 hex of DevEUI>"
+    )
+    new.add_argument(
+        "--board",
+        choices=sorted(MCU),  # the boards `lorafield deploy` accepts (lorafield_node.pinmaps)
+        metavar="KEY",
+        help="board recorded for deploy: " + ", ".join(sorted(MCU)),
+    )
     new.add_argument("--show-keys", action="store_true", help="print the AppKeys (off by default)")
     listing = sub.add_parser("list", help="list the fleet's devices (never keys)")
-    listing.add_argument("--fleet", required=True)
+    listing.add_argument("--fleet", required=True, metavar="FILE", help="fleet file")
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
 
 
@@ -43,18 +65,21 @@ def run(args):
             return _new(args)
         return _list(args)
     except FleetError as exc:
-        raise UsageError(f"lorafield provision: {exc}") from None
+        raise UsageError(str(exc)) from None
 
 
 def _new(args):
     existing = None
     if os.path.exists(args.fleet):
-        existing = load_fleet(args.fleet)
+        existing = load_fleet_file(args.fleet)
     join_eui = None
     if args.join_eui is not None:
         join_eui = provision.parse_hex(args.join_eui, 8, "--join-eui")
-    elif existing is None or "join_eui" not in existing.defaults:
+    elif existing is not None and "join_eui" not in existing.defaults:
         raise FleetError(f"{args.fleet}: no [defaults] join_eui; give --join-eui")
+    default_join_eui = existing is None and join_eui is None
+    if default_join_eui:
+        join_eui = DEFAULT_JOIN_EUI
     prefix = None if args.dev_eui_prefix is None else provision.parse_prefix(args.dev_eui_prefix)
     taken = [d.dev_eui for d in existing] if existing is not None else []
     euis = None
@@ -71,12 +96,20 @@ def _new(args):
     elif join_eui is not None and existing.defaults.get("join_eui", "").lower() != join_eui.hex():
         for device in devices:
             device.join_eui = join_eui
-    append_devices(args.fleet, devices, defaults=defaults)
+    try:
+        append_devices(args.fleet, devices, defaults=defaults)
+    except OSError as exc:
+        raise UsageError(f"{args.fleet}: cannot write ({exc.strerror})") from None
     for device in devices:
         line = f"{device.dev_eui_hex}  {device.name}  {device.kind}"
         if args.show_keys:
             line += f"  app_key={device.app_key.hex()}"
         print(line)
+    if default_join_eui:
+        print(
+            f"join_eui {join_eui.hex()}: none given, the all-zero JoinEUI "
+            "(TTN and ChirpStack accept it; give --join-eui for your own)"
+        )
     hint = "" if args.show_keys else " (keys not shown: --show-keys)"
     print(f"{len(devices)} device(s) added to {args.fleet}{hint}")
     return 0
@@ -96,7 +129,7 @@ def _board_eui(port):
 
 
 def _list(args):
-    fleet = load_fleet(args.fleet)
+    fleet = load_fleet_file(args.fleet)
     for device in fleet:
         info = device.public_dict()
         if args.json:

@@ -9,6 +9,7 @@ DevEUI at the bench through `eui_from_unique_id`.
 import secrets
 
 from lorafield_gateway.fleet import KINDS, FleetDevice, FleetError
+from lorafield_node.pinmaps import MCU
 
 EUI_BYTES = 8
 KEY_BYTES = 16
@@ -70,6 +71,8 @@ def new_devices(kind, count, taken=(), prefix=None, name_prefix=None, board=None
         raise FleetError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
     if not 1 <= count <= 10_000:
         raise FleetError("--count must be 1..10000")
+    if board is not None and board not in MCU:  # the boards deploy accepts
+        raise FleetError(f"board must be one of {', '.join(sorted(MCU))}, got {board!r}")
     taken = set(taken)
     if euis is not None:
         euis = list(euis)
