@@ -273,7 +273,29 @@ def test_unreachable_server_and_bad_inputs(capsys, files, tmp_path):
     bad_fleet.write_text('[[device]]\ndev_eui = "zz"\n')
     argv = ["chirpstack", "sync", "--fleet", str(bad_fleet), "--tenant", TENANT]
     status, _, err = run(capsys, *argv, "--server", address, "--api-key-file", str(key))
-    assert status == 2 and err.startswith("chirpstack: ") and err.count("\n") == 1
+    assert status == 2 and err.startswith(f"lorafield chirpstack sync: {bad_fleet}: ")
+    assert err.count("\n") == 1
+
+
+def test_server_and_ca_file_are_checked_before_any_connection(capfd, files, tmp_path):
+    fleet, key = files
+    base = ["chirpstack", "status", "--fleet", str(fleet), "--api-key-file", str(key)]
+    for server in ("localhost", "localhost:99999", "localhost:http", "http://cs:8080"):
+        status, out, err = run(capfd, *base, "--server", server)
+        assert status == 2 and out == "" and err.count("\n") == 1, (server, err)
+        assert err.startswith("lorafield chirpstack status: argument --server: expected HOST:PORT")
+    not_pem = tmp_path / "ca.pem"
+    not_pem.write_text("not a certificate\n")
+    # gRPC would take it, log its own lines on the process's stderr and go on with no roots.
+    status, out, err = run(capfd, *base, "--server", "localhost:1", "--ca-file", str(not_pem))
+    assert status == 2 and out == ""
+    assert err == f"lorafield chirpstack status: CA file {not_pem} holds no PEM certificate\n"
+    missing = tmp_path / "none.pem"
+    status, _, err = run(capfd, *base, "--server", "localhost:1", "--ca-file", str(missing))
+    assert status == 2
+    assert err == (
+        f"lorafield chirpstack status: cannot read CA file {missing} (No such file or directory)\n"
+    )
 
 
 def test_status_lists_last_seen_devaddr_counters_and_battery(capsys, cs, files):

@@ -8,10 +8,12 @@ User errors (bad fleet file, unreadable key file) exit 2; ChirpStack refusing or
 exits 1; both with one line on stderr. The API key is never printed.
 """
 
+import argparse
 import json
-import sys
 
-from lorafield_tools.cli import UsageError
+from lorafield_tools.cli import CommandError, UsageError
+
+from .common import load_fleet_file, positive_float
 
 HELP = "provision the fleet to ChirpStack v4 (sync) and show its devices there (status)"
 
@@ -19,7 +21,11 @@ HELP = "provision the fleet to ChirpStack v4 (sync) and show its devices there (
 def _connection_arguments(parser):
     parser.add_argument("--fleet", required=True, metavar="FILE", help="the fleet TOML file")
     parser.add_argument(
-        "--server", required=True, metavar="HOST:PORT", help="ChirpStack gRPC API (e.g. :8080)"
+        "--server",
+        required=True,
+        type=_server,
+        metavar="HOST:PORT",
+        help="ChirpStack gRPC API (e.g. chirpstack.example.org:8080)",
     )
     parser.add_argument(
         "--api-key-file",
@@ -30,7 +36,7 @@ def _connection_arguments(parser):
     parser.add_argument("--tls", action="store_true", help="use TLS (system CA roots)")
     parser.add_argument("--ca-file", metavar="PEM", help="TLS with this CA certificate")
     parser.add_argument(
-        "--timeout", type=float, default=10.0, metavar="S", help="deadline per call (10 s)"
+        "--timeout", type=positive_float, default=10.0, metavar="S", help="deadline per call (10 s)"
     )
 
 
@@ -52,27 +58,49 @@ def add_arguments(parser):
     status.add_argument("--json", action="store_true", help="JSON lines instead of a table")
 
 
+def _server(text):
+    """argparse type: HOST:PORT (gRPC's own `dns:` and `unix:` targets pass as they are)."""
+    if text.startswith(("dns:", "unix:", "ipv4:", "ipv6:")):
+        return text
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 1 <= int(port) <= 65535 or "/" in host:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT (port 1..65535), got {text!r}")
+    return text
+
+
+def _check_ca_file(path):
+    """gRPC would log its own lines about a file without a certificate and go on with none."""
+    try:
+        with open(path, "rb") as handle:
+            pem = handle.read()
+    except OSError as exc:
+        raise UsageError(f"cannot read CA file {path} ({exc.strerror})") from None
+    if b"-----BEGIN CERTIFICATE-----" not in pem:
+        raise UsageError(f"CA file {path} holds no PEM certificate")
+
+
 def _read_api_key(path):
     try:
         with open(path, encoding="utf-8") as handle:
             key = handle.read().strip()
     except OSError as exc:
-        raise UsageError(f"chirpstack: cannot read API key file {path} ({exc.strerror})") from None
+        raise UsageError(f"cannot read API key file {path} ({exc.strerror})") from None
     except UnicodeDecodeError:
-        raise UsageError(f"chirpstack: API key file {path} is not text") from None
+        raise UsageError(f"API key file {path} is not text") from None
     if not key or len(key.split()) != 1:
-        raise UsageError(f"chirpstack: API key file {path} must hold one token")
+        raise UsageError(f"API key file {path} must hold one token")
     return key
 
 
 def _client(args):
     from lorafield_tools.chirpstack.client import ChirpstackClient
 
-    if args.timeout <= 0:
-        raise UsageError("chirpstack: --timeout must be positive")
+    api_key = _read_api_key(args.api_key_file)
+    if args.ca_file:
+        _check_ca_file(args.ca_file)
     return ChirpstackClient(
         args.server,
-        _read_api_key(args.api_key_file),
+        api_key,
         tls=args.tls,
         ca_file=args.ca_file,
         timeout_s=args.timeout,
@@ -108,16 +136,11 @@ def _status(args, fleet, client):
 
 
 def run(args):
-    from lorafield_gateway.fleet import FleetError, load_fleet
-
     from lorafield_tools.chirpstack.client import ChirpstackError
 
-    try:
-        fleet = load_fleet(args.fleet)
-    except FleetError as exc:
-        raise UsageError(f"chirpstack: {exc}") from None
+    fleet = load_fleet_file(args.fleet)
     if not len(fleet):
-        raise UsageError(f"chirpstack: {args.fleet} lists no device")
+        raise UsageError(f"{args.fleet} lists no device")
     try:
         with _client(args) as client:
             return (
@@ -126,5 +149,4 @@ def run(args):
                 else _status(args, fleet, client)
             )
     except ChirpstackError as exc:
-        print(f"chirpstack {args.action}: {exc}", file=sys.stderr)
-        return 1
+        raise CommandError(str(exc)) from None

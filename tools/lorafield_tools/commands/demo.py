@@ -10,6 +10,8 @@ from lorafield_tools.cli import UsageError
 from lorafield_tools.field.cli import add_output_arguments, run_field
 from lorafield_tools.field.spec import ScenarioError, default_town
 
+from .common import field_output_dirs
+
 HELP = "run the emulated field demo: a small town's sensors for a day, in under a minute"
 
 
@@ -27,14 +29,15 @@ def add_arguments(parser):
 
 def run(args):
     if not 0 < args.hours <= 24 * 31:
-        raise UsageError("demo: --hours must be in (0, 744]")
+        raise UsageError("--hours must be in (0, 744]")
     if not 1 <= args.gateways <= 100:
-        raise UsageError("demo: --gateways must be 1..100")
+        raise UsageError("--gateways must be 1..100")
     if not 3 <= args.nodes <= 100_000:
-        raise UsageError("demo: --nodes must be 3..100000")
+        raise UsageError("--nodes must be 3..100000")
     try:
         spec = default_town(args.nodes, args.hours, args.seed, args.gateways)
     except ScenarioError as exc:
-        raise UsageError(f"demo: {exc}") from None
+        raise UsageError(str(exc)) from None
+    field_output_dirs(args)
     run_field(spec, args)
     return 0

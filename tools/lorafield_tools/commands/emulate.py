@@ -22,6 +22,7 @@ def add_arguments(parser):
 
 def run(args):
     if args.target == "board":
+        args._prog += " board"  # its errors read `lorafield emulate board: ...`
         return run_board(args, UsageError)
     return _field(args)
 
@@ -32,13 +33,17 @@ def _field(args):
 
     from ..field.cli import run_field
     from ..field.spec import ScenarioError, load_scenario
+    from .common import field_output_dirs
 
     try:
         spec = load_scenario(args.target)
     except ScenarioError as exc:
         raise UsageError(str(exc)) from None
+    except UnicodeDecodeError:  # load_scenario lets this one through (tomllib decodes UTF-8)
+        raise UsageError(f"{args.target}: not UTF-8 text") from None
     if not args.out:
         stem = os.path.splitext(os.path.basename(args.target))[0] or "field"
         args.out = f"lorafield-{stem}"
+    field_output_dirs(args)
     run_field(spec, args)
     return 0

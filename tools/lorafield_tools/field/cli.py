@@ -21,7 +21,8 @@ def add_output_arguments(parser, default_out):
         "--out",
         metavar="DIR",
         default=default_out,
-        help=f"directory for the database, fleet file and report (default {default_out})",
+        help="directory for the database, fleet file and report (default "
+        f"{default_out or 'lorafield-SCENARIO: the scenario file name without .toml'})",
     )
     parser.add_argument(
         "--db",
