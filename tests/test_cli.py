@@ -198,6 +198,18 @@ def test_every_user_error_is_one_line_named_after_its_command(prefix, argv, file
     assert APP_KEY not in captured.err and API_KEY not in captured.err
 
 
+def test_an_error_of_several_lines_is_printed_as_one(monkeypatch, capsys):
+    from lorafield_tools.cli import UsageError
+    from lorafield_tools.commands import airtime
+
+    def run(args):  # e.g. a compiler's output carried in the message
+        raise UsageError("first line\n  second line\n")
+
+    monkeypatch.setattr(airtime, "run", run)
+    assert main(["airtime", "--sf", "7", "--bw", "125", "--payload-bytes", "9"]) == 2
+    assert capsys.readouterr().err == "lorafield airtime: first line; second line\n"
+
+
 def test_a_file_is_named_once_in_its_error(files, capsys):
     for name in ("missing", "dir", "bin"):
         assert main(["gateway", "run", "--config", files[name]]) == 2
