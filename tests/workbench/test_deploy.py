@@ -102,7 +102,7 @@ def test_sources_deploy_replaces_the_mpy_files_and_still_runs(board):
     [
         ("pico_rfm95w", "pico_rfm95w needs MicroPython for rp2"),
         ("ttgo_lora32_v21", "emulated heltec_lora32_v2, not a ttgo_lora32_v21"),
-        ("no_such_board", "unknown board"),
+        ("no_such_board", "lorafield deploy: argument --board: invalid choice: 'no_such_board'"),
     ],
 )
 def test_wrong_board_is_refused_in_one_line(board, board_name, message):
