@@ -38,6 +38,13 @@ def test_otaa_and_abp():
         ({"dev_eui": None}, "dev_eui must be 16 hex digits"),
         ({"interval_s": 5}, "interval_s must be an integer 60..86400"),
         ({"tpl5110": {"done": "D5"}}, "tpl5110 needs done"),
+        ({"tpl5110": {"done": 14, "period_s": 0}}, "tpl5110 needs done .* period_s 1..7200"),
+        ({"pings": "5"}, "pings must be an integer 1..16"),
+        ({"pings": True}, "pings must be an integer 1..16"),
+        ({"air_temp_c": 99.5}, "air_temp_c must be a number -40..60"),
+        ({"sensor": "hcsr04"}, "sensor must be one of: a02yyuw, jsn_sr04t"),
+        ({"sample_s": 5}, "unknown setting 'sample_s' for a water_level node"),
+        ({"mount_hieght_mm": 2800}, "unknown setting 'mount_hieght_mm'"),
         ({"thresholds": {"mag_uT": 0}}, "thresholds: .*mag_uT"),
         ({"thresholds": {"depth_mm": 5}}, "thresholds: .*depth_mm"),
     ],
@@ -47,6 +54,19 @@ def test_bad_fields_are_named_and_keys_never_shown(change, message):
     with pytest.raises(ConfigError, match=message) as info:
         parse(json.dumps(bad))
     assert "2b7e151628" not in str(info.value)
+
+
+def test_every_app_setting_of_the_docs_is_accepted_at_a_sensible_value():
+    identity = {k: v for k, v in OTAA.items() if k not in ("mount_height_mm", "app")}
+    gate = {"tpl5110": {"done": 14, "period_s": 900}}
+    for app, settings in {
+        "parking": {"sample_s": 5, "debounce": 3, "magnetometer": "hmc5883l", "sampling": "ulp"},
+        "water_level": {"sensor": "jsn_sr04t", "pings": 3, "batch": 4, "air_temp_c": 12.5},
+        "temperature": {"sensor": "sht31", "check_s": 300, "status_s": 86400, "dr": 5},
+    }.items():
+        assert parse(json.dumps(dict(identity, app=app, **settings, **gate)))["app"] == app
+    parking = dict(identity, app="parking", ulp_i2c={"scl": 2, "sda": 15})
+    assert parse(json.dumps(parking))["ulp_i2c"] == {"scl": 2, "sda": 15}
 
 
 def test_missing_keys_and_bad_json():
@@ -66,11 +86,15 @@ def test_parse_matches_under_micropython(micropython):
         "from lorafield_node.deploy import parse, ConfigError\n"
         f"s = parse({text!r})\n"
         "print(s['dev_eui'].hex(), s['app_key'].hex(), s['thresholds'])\n"
-        "try:\n"
-        f"    parse({json.dumps(dict(OTAA, app_key='12'))!r})\n"
-        "except ConfigError as e:\n"
-        "    print(e)\n"
     )
+    bad = [dict(OTAA, app_key="12"), dict(OTAA, pings="5"), dict(OTAA, sample_s=5)]
+    bad += [dict(OTAA, air_temp_c=99.5), dict(OTAA, tpl5110={"done": 1})]
+    for config in bad:
+        code += f"try:\n    parse({json.dumps(config)!r})\nexcept ConfigError as e:\n    print(e)\n"
     out = micropython.run(code).splitlines()
     assert out[0] == f"70b3d57ed0001001 {OTAA['app_key']} {{'high_mm': 1500}}"
     assert out[1] == "app_key must be 32 hex digits, got a secret key"
+    for line, config in zip(out[2:], bad[1:], strict=True):  # the same words as CPython's
+        with pytest.raises(ConfigError) as info:
+            parse(json.dumps(config))
+        assert line == str(info.value)
