@@ -339,3 +339,45 @@ def test_tpl5110_wake_resumes_rtc_ms_at_a_lower_bound_of_the_period(boards):
     machine.time.ms = 0
     again = lb.make_board("ttgo_lora32_v21", options)
     assert again.rtc_ms() == 900_000 * 49 // 50 - 1_000 + 2 * 900_000 * 49 // 50 - 1_000
+
+
+def test_a_short_sleep_on_a_gated_board_leaves_the_marker_for_the_timers_watchdog(boards):
+    """Alarm sampling sleeps shorter than the TPL5110's period with the MCU's own deep sleep.
+    A period that ends without DONE power-cycles the board (the timer's watchdog): that
+    power-on must read as the sleep's wake, not as a new installation."""
+    lb, machine = boards
+    options = {"tpl5110": {"done": 12, "period_s": 900}}
+    board = lb.make_board("ttgo_lora32_v21", options)
+    machine.time.ms += 5_000
+    with pytest.raises(Halt):
+        board.deepsleep(60_000)
+    assert ("pin", 12, 1) not in machine.log  # no DONE: the MCU sleeps itself
+    machine.cause = contract.PWRON_RESET  # the watchdog's power cycle at the period's end
+    machine.time.ms = 0
+    woke = lb.make_board("ttgo_lora32_v21", options)
+    assert woke.reset_cause() == contract.DEEPSLEEP_RESET
+    assert woke.rtc_ms() == 900_000 * 49 // 50 - 1_000  # the period's end, a lower bound
+
+
+def test_a_marker_left_by_a_short_sleep_is_dropped_when_the_mcu_wakes_first(boards):
+    lb, machine = boards
+    options = {"tpl5110": {"done": 12, "period_s": 900}}
+    board = lb.make_board("heltec_lora32_v2", options)
+    with pytest.raises(Halt):
+        board.deepsleep(60_000)
+    machine.cause = contract.DEEPSLEEP_RESET  # the ESP32's own timer, within the period
+    assert lb.make_board("heltec_lora32_v2", options).reset_cause() == contract.DEEPSLEEP_RESET
+    machine.cause = contract.PWRON_RESET  # batteries changed later: a real power-on
+    assert lb.make_board("heltec_lora32_v2", options).reset_cause() == contract.PWRON_RESET
+
+
+def test_a_gated_sleep_lasts_to_the_timers_next_period_not_a_whole_period(boards):
+    """The TPL5110 counts periods from its own power-on: after 20 s awake, the gated sleep
+    of a 900 s period lasts 880 s (the node's clock is saved with that)."""
+    lb, machine = boards
+    options = {"tpl5110": {"done": 14, "period_s": 900}}
+    board = lb.make_board("pico_rfm95w", options)
+    machine.time.ms += 20_000
+    assert board.planned_sleep_ms(900_000) == 880_000
+    assert board.planned_sleep_ms(3_600_000) == 880_000
+    assert board.planned_sleep_ms(60_000) == 60_000

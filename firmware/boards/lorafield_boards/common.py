@@ -224,17 +224,25 @@ class MachineBoard(contract.Board):
         return bound if bound > now else now
 
     def planned_sleep_ms(self, ms):
-        """How long deepsleep(ms) will really last: the TPL5110's period when it gates."""
-        if self._done is not None and ms >= self.tpl_period_ms:
-            return self.tpl_period_ms
-        return ms
+        """How long deepsleep(ms) will really last: when the TPL5110 gates, until its next
+        period starts (it counts from its own power-on, not from this sleep)."""
+        p = self.tpl_period_ms
+        if self._done is None or ms < p:
+            return ms
+        if self._rtc_origin < 0:
+            return p  # after an MCU deep-sleep wake the timer's phase is unknown
+        return p - (self.rtc_ms() - self._rtc_origin) % p
 
     def _gate_off(self, ms):
-        """Ask the TPL5110 to cut the power (never returns if it does). Only for sleeps of
-        at least its period; a shorter one (alarm sampling) uses the MCU's deep sleep."""
-        if self._done is None or ms < self.tpl_period_ms:
+        """Ask the TPL5110 to cut the power (never returns if it does) for sleeps of at
+        least its period. A shorter one (alarm sampling) is the MCU's own deep sleep, but
+        the marker is left all the same: a period that ends without DONE power-cycles the
+        board (the timer's watchdog), and that power-on is then this sleep's wake."""
+        if self._done is None:
             return
         self._mark_gated()
+        if ms < self.tpl_period_ms:
+            return
         self._done.value(1)
         time.sleep_ms(100)  # still running: no TPL5110 fitted, or powered over USB
         self._done.value(0)
@@ -245,16 +253,21 @@ class MachineBoard(contract.Board):
         with open(self.GATED_PATH, "wb") as f:
             f.write(struct.pack("<Q", self._rtc_after_gate()))
 
-    def _was_gated(self):
+    def _gate_wake(self, cause):
+        """The reset cause, a power-on that finds the marker read as the TPL5110's timed
+        wake (DEEPSLEEP_RESET). Every boot removes the marker: after any other boot it is
+        stale (the MCU woke from its own deep sleep before the timer's period ended)."""
         try:
             with open(self.GATED_PATH, "rb") as f:
                 raw = f.read()
             os.remove(self.GATED_PATH)
         except OSError:
-            return False
+            return cause
+        if cause != contract.PWRON_RESET:
+            return cause
         if len(raw) == 8:
             self._rtc_init(struct.unpack("<Q", raw)[0], True)
-        return True
+        return contract.DEEPSLEEP_RESET
 
     # -- storage and identity --------------------------------------------------------------
     def flash(self):

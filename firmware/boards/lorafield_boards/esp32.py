@@ -33,10 +33,10 @@ _RTC_MAGIC = const(0x4C465254)  # "LFRT": RTC memory holds rtc_ms() at the last 
 class Esp32Board(MachineBoard):
     def __init__(self, key, options=None):
         super().__init__(key, options)
-        self._cause = machine.reset_cause()  # esp32's numbers are the contract's
-        if self._cause == 1 and self._was_gated():
-            self._cause = 4  # the TPL5110's timed power-on is this app's deep-sleep wake
-        elif self._cause == 4:
+        cause = machine.reset_cause()  # esp32's numbers are the contract's
+        # the TPL5110's timed power-on is this app's deep-sleep wake (common._gate_wake)
+        self._cause = self._gate_wake(cause)
+        if cause == 4:
             self._rtc_resume()
         if self.pins.get("battery_adc", {}).get("pmu") == "axp192":
             self._axp_setup()

@@ -42,9 +42,7 @@ class Rp2Board(MachineBoard):
             lo = machine.mem32[_SCRATCH1] & 0xFFFFFFFF
             rtc = lo | ((machine.mem32[_SCRATCH2] & 0xFFFFFFFF) << 32)
             self._rtc_init(rtc, False)
-        elif cause == 1 and self._was_gated():
-            cause = 4
-        self._cause = cause
+        self._cause = self._gate_wake(cause)  # a TPL5110's timed power-on: DEEPSLEEP_RESET
 
     def reset_cause(self):
         return self._cause
