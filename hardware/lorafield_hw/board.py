@@ -41,6 +41,8 @@ from lorafield_hw.buses import I2C, UART, OneWire, Pin
 from lorafield_hw.energy import Battery, EnergyMeter, sx1276_state
 from lorafield_hw.flash import NorFlash
 from lorafield_hw.scheduler import ProcessKilled
+from lorafield_hw.tpl5110 import IDD_MA as TPL5110_MA
+from lorafield_hw.tpl5110 import Tpl5110
 from lorafield_hw.ulp import UlpFsm
 
 CLOCK_READ_US = 10  # reading ticks costs time, so busy-wait loops see the clock move
@@ -379,6 +381,14 @@ class BootView(contract.Board):
         self._board._deepsleep(ms)
         raise DeepSleep(ms)
 
+    def planned_sleep_ms(self, ms):
+        """How long deepsleep(ms) will last: on a TPL5110-gated board a sleep of at least its
+        period is the time to the timer's next period (lorafield_boards.common)."""
+        tpl = self._board.tpl5110
+        if tpl is None or ms < tpl.period_us // 1000:
+            return ms
+        return tpl.until_next_period_us() // 1000
+
     def rtc_ms(self):
         """The RTC domain: counts since power-on, through light and deep sleep and resets;
         a power cut restarts it at 0 (lorafield_node.board.Board.rtc_ms)."""
@@ -451,6 +461,7 @@ class EmulatedBoard:
         battery=None,
         ticks_start_ms=0,
         seed=0,
+        options=None,
     ):
         self.scheduler = scheduler
         self.main = main
@@ -470,7 +481,9 @@ class EmulatedBoard:
         self.flash.on_cut = self._flash_cut
         chemistry, capacity, cells = self.profile.battery
         self.energy = EnergyMeter(
-            lambda: scheduler.now_us, battery or Battery(chemistry, capacity, cells)
+            lambda: scheduler.now_us,
+            battery or Battery(chemistry, capacity, cells),
+            self.profile.supply_factor,
         )
         self.radio = radio
         if radio is None and air is not None:
@@ -510,6 +523,15 @@ class EmulatedBoard:
         self._browning_out = False
         self.browned_out = False
         self._radio_polled = None  # the radio's power_version the meter last read
+        # Board options of the device config (lorafield_boards.make_board's): a TPL5110
+        # power gate with its period (the firmware's settings name its DONE pin too).
+        tpl = (options or {}).get("tpl5110")
+        self.tpl5110 = None
+        if tpl:
+            self.tpl5110 = Tpl5110(scheduler, tpl["period_s"], self._gate_off, self._gate_on)
+        # The marker file a gated board writes before it sleeps, so that the TPL5110's next
+        # power-on reads as a timed wake (lorafield_boards.common); read at the next boot.
+        self._gate_marker = False
 
     # -- external actions ------------------------------------------------------------------
     def power_on(self, delay_ms=0):
@@ -517,8 +539,16 @@ class EmulatedBoard:
         if self.powered:
             raise RuntimeError(f"{self.name} is already powered")
         self.powered = True
+        self._gate_marker = False
+        if self.tpl5110 is not None:
+            self.tpl5110.start()
+        self._power_load(contract.PWRON_RESET, delay_ms * 1000)
+
+    def _power_load(self, cause, delay_us=0):
+        """The board's supply comes on (battery connected, or a power gate opens)."""
         self.wake_reason = None
-        self.rtc_epoch_us = self.scheduler.now_us  # the RTC domain starts with the power
+        if cause == contract.PWRON_RESET:
+            self.rtc_epoch_us = self.scheduler.now_us  # the RTC domain starts with the power
         self.energy.set("board", "on", self.profile.currents["board_floor"])
         if self.radio is not None:
             self.radio.set_reset(False)  # power-on reset of the chip: registers to defaults
@@ -526,7 +556,7 @@ class EmulatedBoard:
         if not self.profile.switched_sensor_rail:
             self._set_rail(True)
         self._poll_radio()  # the chip wakes from its power-on reset in FSK standby
-        self._schedule_boot(contract.PWRON_RESET, delay_ms * 1000)
+        self._schedule_boot(cause, delay_us)
 
     def power_cut(self):
         """Remove power now: the firmware stops where it is; RAM, radio and sensor state
@@ -534,18 +564,39 @@ class EmulatedBoard:
         if not self.powered:
             return
         self.powered = False
+        if self.tpl5110 is not None:
+            self.tpl5110.stop()
+        self._unpower_load("off", 0.0)
+        if self.process is not None and self.process.alive:
+            self.process.kill()
+
+    def _unpower_load(self, label, board_ma):
+        """The board's supply is gone: the firmware's boot ends where it is, RAM, radio and
+        sensor state are lost; the board draws `board_ma` (a power gate's own current)."""
         self._end_boot()
         if self.ulp is not None:
             self.ulp.power_off()
-        if self.process is not None and self.process.alive:
-            self.process.kill()
         if self.radio is not None:
             self.radio.set_reset(False)  # unpowered: no activity, registers lost
             self.radio.deselect()
         self._set_rail(False)
         self._set_mcu("off")
-        self.energy.set("board", "off", 0.0)
+        self.energy.set("board", label, board_ma)
         self._poll_radio()
+
+    # -- the TPL5110 power gate (lorafield_hw.tpl5110) ---------------------------------------
+    def _gate_off(self):
+        """DONE, or the timer's watchdog cut: the load is off, the timer keeps counting."""
+        self._unpower_load("tpl5110 off", TPL5110_MA)
+        process = self.process
+        if process is not None and process.alive and self.scheduler.current_process is not process:
+            process.kill()  # the watchdog's cut (DONE comes from the firmware itself)
+
+    def _gate_on(self, _after_done):
+        """The next period starts: power-on; a timed wake if the firmware left its marker."""
+        marked = self._gate_marker
+        self._gate_marker = False
+        self._power_load(contract.DEEPSLEEP_RESET if marked else contract.PWRON_RESET)
 
     def reset(self):
         """The reset button: reboot now with HARD_RESET."""
@@ -570,6 +621,7 @@ class EmulatedBoard:
         self._boot_event = None
         if not self.powered:
             return
+        self._gate_marker = False  # the firmware reads (and removes) the marker at boot
         self.halted = False
         self.boots.append((self.scheduler.now_us, cause))
         if self.radio is not None:
@@ -611,7 +663,16 @@ class EmulatedBoard:
         self._schedule_boot(cause)
 
     def _deepsleep(self, ms):
-        """Called in the firmware's thread; the process ends right after."""
+        """Called in the firmware's thread; the process ends right after. On a gated board
+        the firmware leaves its marker; a sleep of at least the period raises DONE, a
+        shorter one (water-level alarm sampling) is the MCU's own deep sleep, which the
+        timer's watchdog cuts short at the end of its period."""
+        tpl = self.tpl5110
+        if tpl is not None:
+            self._gate_marker = True
+            if ms is not None and ms >= tpl.period_us // 1000:
+                tpl.done()
+                return
         self._end_boot()
         ulp_on = self.ulp is not None and self.ulp.running
         if self.profile.switched_sensor_rail and not ulp_on:
@@ -656,16 +717,9 @@ class EmulatedBoard:
     def _flash_cut(self):
         """An armed flash power cut fired (in the firmware's thread)."""
         self.powered = False
-        self._end_boot()
-        if self.radio is not None:
-            self.radio.set_reset(False)
-            self.radio.deselect()
-        self._set_rail(False)
-        self._set_mcu("off")
-        self.energy.set("board", "off", 0.0)
-        if self.ulp is not None:
-            self.ulp.power_off()
-        self._poll_radio()
+        if self.tpl5110 is not None:
+            self.tpl5110.stop()
+        self._unpower_load("off", 0.0)
         raise ProcessKilled("power cut during a flash operation")
 
     # -- energy ----------------------------------------------------------------------------

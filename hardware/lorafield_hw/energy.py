@@ -123,14 +123,19 @@ class EnergyMeter:
     `empty_at_us`: a time before which the battery cannot be flat (recomputed when the
     charge drops or the current rises; a falling current only moves the crossing later). A
     clock reading below it is the whole check; at or after it `empty()` does the exact sum.
-    Code that changes `battery.used_mah` behind the meter's back must call `update()`."""
+    Code that changes `battery.used_mah` behind the meter's back must call `update()`.
+
+    Components draw at the board's rail; the battery supplies `supply_factor` times that
+    (a boost converter's; 1 for a linear regulator). `charge_mas` is at the rail,
+    `total_mah()`, `average_ma()` and the battery's charge are at the cells."""
 
     COMPONENTS = ("mcu", "board", "radio", "sensors", "ulp")  # ulp: ESP32 ULP runs (charge)
     NEVER_US = 1 << 62  # empty_at_us when nothing draws current
 
-    def __init__(self, clock, battery=None):
+    def __init__(self, clock, battery=None, supply_factor=1.0):
         self._clock = clock  # callable -> now in us
         self.battery = battery or Battery()
+        self.supply_factor = float(supply_factor)
         self.start_us = clock()
         self._components = {
             c: ["off", 0.0, self.start_us, f"{c} off", 0.0] for c in self.COMPONENTS
@@ -237,7 +242,8 @@ class EnergyMeter:
         record[_KEY] = f"{component} {label}"
         currents = self._currents
         currents[self._index[component]] = ma
-        total = sum(currents)  # in COMPONENTS order, as a sum over every component's state
+        # in COMPONENTS order, as a sum over every component's state; at the cells
+        total = sum(currents) * self.supply_factor
         if total > self._total_ma:
             self._total_ma = total
             self._reckon()
@@ -251,15 +257,17 @@ class EnergyMeter:
 
     def add_charge(self, component, mas):
         self._components[component][_CHARGE] += mas
-        self.battery.used_mah += mas / 3600.0
+        self.battery.used_mah += mas * self.supply_factor / 3600.0
         self._reckon()
 
     def current_ma(self):
-        return sum(self._currents)
+        """The battery's current now."""
+        return sum(self._currents) * self.supply_factor
 
     def total_mah(self):
+        """Charge taken from the battery so far."""
         self.update()
-        return sum(self.charge_mas.values()) / 3600.0
+        return sum(self.charge_mas.values()) * self.supply_factor / 3600.0
 
     def average_ma(self):
         self.update()

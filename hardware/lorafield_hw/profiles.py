@@ -28,6 +28,21 @@ SX1276_TX_MA = {
 }
 
 
+# 2 x AA alkaline: 2,600 mAh rated at light loads to 0.9 V a cell (Energizer E91 datasheet:
+# ~2,500-3,000 mAh below 100 mA). The figure every battery-life projection here uses; the
+# cells' self-discharge and a brown-out before 0.9 V a cell are not modelled.
+AA_ALKALINE_MAH = 2600.0
+TWO_AA = ("alkaline", AA_ALKALINE_MAH, 2)
+
+# A boost converter from 2 x AA to 3.3 V (e.g. TI TPS61099: 1 uA quiescent): the battery
+# supplies the load's power over the converter's efficiency at the cells' voltage. Averaged
+# over an alkaline discharge (1.25 V a cell, 2.5 V) at ~85 % (TPS61099 datasheet, efficiency
+# against load at 10 uA-100 mA and 2.4 V in): 3.3 / (2.5 x 0.85) = 1.55 mA from the cells
+# per mA at the 3.3 V rail.
+BOOST_3V3_FACTOR = 3.3 / (2.5 * 0.85)
+BOOST_QUIESCENT_MA = 0.001
+
+
 class BoardProfile:
     """One real board: what the emulated board and the energy model need to know."""
 
@@ -38,6 +53,9 @@ class BoardProfile:
         self.currents = currents  # mA: active, lightsleep, deepsleep, board_floor
         self.pins = pins
         self.battery = battery  # (chemistry, capacity mAh, cells)
+        # mA drawn from the battery per mA at the board's rail (1: a linear regulator or
+        # none; a boost converter draws more than its load)
+        self.supply_factor = extra.pop("supply_factor", 1.0)
         self.unique_id_bytes = 6 if mcu == "esp32" else 8
         # Flash partition for the store: esp32.Partition programs any byte range;
         # rp2.Flash programs whole 256-byte pages (pico-sdk flash_range_program).
@@ -69,6 +87,22 @@ _RP2040_LIGHT_MA = 1.3
 _RP2040_DEEP_MA = 0.8
 
 PROFILES = {
+    "esp32_bare": BoardProfile(
+        "esp32_bare",
+        "lorafield field node: ESP32-WROOM-32 + RFM95W, 2 x AA boosted to 3.3 V",
+        "esp32",
+        # floor: the boost converter's quiescent current and the 1M/1M battery divider;
+        # no USB bridge, LDO, charger or LED
+        {
+            "active": _ESP32_ACTIVE_MA,
+            "lightsleep": _ESP32_LIGHT_MA,
+            "deepsleep": _ESP32_DEEP_MA,
+            "board_floor": BOOST_QUIESCENT_MA + 0.0015,
+        },
+        PINS["esp32_bare"],  # lorafield_node.pinmaps (lorafield's reference wiring)
+        TWO_AA,
+        supply_factor=BOOST_3V3_FACTOR,
+    ),
     "heltec_lora32_v2": BoardProfile(
         "heltec_lora32_v2",
         "Heltec WiFi LoRa 32 (V2)",
@@ -121,7 +155,7 @@ PROFILES = {
             "board_floor": 0.05,  # RT6150 buck-boost quiescent, a board-level estimate
         },
         PINS["pico_rfm95w"],  # lorafield_node.pinmaps (sources there)
-        ("alkaline", 2500, 2),  # 2 x AA into VSYS (1.8-5.5 V)
+        TWO_AA,  # into VSYS (1.8-5.5 V; the RT6150 buck-boost makes 3.3 V)
     ),
     "feather_rp2040_rfm95": BoardProfile(
         "feather_rp2040_rfm95",

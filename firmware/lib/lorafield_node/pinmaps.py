@@ -9,6 +9,7 @@ wiring tables and the pins that must not be used).
 """
 
 MCU = {
+    "esp32_bare": "esp32",
     "heltec_lora32_v2": "esp32",
     "ttgo_lora32_v21": "esp32",
     "tbeam_v11": "esp32",
@@ -17,6 +18,22 @@ MCU = {
 }
 
 PINS = {
+    # lorafield's field node: an ESP32-WROOM-32 module and an RFM95W on one board, no USB
+    # bridge, regulator or LED; 2 x AA through a 3.3 V boost converter (the module needs
+    # 3.0-3.6 V, ESP32-WROOM-32 datasheet 5.2). The radio on VSPI's default pins; the
+    # magnetometer on RTC I2C pins (SCL GPIO4 + SDA GPIO0, ESP32 TRM "RTC I2C") so the ULP
+    # can sample it; GPIO0's pull-up keeps the strapping pin at its boot level.
+    "esp32_bare": {
+        "spi": {"id": 2, "sck": 18, "mosi": 23, "miso": 19},
+        "lora": {"cs": 5, "reset": 14, "dio0": 26, "dio1": 33},
+        "i2c": {"id": 0, "sda": 0, "scl": 4},
+        "uart": {"id": 2, "tx": 17, "rx": 16},
+        "onewire": 13,
+        "trigger": 25,
+        "echo": 34,  # input-only pin
+        "vext": {"pin": 21, "active_low": True},  # P-MOSFET high-side switch, gate low = on
+        "battery_adc": {"pin": 35, "divider": 2.0},  # 1M/1M: 1.5 uA at 3 V
+    },
     # Heltec WiFi LoRa 32 V2 pinout diagram
     "heltec_lora32_v2": {
         "spi": {"id": 1, "sck": 5, "mosi": 27, "miso": 19},
@@ -56,7 +73,9 @@ PINS = {
         "led": 4,
     },
     # No vendor wiring exists: this is lorafield's reference wiring on SPI0's default pins;
-    # VSYS/3 on GPIO29 (ADC3) is the Pico's own (Pico datasheet, 4.4).
+    # VSYS/3 on GPIO29 (ADC3) is the Pico's own (Pico datasheet, 4.4). The sensors' supply
+    # goes through a P-MOSFET high-side switch on GP13 (gate pulled up: off while the Pico
+    # is not driving it), so an ultrasonic sensor draws nothing between readings.
     "pico_rfm95w": {
         "spi": {"id": 0, "sck": 18, "mosi": 19, "miso": 16},
         "lora": {"cs": 17, "reset": 20, "dio0": 21, "dio1": 22},
@@ -65,6 +84,7 @@ PINS = {
         "onewire": 15,
         "trigger": 6,
         "echo": 7,
+        "vext": {"pin": 13, "active_low": True},
         "battery_adc": {"pin": 29, "divider": 3.0},
         "led": 25,
     },
