@@ -4,15 +4,15 @@ reaches the issue's 5 years on 2 x AA (in emulation: nothing ULP is measured on 
 
 import pytest
 from lorafield_hw import ulp
-from lorafield_tools.bench.energy import ULP_ROWS, configurations, measure
+from lorafield_tools.bench.energy import configurations, measure
 from lorafield_tools.cli import main
 
-ROWS = {label: (profile, gated) for label, profile, gated in configurations()}
+ROWS = {setup.name: setup for setup in configurations()}
 
 
 def test_parking_with_the_ulp_on_a_bare_esp32_lasts_five_years():
-    light = measure("parking", *ROWS["esp32_bare"], hours=2.0)
-    deep = measure("parking", *ROWS["esp32_bare+ulp"], hours=2.0, settings={"sampling": "ulp"})
+    light = measure("parking", ROWS["esp32_bare"], hours=2.0)
+    deep = measure("parking", ROWS["esp32_bare+ulp"], hours=2.0)
     assert light["life_years"] < 0.5  # 0.8 mA of light sleep
     assert deep["life_years"] >= 5 and deep["average_ua"] < 59.3
     t = deep["time_s"]
@@ -36,4 +36,3 @@ def test_cli_prints_the_ulp_rows_for_parking_only_with_the_assumption(capsys):
     assert [r[1] for r in rows] == ["esp32_bare+ulp"] and float(rows[0][4]) >= 5
     assert not [line for line in out.splitlines() if line.startswith("temperature")]
     assert "runs/day" in out and "ASSUMED" in out and "150 uA" in out
-    assert set(ULP_ROWS) <= set(ROWS)

@@ -7,9 +7,14 @@ first status) the board's energy meter is read over the measured window: the tim
 component spent in each state times that state's current (lorafield_hw.profiles and the
 sensor models: the datasheet figures printed at the end), plus each measurement's charge.
 From that: average current, charge per day, and the life of 2 x AA (2,600 mAh; the cells'
-self-discharge and the regulator's efficiency are not modelled).
+self-discharge is not modelled; the bare ESP32 node's boost converter is, as a fixed
+factor, and the dev boards' linear regulators pass the load's current).
 
-Rows "+ulp" run parking with "sampling": "ulp": the emulated ESP32 ULP-FSM executes the
+The rows are the setups of lorafield_tools.field.setups (a board and the settings that
+decide its power), the same names the demo town and scenarios use.
+
+Rows "+tpl5110" gate the board with the emulated TPL5110 (lorafield_hw.tpl5110). Rows
+"+ulp" run parking with "sampling": "ulp": the emulated ESP32 ULP-FSM executes the
 assembled sampler (lorafield_hw.ulp) while the CPU deep-sleeps; the ULP's run time is charged
 at the datasheet's 150 uA plus the I2C pull-ups (component "ulp"). The emulation alone says
 these figures: nothing ULP has been measured on a chip.
@@ -27,86 +32,33 @@ from lorafield_hw.air import Air
 from lorafield_hw.board import EmulatedBoard
 from lorafield_hw.emulated_gateway import EmulatedGateway, LnsLink
 from lorafield_hw.energy import Battery
-from lorafield_hw.profiles import BoardProfile
 from lorafield_hw.scenarios import DiurnalTemperature, ParkingScenario, WaterLevelScenario
 from lorafield_hw.scheduler import Scheduler
 from lorafield_hw.sensors import A02YYUW, DS18B20, QMC5883L
-from lorafield_node import board as contract
+from lorafield_hw.tpl5110 import IDD_MA as TPL5110_MA
 from lorafield_node.apps import start
 
 from ..cli import UsageError
+from ..field import setups
 
 HELP = "battery life per app and board (2 x AA) from emulated time-in-state"
 
 APPS = ("parking", "water_level", "temperature")
-AA_MAH = 2600.0
+AA_MAH = profiles.AA_ALKALINE_MAH
 HOUR_US = 3_600_000_000
-TPL5110_MA = 35e-6  # TI TPL5110 datasheet, IDD 35 nA typ
 
+# Emulation test keys (the bench's one device; never a real device's)
 DEV_EUI = bytes.fromhex("70b3d57ed0003001")
 JOIN_EUI = bytes.fromhex("70b3d57ed00000ff")
-APP_KEY = bytes.fromhex("2b7e151628aed2a6abf7158809cf4f3c")
-
-
-def _bare_esp32():
-    """An ESP32 module with an RFM95W straight on 2 x AA: no regulator, no USB-UART bridge,
-    no charger or LED; a P-MOSFET on GPIO21 switches the sensor rail (Heltec's pin map)."""
-    base = profiles.get("heltec_lora32_v2")
-    currents = dict(base.currents, board_floor=0.0)
-    return BoardProfile(
-        "esp32_bare",
-        "bare ESP32-WROOM-32 + RFM95W",
-        "esp32",
-        currents,
-        base.pins,
-        ("alkaline", AA_MAH, 2),
-    )
-
-
-class Tpl5110Board(EmulatedBoard):
-    """A board whose supply a TPL5110 nano-power timer gates: deep sleep pulls DONE and the
-    timer cuts the power (MCU, radio, rail and board floor at 0; the timer itself draws
-    35 nA) until its period ends. The real board reports that power-on as a deep-sleep wake
-    (lorafield_boards.common: a marker file), so the emulation boots with DEEPSLEEP_RESET."""
-
-    def _deepsleep(self, ms):
-        self._end_boot()
-        self._set_rail(False)
-        self._set_mcu("off")
-        if self.radio is not None:
-            self.radio.set_reset(False)  # unpowered: registers lost
-        self.energy.set("radio", "off", 0.0)
-        self.energy.set("board", "tpl5110 off", TPL5110_MA)
-        if ms is not None:
-            self._wake_event = self.scheduler.after(int(ms) * 1000, self._tpl_wake)
-
-    def _tpl_wake(self):
-        self._wake_event = None
-        if not self.powered:
-            return
-        self.energy.set("board", "on", self.profile.currents["board_floor"])
-        if self.radio is not None:
-            self.radio.set_reset(True)
-        if not self.profile.switched_sensor_rail:
-            self._set_rail(True)
-        self._poll_radio()
-        self._schedule_boot(contract.DEEPSLEEP_RESET)
+TEST_APP_KEY = bytes.fromhex("2b7e151628aed2a6abf7158809cf4f3c")  # FIPS-197's example key
 
 
 def configurations():
-    """(label, profile, gated) rows: every profile, a bare ESP32 module, and TPL5110 gating
-    of the two boards with the highest floors of each MCU family; then the ESP32 rows with
-    ULP sampling (parking only: ULP_ROWS)."""
-    rows = [(key, profiles.get(key), False) for key in sorted(profiles.PROFILES)]
-    rows.append(("esp32_bare", _bare_esp32(), False))
-    rows.append(("heltec_lora32_v2+tpl5110", profiles.get("heltec_lora32_v2"), True))
-    rows.append(("pico_rfm95w+tpl5110", profiles.get("pico_rfm95w"), True))
-    rows.append(("esp32_bare+ulp", _bare_esp32(), False))
-    rows.append(("heltec_lora32_v2+ulp", profiles.get("heltec_lora32_v2"), False))
-    return rows
+    """The setups measured (lorafield_tools.field.setups): every board as shipped, the
+    bare ESP32 field node, TPL5110 gating of the Heltec and the Pico, ULP sampling."""
+    return list(setups.SETUPS.values())
 
 
-ULP_ROWS = ("esp32_bare+ulp", "heltec_lora32_v2+ulp")
 FIVE_YEARS_UA = AA_MAH / (5 * 365.25 * 24) * 1000  # the average current 2 x AA allow
 
 
@@ -132,30 +84,28 @@ def _sensors(kind, clock, hours, warmup_s, changes_per_day):
     return [DS18B20(climate=DiurnalTemperature(seed=2), clock=clock, seed=6)]
 
 
-def measure(
-    kind, profile, gated, hours=24.0, dr=5, changes_per_day=20, warmup_h=1.0, settings=None
-):
-    """Run one app on one board configuration (extra app `settings`, e.g. ULP sampling);
+def measure(kind, setup, hours=24.0, dr=5, changes_per_day=20, warmup_h=1.0, settings=None):
+    """Run one app on one setup (lorafield_tools.field.setups; extra app `settings`);
     returns a dict of figures."""
     scheduler = Scheduler(1)
     air = Air(scheduler)
     registry = DeviceRegistry()
-    registry.add_otaa(DEV_EUI, JOIN_EUI, APP_KEY, kind=kind, name="bench")
+    registry.add_otaa(DEV_EUI, JOIN_EUI, TEST_APP_KEY, kind=kind, name="bench")
     server = NetworkServer(registry, adr=False)
     gateway = EmulatedGateway(air, "gw0", (50.0, 0.0))
     LnsLink(scheduler, server, [gateway])
     warmup_s = warmup_h * 3600
     sensors = _sensors(kind, lambda: scheduler.now_us, hours, warmup_s, changes_per_day)
-    settings = dict(settings or {}, app=kind, dev_eui=DEV_EUI, join_eui=JOIN_EUI)
-    settings.update(app_key=APP_KEY, dr=dr)
-    cls = Tpl5110Board if gated else EmulatedBoard
-    board = cls(
+    settings = dict(setup.settings, **(settings or {}))
+    settings.update(app=kind, dev_eui=DEV_EUI, join_eui=JOIN_EUI, app_key=TEST_APP_KEY, dr=dr)
+    board = EmulatedBoard(
         scheduler,
         lambda view: start(view, settings),
-        profile,
+        setup.board,
         air=air,
         sensors=sensors,
-        battery=Battery("alkaline", AA_MAH, 2),
+        battery=Battery(*profiles.TWO_AA),
+        options=settings,
     )
     board.power_on()
     try:
@@ -172,7 +122,7 @@ def measure(
     window_h = hours
     charge = {k: (v - charge0[k]) / 3600.0 for k, v in meter.charge_mas.items()}  # mAh
     times = {k: (v - times0.get(k, 0)) / 1e6 for k, v in meter.time_us.items()}
-    total = sum(charge.values())
+    total = sum(charge.values()) * meter.supply_factor  # from the cells
     average_ma = total / window_h
     per_day = average_ma * 24
     uplinks = len([e for e in server.events if e.kind == "uplink"]) - ups0
@@ -195,7 +145,9 @@ def measure(
 def add_arguments(parser):
     parser.add_argument("--hours", type=float, default=24.0, help="measured window (virtual)")
     parser.add_argument("--app", choices=APPS, action="append", help="only these apps")
-    parser.add_argument("--board", action="append", help="only these configurations")
+    parser.add_argument(
+        "--board", action="append", help="only these setups (a board, or e.g. esp32_bare+ulp)"
+    )
     parser.add_argument("--dr", type=int, default=5, choices=range(6), help="uplink data rate")
     parser.add_argument("--verbose", action="store_true", help="charge per component")
 
@@ -224,8 +176,12 @@ def _figures():
         " timer armed: not measured), 8 MHz RTC_FAST_CLK, RTC I2C at 100 kHz, pull-ups"
         f" 2 x 4.7 kOhm ({ulp.PULLUP_MA:g} mA while transferring)",
         "  Sensors: QMC5883L ~0.1 mA continuous / 3 uA standby; A02YYUW <= 8 mA;"
-        " DS18B20 1 mA converting (750 ms) / 0.75 uA standby; TPL5110 35 nA",
-        f"  Battery: 2 x AA alkaline, {AA_MAH:g} mAh at 3 V",
+        " DS18B20 1 mA converting (750 ms) / 0.75 uA standby;"
+        f" TPL5110 {TPL5110_MA * 1e6:g} nA (TI datasheet)",
+        f"  Supply: esp32_bare boosts 2 x AA to 3.3 V: {profiles.BOOST_3V3_FACTOR:.2f} mA from"
+        " the cells per mA at the rail (3.3 V / (2.5 V x 85 %), TPS61099-class converter);"
+        " the other boards' regulators are linear (1:1)",
+        f"  Battery: 2 x AA alkaline, {AA_MAH:g} mAh rated (no self-discharge, no derating)",
     ]
     return lines
 
@@ -238,34 +194,30 @@ def run(args):
     if not 1.0 <= args.hours <= 24 * 14:
         raise UsageError("--hours must be 1..336")
     rows = configurations()
-    known = [label for label, _, _ in rows]
     if args.board:
-        unknown = [b for b in args.board if b not in known]
+        unknown = [b for b in args.board if b not in setups.SETUPS]
         if unknown:
             raise UsageError(f"unknown board {unknown[0]!r}")
-        rows = [r for r in rows if r[0] in args.board]
+        rows = [r for r in rows if r.name in args.board]
     apps = args.app or list(APPS)
     print(f"Emulated {args.hours:g} h per row after a 1 h warm-up; uplinks at DR{args.dr}.")
     header = f"{'app':<12} {'board':<26} {'avg uA':>8} {'mAh/day':>8} {'2xAA years':>10}"
     print(header + "  uplinks/day")
     for kind in apps:
-        for label, profile, gated in rows:
-            if gated and kind == "parking":
-                print(f"{kind:<12} {label:<26} {'n/a: samples every 5 s, cannot power off':>40}")
+        for setup in rows:
+            if kind not in setup.kinds:
+                if "tpl5110" in setup.settings:  # the ULP rows are the parking app's only
+                    why = "n/a: samples every 5 s, cannot power off"
+                    print(f"{kind:<12} {setup.name:<26} {why:>40}")
                 continue
-            extra = None
-            if label in ULP_ROWS:
-                if kind != "parking":
-                    continue  # the ULP sampler is the parking app's
-                extra = {"sampling": "ulp"}
-            r = measure(kind, profile, gated, hours=args.hours, dr=args.dr, settings=extra)
+            r = measure(kind, setup, hours=args.hours, dr=args.dr)
             years = r["life_years"]
             flag = " *" if years >= 5 else ""
             print(
-                f"{kind:<12} {label:<26} {r['average_ua']:8.1f} {r['mah_per_day']:8.3f}"
+                f"{kind:<12} {setup.name:<26} {r['average_ua']:8.1f} {r['mah_per_day']:8.3f}"
                 f" {years:10.2f}{flag:<2} {r['uplinks_per_day']:6.0f}"
             )
-            if extra is not None:
+            if setup.settings.get("sampling") == "ulp":
                 print(
                     f"{'':<12} ULP: {r['ulp_runs_per_day']:.0f} runs/day of"
                     f" {r['ulp_ms_per_run']:.1f} ms; CPU boots/day {r['boots_per_day']:.0f};"
@@ -274,7 +226,7 @@ def run(args):
                 )
             if args.verbose:
                 parts = ", ".join(f"{k} {v:.3f}" for k, v in r["charge_mah"].items())
-                print(f"{'':<12} mAh over the window: {parts}")
+                print(f"{'':<12} mAh over the window (at the board's rail): {parts}")
     print(f"* >= 5 years (an average of {FIVE_YEARS_UA:.1f} uA or less)")
     print()
     for line in _figures():
