@@ -1,6 +1,7 @@
 """What `lorafield demo` and `lorafield emulate SCENARIO.toml` share: options, the run with
 its progress bar, the summary, the report and the export."""
 
+import json
 import os
 import sqlite3
 import sys
@@ -9,8 +10,9 @@ import urllib.parse
 
 from lorafield_tools.cli import UsageError
 
+from . import setups
 from .export import export
-from .results import fmt_days, summary_table
+from .results import LOSS_CAUSES, count, fmt_days, summary_table
 from .run import Field
 
 BAR = 30
@@ -116,10 +118,12 @@ def run_field(spec, args, out=None):
         kinds[node.kind] = kinds.get(node.kind, 0) + 1
     mix = ", ".join(f"{n} {k}" for k, n in kinds.items())
     print(
-        f"{spec.name}: {len(spec.nodes)} nodes ({mix}), {len(spec.gateways)} gateways, "
-        f"{spec.hours:g} h emulated",
+        f"{spec.name}: {count(len(spec.nodes), 'node')} ({mix}), "
+        f"{count(len(spec.gateways), 'gateway')}, {spec.hours:g} h emulated",
         file=out,
     )
+    for warning in spec.warnings():
+        print(f"warning: {warning}", file=sys.stderr)
     field = Field(spec, args.out, db_path=db_path, also_forward=forwards)
     try:
         field.run(progress=Progress(args.quiet))
@@ -150,28 +154,29 @@ def run_field(spec, args, out=None):
 
 
 def _notes(spec, field, results):
-    notes = []
-    sent = sum(n.sent for n in results.nodes)
-    heard = sum(n.received for n in results.nodes)
-    lost = sent - heard
-    gateways_per_frame = {}
-    for node in results.nodes:
-        gateways_per_frame[len(node.gateways)] = gateways_per_frame.get(len(node.gateways), 0) + 1
-    notes.append(
-        f"air: {sent} frames sent by the nodes, {heard} heard by at least one gateway, "
-        f"{lost} lost ({sum(n.lost_collision for n in results.nodes)} collisions, "
-        f"{sum(n.lost_range for n in results.nodes)} out of range)"
+    nodes = results.nodes
+    sent = sum(n.sent for n in nodes)
+    heard = sum(n.received for n in nodes)
+    causes = ", ".join(
+        f"{sum(getattr(n, attribute) for n in nodes)} {title.removeprefix('lost: ')}"
+        for attribute, title in LOSS_CAUSES
     )
-    by_node = {n.name: n for n in results.nodes}
+    notes = [
+        f"air: {sent} frames sent by the nodes, {heard} heard by at least one gateway, "
+        f"{sent - heard} lost ({causes})"
+    ]
+    by_node = {n.name: n for n in nodes}
     for at_s, name, config, _row, status in results.requested:
-        node = by_node[name]
         notes.append(
-            f"config downlink {config} queued for {name} at {at_s / 3600:g} h "
+            f"config downlink {json.dumps(config)} queued for {name} at {at_s / 3600:g} h "
             f"(as `lorafield lns queue` does): {status or 'not taken'}; "
-            f"{node.downlinks_delivered} downlinks delivered to it in all"
+            f"{by_node[name].downlinks_delivered} downlinks delivered to it in all"
         )
+    end_s = spec.hours * 3600
     for node in field.nodes:
         for at_s, off_s in node.spec.power_cycles:
+            if at_s >= end_s:
+                continue  # never happened (a warning said so)
             boots = node.board.boots
             after = [t for t, _ in boots if t >= (at_s + off_s) * 1e6]
             back = f"booted again at {after[0] / 3.6e9:.2f} h" if after else "did not boot again"
@@ -181,7 +186,50 @@ def _notes(spec, field, results):
             )
     for (gateway_id, name), left in sorted(getattr(field, "undelivered", {}).items()):
         notes.append(f"--also-forward {name} on gateway {gateway_id}: {left} frames not delivered")
-    lives = sorted(n.battery_days for n in results.nodes)
-    if lives:
-        notes.append(f"shortest projected battery life: {fmt_days(lives[0])}")
+    notes += _battery_notes(results)
+    return notes
+
+
+def _median(values):
+    values = sorted(values)
+    return values[len(values) // 2]
+
+
+def _battery_notes(results):
+    """What the battery column assumes, and what a routine day leaves out."""
+    if not results.nodes:
+        return []
+    capacity = results.capacity_mah
+    notes = [
+        f"battery life: 2 x AA alkaline ({capacity:,.0f} mAh rated) in every node, over its "
+        "routine day: its whole hours without a start-up (join, calibration), a flood or a "
+        "power cut, as `lorafield bench energy --board SETUP` measures a setup after its "
+        "warm-up hour; what the rest cost:"
+    ]
+    day = results.hours / 24.0
+    for (kind, setup), group in results.by_kind().items():
+        uplinks = _median(n.received for n in group) / day if day else 0.0
+        parts = [f"{uplinks:.0f} uplinks a day per node (median)"]
+        for cause in ("start-up", "flood"):
+            costs = [n.battery.one_off_mah[cause] for n in group if cause in n.battery.one_off_mah]
+            if costs:
+                mah = _median(costs)
+                routine = _median(n.battery.routine_mah_per_day for n in group)
+                days = mah / routine if routine > 0 else 0.0
+                parts.append(f"a {cause} {mah:.2f} mAh ({days:.1f} days of routine)")
+        if any(n.battery.whole_run for n in group):
+            parts.append("too short a run for a routine hour: projected from the whole run")
+        notes.append(f"  {kind} on {setup}: " + ", ".join(parts))
+    ulp = [n for n in results.nodes if setups.get(n.setup).settings.get("sampling") == "ulp"]
+    if ulp:
+        notes.append(
+            "  the ESP32's ULP is emulated: its 10 uA deep-sleep floor with the ULP timer armed "
+            "is the datasheet's, not measured on a chip (`lorafield bench energy` shows 15 and "
+            "40 uA more)"
+        )
+    shortest = min(results.nodes, key=lambda n: n.battery.life_days)
+    notes.append(
+        f"shortest projected battery life: {fmt_days(shortest.battery.life_days)} "
+        f"({shortest.name}, {shortest.setup})"
+    )
     return notes

@@ -11,7 +11,7 @@ import matplotlib
 matplotlib.use("Agg")  # no display: render to files only
 import matplotlib.pyplot as plt  # noqa: E402
 
-from .results import COLUMNS, summary_rows  # noqa: E402
+from .results import COLUMNS, count, summary_rows  # noqa: E402
 
 KIND_STYLE = {
     "parking": ("tab:orange", "s", "parking bay"),
@@ -189,6 +189,12 @@ def _table(results):
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def _note_html(note):
+    """A summary note as HTML: what stands in `backticks` (a command) as code."""
+    parts = html.escape(note).split("`")
+    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+
+
 def write_report(path, spec, results, truths, notes=()):
     thresholds = [
         n.settings.get("thresholds", {}).get("high_mm")
@@ -209,14 +215,14 @@ def write_report(path, spec, results, truths, notes=()):
         "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;"
         "text-align:right}th{background:#eee}figure{margin:1.5em 0}</style></head><body>",
         f"<h1>{html.escape(spec.name)}</h1>",
-        f"<p>{len(results.nodes)} nodes, {len(spec.gateways)} gateways, "
+        f"<p>{count(len(results.nodes), 'node')}, {count(len(spec.gateways), 'gateway')}, "
         f"{spec.hours:g} h emulated in {results.wall_s:.1f} s "
         f"({speed:,.0f}x real time). Real firmware on emulated boards, the radio medium, "
         "the gateway service and the local network server (SQLite).</p>",
         _table(results),
     ]
     if notes:
-        parts.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")
+        parts.append("<ul>" + "".join(f"<li>{_note_html(n)}</li>" for n in notes) + "</ul>")
     for figure in figures:
         if figure is not None:
             parts.append(f"<figure>{figure}</figure>")

@@ -1,10 +1,17 @@
 """What happened in a field run: per node, per kind, and the summary table.
 
 Air accounting per uplink frame comes from the medium itself (each node chip's `tx`
-counters: a frame is *received* if any gateway got it intact, else lost to a collision,
-busy demodulators or range, in that order; `unheard` frames reached no listening gateway,
-e.g. every gateway was transmitting). Joins, readings and downlinks come from the network
-server's SQLite database, so the table shows what a user of the server would see.
+counters). A frame is *received* if any gateway got it intact; else it is lost, to the
+first of these causes that applies (LOSS_CAUSES, the summary's columns):
+
+* collision: a gateway was receiving it when another frame on the channel destroyed it;
+* range: it reached a gateway below the sensitivity of its spreading factor;
+* gateway busy: every demodulator of the gateways in range was taken by other frames;
+* unheard: no gateway was listening on its channel and data rate (e.g. each was
+  transmitting a downlink, which a half-duplex gateway cannot do while it receives).
+
+Joins, readings and downlinks come from the network server's SQLite database, so the
+table shows what a user of the server would see. Battery life: lorafield_tools.field.battery.
 """
 
 import json
@@ -14,6 +21,8 @@ from dataclasses import dataclass, field
 
 from lorafield_hw.emulated_gateway import EMULATION_EPOCH_US
 
+from . import setups
+from .battery import project
 from .gateway import delivered
 
 FAIR_USE_S_PER_DAY = 30.0  # The Things Network fair-use policy: 30 s uplink airtime a day
@@ -24,6 +33,7 @@ KIND_ORDER = ("parking", "water_level", "temperature")
 class NodeResult:
     name: str
     kind: str
+    setup: str
     dev_eui: str
     position: tuple
     sent: int = 0
@@ -37,7 +47,7 @@ class NodeResult:
     downlinks_sent: int = 0
     downlinks_delivered: int = 0
     airtime_s: float = 0.0
-    battery_days: float = 0.0
+    battery: object = None  # battery.Projection
     boots: int = 0
     gateways: set = field(default_factory=set)
 
@@ -52,14 +62,20 @@ class FieldResults:
     gateway_rx: dict  # gateway id -> the medium's rx counters
     requested: list  # (at_s, node, config, row id, status)
     db_path: str
+    capacity_mah: float = 0.0  # every node's battery
 
     def by_kind(self):
+        """{(kind, setup): nodes}, kinds in KIND_ORDER, a kind's field-grade setup first."""
         out = {}
         for node in self.nodes:
-            out.setdefault(node.kind, []).append(node)
-        return {k: out[k] for k in KIND_ORDER if k in out} | {
-            k: v for k, v in out.items() if k not in KIND_ORDER
-        }
+            out.setdefault((node.kind, node.setup), []).append(node)
+
+        def order(key):
+            kind, setup = key
+            rank = KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
+            return rank, kind, setup != setups.FIELD_GRADE.get(kind), setup
+
+        return {key: out[key] for key in sorted(out, key=order)}
 
     def total(self, attribute):
         return sum(getattr(n, attribute) for n in self.nodes)
@@ -113,7 +129,7 @@ def collect(field_run):
         eui = node.dev_eui.hex()
         chip = node.chip
         tx = chip.tx
-        result = NodeResult(node.name, node.kind, eui, node.spec.position)
+        result = NodeResult(node.name, node.kind, node.spec.board, eui, node.spec.position)
         result.sent = tx.sent
         result.received = tx.received
         result.lost_collision = tx.lost_collision
@@ -126,7 +142,8 @@ def collect(field_run):
         result.downlinks_sent = sent.get(eui, 0)
         result.downlinks_delivered = sum(delivered(f, chip) for f in down_frames.get(eui, ()))
         result.airtime_s = airtime.get(chip, 0) / 1e6
-        result.battery_days = node.board.energy_report()["projected_life_days"]
+        capacity = node.board.energy.battery.capacity_mah
+        result.battery = project(node.spec, node.hourly_mah, capacity)
         result.boots = len(node.board.boots)
         result.gateways = heard.get(eui, set())
         nodes.append(result)
@@ -143,17 +160,24 @@ def collect(field_run):
         gateway_rx,
         requested,
         field_run.db_path,
+        max((n.board.energy.battery.capacity_mah for n in field_run.nodes), default=0.0),
     )
 
 
 # -- the summary table ------------------------------------------------------------------------
+LOSS_CAUSES = (  # NodeResult attribute, column title (the causes of the module docstring)
+    ("lost_collision", "lost: collision"),
+    ("lost_range", "lost: range"),
+    ("lost_busy", "lost: gateway busy"),
+    ("unheard", "lost: unheard"),
+)
 COLUMNS = (
     ("kind", "kind"),
+    ("board", "board"),
     ("nodes", "nodes"),
     ("sent", "uplinks sent"),
     ("received", "received"),
-    ("lost_collision", "lost: collision"),
-    ("lost_range", "lost: range"),
+    *LOSS_CAUSES,
     ("joins", "joins"),
     ("readings", "readings"),
     ("downlinks", "downlinks delivered/sent"),
@@ -165,29 +189,27 @@ COLUMNS = (
 def summary_rows(results):
     rows = []
     day = results.hours / 24.0
-    for kind, nodes in results.by_kind().items():
+    for (kind, setup), nodes in results.by_kind().items():
         n = len(nodes)
         per_day = [node.airtime_s / day for node in nodes] if day else [0.0]
-        life = sorted(node.battery_days for node in nodes)
-        other = sum(node.lost_busy + node.unheard for node in nodes)
-        lost_collision = sum(node.lost_collision for node in nodes)
+        life = sorted(node.battery.life_days for node in nodes)
         delivered_n = sum(node.downlinks_delivered for node in nodes)
         sent_n = sum(node.downlinks_sent for node in nodes)
-        rows.append(
-            {
-                "kind": kind,
-                "nodes": str(n),
-                "sent": str(sum(node.sent for node in nodes)),
-                "received": str(sum(node.received for node in nodes)),
-                "lost_collision": str(lost_collision) + (f" (+{other} other)" if other else ""),
-                "lost_range": str(sum(node.lost_range for node in nodes)),
-                "joins": str(sum(node.joins for node in nodes)),
-                "readings": str(sum(node.readings for node in nodes)),
-                "downlinks": f"{delivered_n}/{sent_n}",
-                "airtime": f"{sum(per_day) / n:.1f} ({max(per_day):.1f}) of {FAIR_USE_S_PER_DAY:g}",
-                "battery": fmt_days(life[len(life) // 2]),
-            }
-        )
+        row = {
+            "kind": kind,
+            "board": setup if setups.get(setup).field_grade else f"{setup} (dev board)",
+            "nodes": str(n),
+            "sent": str(sum(node.sent for node in nodes)),
+            "received": str(sum(node.received for node in nodes)),
+            "joins": str(sum(node.joins for node in nodes)),
+            "readings": str(sum(node.readings for node in nodes)),
+            "downlinks": f"{delivered_n}/{sent_n}",
+            "airtime": f"{sum(per_day) / n:.1f} ({max(per_day):.1f}) of {FAIR_USE_S_PER_DAY:g}",
+            "battery": fmt_days(life[len(life) // 2]),
+        }
+        for attribute, _ in LOSS_CAUSES:
+            row[attribute] = str(sum(getattr(node, attribute) for node in nodes))
+        rows.append(row)
     return rows
 
 
@@ -200,11 +222,16 @@ def summary_table(results):
     lines.append("  ".join("-" * w for w in widths))
     for row in rows:
         cells = [
-            row[k].rjust(w) if k != "kind" else row[k].ljust(w)
+            row[k].rjust(w) if k not in ("kind", "board") else row[k].ljust(w)
             for k, w in zip(keys, widths, strict=True)
         ]
         lines.append("  ".join(cells))
     return "\n".join(lines)
+
+
+def count(n, noun):
+    """'1 gateway', '2 gateways'."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def fmt_days(days):

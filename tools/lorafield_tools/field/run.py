@@ -18,6 +18,8 @@ from lorafield_gateway.fleet import FleetDevice, append_devices, load_fleet
 from lorafield_gateway.lns.sqlite_store import SqliteStore, StoredNetworkServer, request_downlink
 from lorafield_hw.air import Air, PathLoss
 from lorafield_hw.board import EmulatedBoard
+from lorafield_hw.energy import Battery
+from lorafield_hw.profiles import TWO_AA
 from lorafield_hw.scenarios import DiurnalTemperature, ParkingScenario, WaterLevelScenario
 from lorafield_hw.scheduler import Scheduler
 from lorafield_hw.sensors import A02YYUW, DS18B20, QMC5883L
@@ -61,7 +63,8 @@ class FieldAir(Air):
 
 
 class FieldNode:
-    """One node: its spec, keys, board, the scenario at its site."""
+    """One node: its spec, keys, board, the scenario at its site, and the battery charge it
+    had drawn at the end of every emulated hour (`hourly_mah`, for the battery projection)."""
 
     def __init__(self, spec, dev_eui, app_key, board, world):
         self.spec = spec
@@ -71,6 +74,7 @@ class FieldNode:
         self.app_key = app_key
         self.board = board
         self.world = world  # ParkingScenario / WaterLevelScenario / DiurnalTemperature
+        self.hourly_mah = []
 
     @property
     def chip(self):
@@ -128,6 +132,8 @@ class Field:
         self.requested = []  # (at_s, node name, config, downlinks row id)
         for down in spec.downlinks:
             self.scheduler.at(round(down.at_s * S), self._request_downlink, down)
+        for hour in range(1, int(spec.hours) + 1):
+            self.scheduler.at(hour * 3600 * S, self._read_meters)
         self.wall_s = 0.0
         self._started = False
 
@@ -146,7 +152,8 @@ class Field:
                     join_eui=bytes.fromhex(JOIN_EUI),
                     app_key=app_key,
                     location=latlon(node.position),
-                    board=node.board,
+                    board=node.setup.board,
+                    settings=node.device_settings(),  # what `lorafield deploy` would write
                 )
             )
         if os.path.exists(self.fleet_path):  # a new field: new devices, new keys
@@ -160,22 +167,21 @@ class Field:
             dev_eui, app_key = self._keys[node.name]
             seed = spec.seed * 100_003 + index
             world, sensors = _site(node, spec, clock, seed)
-            settings = {
-                "app": node.kind,
-                "dev_eui": dev_eui,
-                "join_eui": bytes.fromhex(JOIN_EUI),
-                "app_key": app_key,
-            }
-            settings.update(node.settings)
+            settings = node.device_settings()
+            settings.update(
+                app=node.kind, dev_eui=dev_eui, join_eui=bytes.fromhex(JOIN_EUI), app_key=app_key
+            )
             board = EmulatedBoard(
                 self.scheduler,
                 lambda view, s=settings: start_app(view, s),
-                node.board,
+                node.setup.board,
                 name=node.name,
                 air=self.air,
                 position=node.position,
                 sensors=sensors,
                 seed=seed,
+                battery=Battery(*TWO_AA),
+                options=settings,
             )
             field_node = FieldNode(node, dev_eui, app_key, board, world)
             self.nodes.append(field_node)
@@ -183,6 +189,10 @@ class Field:
             for at_s, off_s in node.power_cycles:
                 self.scheduler.at(round(at_s * S), board.power_cut)
                 self.scheduler.at(round((at_s + off_s) * S), board.power_on)
+
+    def _read_meters(self):
+        for node in self.nodes:
+            node.hourly_mah.append(node.board.energy.total_mah())
 
     def _request_downlink(self, down):
         dev_eui, _ = self._keys[down.node]

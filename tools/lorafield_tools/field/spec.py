@@ -10,10 +10,11 @@ import random
 import tomllib
 from dataclasses import dataclass, field
 
-from lorafield_hw.profiles import PROFILES
+from lorafield_node.deploy import ConfigError, check_settings
+
+from . import setups
 
 KINDS = ("parking", "water_level", "temperature")
-BOARDS = tuple(PROFILES)  # the emulated board profiles
 ORIGIN = (52.0, 5.0)  # lat, lon of the map's (0, 0): a made-up town
 JOIN_EUI = "70b3d57ed00000ff"
 
@@ -39,11 +40,22 @@ class NodeSpec:
     name: str
     kind: str
     position: tuple
-    board: str = "heltec_lora32_v2"
-    settings: dict = field(default_factory=dict)  # deploy-time app settings
+    board: str = ""  # a setup (lorafield_tools.field.setups); "" = the kind's field-grade one
+    settings: dict = field(default_factory=dict)  # deploy-time app settings, over the setup's
     scenario: dict = field(default_factory=dict)  # the physical world at this node
     start_s: float = 0.0  # installation (power on)
     power_cycles: list = field(default_factory=list)  # (at_s, off_s)
+
+    def __post_init__(self):
+        self.board = self.board or setups.FIELD_GRADE[self.kind]
+
+    @property
+    def setup(self):
+        return setups.get(self.board, self.kind)
+
+    def device_settings(self):
+        """The settings `lorafield deploy` would write: the setup's, then the node's own."""
+        return dict(self.setup.settings, **self.settings)
 
 
 @dataclass
@@ -91,6 +103,47 @@ class FieldSpec:
             raise ScenarioError(f"{where}: gateway ids must be unique")
         return self
 
+    def warnings(self):
+        """What the scenario schedules at or after its own end (it never happens)."""
+        end = self.hours * 3600
+        late = []
+        for node in self.nodes:
+            for at_s, _ in node.power_cycles:
+                if at_s >= end:
+                    late.append(f"{node.name}: power_cycle at {at_s:g} s")
+            for start, *_ in node.scenario.get("floods", ()):
+                if start >= end:
+                    late.append(f"{node.name}: flood at {start:g} s")
+            for at_s, what in node.scenario.get("events", ()):
+                if at_s >= end:
+                    late.append(f"{node.name}: {what} at {at_s:g} s")
+            if node.start_s >= end:
+                late.append(f"{node.name}: start_s {node.start_s:g} s")
+        for down in self.downlinks:
+            if down.at_s >= end:
+                late.append(f"downlink for {down.node} at {down.at_s:g} s")
+        out = [
+            f"{what}: at or after the end of the run ({end:g} s), never happens" for what in late
+        ]
+        return out + self._gate_warnings()
+
+    def _gate_warnings(self):
+        """A TPL5110's period is set by a resistor: an interval that is not a whole number of
+        periods makes the node sleep on its MCU between them (an RP2040 at 0.8 mA)."""
+        nodes = {node.name: node for node in self.nodes}
+        asked = [(n.name, "settings", n.settings.get("interval_s")) for n in self.nodes]
+        asked += [(d.node, "downlink", d.config.get("interval_s")) for d in self.downlinks]
+        out = []
+        for name, where, interval in asked:
+            gate = nodes[name].device_settings().get("tpl5110")
+            if interval is None or gate is None or interval % gate["period_s"] == 0:
+                continue
+            out.append(
+                f"{name}: {where} interval_s {interval} is not a multiple of its TPL5110's "
+                f"{gate['period_s']} s period: it sleeps on its MCU between the timer's periods"
+            )
+        return out
+
 
 def gateway_id(index):
     return f"0016c001ff{index + 1:06x}"
@@ -112,7 +165,9 @@ def default_town(nodes=None, hours=24.0, seed=1, gateways=2):
     """A small town: parking bays along Market Street, water-level gauges on the river,
     temperature sensors around town, gateways on the town hall and the water tower.
     `nodes` scales the 12 : 4 : 8 mix; one temperature sensor gets a config downlink (a
-    10-minute interval) at 06:00 and one parking sensor is power-cycled at 10:00."""
+    30-minute interval) at 06:00 and one parking sensor is power-cycled at 10:00. Every
+    node is the field-grade setup of its kind (setups.FIELD_GRADE), but one temperature
+    sensor (with three or more), which is the development board as shipped, for contrast."""
     rnd = random.Random(f"town/{seed}")
     total = 24 if nodes is None else int(nodes)
     if total < 3:
@@ -149,7 +204,6 @@ def default_town(nodes=None, hours=24.0, seed=1, gateways=2):
                 f"bay-{i + 1}",
                 "parking",
                 (round(x, 1), round(y, 1)),
-                settings={"sample_s": 30},
                 scenario={"arrivals_per_hour": 0.8, "mean_stay_min": 50.0},
                 start_s=30.0 + 5.0 * i,
             )
@@ -185,13 +239,15 @@ def default_town(nodes=None, hours=24.0, seed=1, gateways=2):
                 f"temp-{i + 1}",
                 "temperature",
                 position,
+                board=setups.DEV_BOARD if i == 1 and n_temp >= 3 else "",
                 scenario={"mean_c": 12.0 + rnd.uniform(-1, 1), "amplitude_c": 6.0},
                 start_s=10.0 + 11.0 * i,
             )
         )
     temps = [n for n in spec.nodes if n.kind == "temperature"]
     if hours >= 7:
-        spec.downlinks.append(DownlinkSpec(temps[0].name, 6 * 3600.0, {"interval_s": 600}))
+        # 30 min: a whole number of its TPL5110's 15-minute periods (_gate_warnings)
+        spec.downlinks.append(DownlinkSpec(temps[0].name, 6 * 3600.0, {"interval_s": 1800}))
     parks = [n for n in spec.nodes if n.kind == "parking"]
     if hours >= 11:
         parks[min(2, len(parks) - 1)].power_cycles.append((10 * 3600.0, 1800.0))
@@ -322,11 +378,17 @@ def _nodes(entry, where):
     if not 1 <= count <= 100_000:
         raise ScenarioError(f"{where}: count must be 1..100000")
     step = _points([entry.get("step", [10, 0])], where, "step")[0]
-    board = _str(entry.get("board", "heltec_lora32_v2"), where, "board")
-    if board not in BOARDS:
-        raise ScenarioError(f"{where}: board must be one of {', '.join(BOARDS)}, got {board!r}")
+    board = _str(entry.get("board", setups.FIELD_GRADE[kind]), where, "board")
+    try:
+        setup = setups.get(board, kind)
+    except setups.SetupError as exc:
+        raise ScenarioError(f"{where}: board {exc}") from None
     settings = entry.get("settings", {})
     _table(settings, f"{where} settings")
+    try:  # the device's own check (lorafield_node.deploy), as `lorafield deploy` runs it
+        check_settings(kind, dict(setup.settings, **settings))
+    except ConfigError as exc:
+        raise ScenarioError(f"{where}: settings: {exc}") from None
     scenario = {k: entry[k] for k in _SCENARIO_KEYS if k in entry}
     _check_world(kind, scenario, where)
     start_s = _number(entry.get("start_s", 0), where, "start_s", 0, 1e9)
