@@ -10,6 +10,8 @@ import textwrap
 import tomllib
 from dataclasses import MISSING, dataclass, field, fields, replace
 
+from .toml_text import toml_value
+
 
 class ConfigError(ValueError):
     """Invalid configuration: one line that names the key."""
@@ -257,14 +259,6 @@ def load(path):
     return loads(text)
 
 
-def _toml_value(value):
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return f"{value:_}" if abs(value) >= 10_000 else str(value)
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def render_defaults():
     """The annotated default configuration file (valid TOML that loads to `Config()`)."""
     lines = ["# lorafield gateway configuration (defaults). Every key is optional.", ""]
@@ -274,7 +268,7 @@ def render_defaults():
         for key in fields(section.default_factory):
             lines.extend("# " + line for line in textwrap.wrap(key.metadata["doc"], 96))
             default = key.default if key.default is not MISSING else None
-            lines.append(f"{key.name} = {_toml_value(default)}")
+            lines.append(f"{key.name} = {toml_value(default)}")
         lines.append("")
     return "\n".join(lines)
 

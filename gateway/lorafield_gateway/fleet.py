@@ -31,6 +31,7 @@ import tomllib
 
 from .lns.errors import RegistryError
 from .lns.registry import DeviceRegistry, eui_bytes, key_bytes
+from .toml_text import toml_value
 
 KINDS = ("parking", "water_level", "temperature")
 SECRET_FIELDS = ("app_key", "nwk_s_key", "app_s_key")
@@ -283,27 +284,11 @@ def _check_unique_dev_addrs(devices, source):
 
 
 # -- writing ----------------------------------------------------------------------------------
-def _toml_value(value):
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-        return f'"{escaped}"'
-    if isinstance(value, dict):
-        inner = ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items())
-        return "{ " + inner + " }" if inner else "{}"
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise FleetError(f"cannot write {type(value).__name__} to a fleet file")
-
-
 def device_toml(device):
     """The [[device]] table of one device, keys included (for the fleet file only)."""
     lines = ["[[device]]", f'dev_eui = "{device.dev_eui_hex}"']
     if device.name is not None:
-        lines.append(f"name = {_toml_value(device.name)}")
+        lines.append(f"name = {toml_value(device.name)}")
     lines.append(f'kind = "{device.kind}"')
     if device.join_eui is not None:
         lines.append(f'join_eui = "{device.join_eui.hex()}"')
@@ -314,11 +299,11 @@ def device_toml(device):
         lines.append(f'nwk_s_key = "{device.nwk_s_key.hex()}"')
         lines.append(f'app_s_key = "{device.app_s_key.hex()}"')
     if device.location is not None:
-        lines.append(f"location = {_toml_value(device.location)}")
+        lines.append(f"location = {toml_value(device.location)}")
     if device.board is not None:
-        lines.append(f"board = {_toml_value(device.board)}")
+        lines.append(f"board = {toml_value(device.board)}")
     if device.settings:
-        lines.append(f"settings = {_toml_value(device.settings)}")
+        lines.append(f"settings = {toml_value(device.settings)}")
     return "\n".join(lines) + "\n"
 
 
@@ -335,7 +320,7 @@ def append_devices(path, devices, defaults=None):
         text = "# lorafield fleet file: device keys. Keep it private (mode 0600).\n"
         if defaults:
             text += "\n[defaults]\n"
-            text += "".join(f"{k} = {_toml_value(v)}\n" for k, v in defaults.items())
+            text += "".join(f"{k} = {toml_value(v)}\n" for k, v in defaults.items())
     additions = "".join("\n" + device_toml(d) for d in devices)
     new_text = text if text.endswith("\n") else text + "\n"
     new_text += additions
