@@ -192,7 +192,10 @@ def test_heltec_switches_vext_active_low(boards):
     board.sensor_power(False)
     assert machine.log == [("pin", 21, 0), ("pin", 21, 1)]
     machine.log.clear()
-    lb.make_board("pico_rfm95w").sensor_power(True)  # no switched rail: nothing to do
+    lb.make_board("pico_rfm95w").sensor_power(True)  # lorafield's wiring: a P-MOSFET on GP13
+    assert machine.log == [("pin", 13, 0)]
+    machine.log.clear()
+    lb.make_board("ttgo_lora32_v21").sensor_power(True)  # no switched rail: nothing to do
     assert machine.log == []
 
 

@@ -171,6 +171,7 @@ def test_jsn_sr04t_echo_and_compensation():
     out = []
 
     def main(view):
+        view.sensor_power(True)  # the Pico's sensor supply (GP13)
         drv = JSNDriver(view, view.pin("trigger"), view.pin("echo"))
         view.lightsleep(300)
         out.append(drv.read_echo_us(5))

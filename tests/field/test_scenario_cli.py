@@ -3,6 +3,7 @@ demo's outputs (summary, report with plots, database, --export files); CLI user 
 one line, exit 2."""
 
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -58,7 +59,25 @@ def base():
         (lambda s: s["node"][0].pop("position"), "node 1 (temperature): position is missing"),
         (lambda s: s["node"][0].update(position=[1]), "position must be a list of [x, y]"),
         (lambda s: s["node"][0].update(floods=[[1, 2, 3, 4]]), "floods does not apply"),
-        (lambda s: s["node"][0].update(board="esp8266"), "board must be one of"),
+        (lambda s: s["node"][0].update(board="esp8266"), "board must be a board or setup"),
+        (
+            lambda s: s["node"][0].update(board="esp32_bare+ulp"),
+            "board esp32_bare+ulp cannot run a temperature node",
+        ),
+        (
+            lambda s: s["node"][0].update(settings={"check_s": "x"}),
+            "node 1 (temperature): settings: check_s must be an integer 10..3600",
+        ),
+        (
+            lambda s: s["node"].append(
+                {"kind": "parking", "position": [0, 0], "settings": {"sample_s": "x"}}
+            ),
+            "node 2 (parking): settings: sample_s must be an integer 1..3600",
+        ),
+        (
+            lambda s: s["node"][0].update(settings={"sampel_s": 5}),
+            "settings: unknown setting 'sampel_s' for a temperature node",
+        ),
         (lambda s: s["node"][0].update(colour="red"), "unknown key 'colour'"),
         (lambda s: s.update(field={"hours": -1}), "[field]: hours must be in"),
         (lambda s: s.update(field={"hours": "a day"}), "hours must be a number"),
@@ -142,9 +161,11 @@ def test_emulate_runs_a_scenario_with_every_output(tmp_path, capsys):
     )
     stdout, stderr = capsys.readouterr()
     assert status == 0, stderr
-    assert "two streets: 3 nodes (2 parking, 1 temperature), 1 gateways, 1 h emulated" in stdout
+    assert "two streets: 3 nodes (2 parking, 1 temperature), 1 gateway, 1 h emulated" in stdout
     for title in ("uplinks sent", "lost: collision", "lost: range", "joins", "airtime s/day"):
         assert title in stdout
+    # the downlink's 5-minute interval cannot be kept by the temperature node's TPL5110
+    assert "warning: t: downlink interval_s 300 is not a multiple of its TPL5110's" in stderr
     assert f"report: {out / 'report.html'}" in stdout
     html = (out / "report.html").read_text()
     assert html.count("<svg") == 3  # map, parking, temperature (no water level here)
@@ -210,3 +231,60 @@ def test_demo_refuses_to_replace_a_database_that_is_not_its_own(tmp_path):
     db.close()
     result = lorafield("demo", "--hours", "0.1", "--db", str(other), "--out", str(tmp_path))
     assert result.returncode == 2 and "not a lorafield network server database" in result.stderr
+
+
+def test_what_a_scenario_schedules_past_its_end_is_a_warning_not_a_note(tmp_path, capsys):
+    raw = base()
+    raw["field"] = {"hours": 1}
+    raw["node"][0].update(power_cycle=[[7200, 60]])
+    raw["node"].append(
+        {"kind": "water_level", "position": [5, 5], "floods": [[5000, 600, 1500, 600]]}
+    )
+    scenario = tmp_path / "late.toml"
+    from lorafield_gateway.toml_text import toml_value
+
+    lines = ["[field]", "hours = 1", "", "[[gateway]]", "position = [0, 0]"]
+    for node in raw["node"]:
+        lines += ["", "[[node]]"] + [f"{k} = {toml_value(v)}" for k, v in node.items()]
+    scenario.write_text("\n".join(lines) + "\n")
+    assert main(["emulate", str(scenario), "--out", str(tmp_path / "o"), "--quiet"]) == 0
+    stdout, stderr = capsys.readouterr()
+    assert "warning: temperature: power_cycle at 7200 s: at or after the end of the run" in stderr
+    assert "warning: water_level: flood at 5000 s" in stderr
+    assert "power-cycled" not in stdout  # the summary does not report a cut that never was
+
+
+def test_the_shipped_examples_load_without_warnings_and_the_town_is_the_demos():
+    import tomllib
+
+    from lorafield_tools.field.spec import TOWN_COMMENT, examples, load_scenario, scenario_toml
+
+    shipped = examples()
+    assert set(shipped) == {"town", "market-street", "river-flood"}
+    for name, (path, about) in shipped.items():
+        assert about and load_scenario(path).warnings() == [], name
+    town = default_town()
+    with open(shipped["town"][0], encoding="utf-8") as handle:
+        assert handle.read() == scenario_toml(town, TOWN_COMMENT)  # regenerate it if not
+    assert parse_scenario(tomllib.loads(scenario_toml(town))) == town
+
+
+def test_the_field_readmes_example_loads_without_warnings():
+    import tomllib
+    from pathlib import Path
+
+    readme = Path(__file__).parents[2] / "tools/lorafield_tools/field/README.md"
+    (block,) = re.findall(r"```toml\n(.*?)```", readme.read_text(), re.S)
+    assert parse_scenario(tomllib.loads(block), "README").warnings() == []
+
+
+def test_examples_are_listed_and_run_by_name(tmp_path, capsys):
+    assert main(["emulate", "--list-examples"]) == 0
+    listing = capsys.readouterr().out
+    assert "river-flood" in listing and "lorafield emulate NAME" in listing
+    out = tmp_path / "river"
+    assert main(["emulate", "river-flood", "--out", str(out), "--quiet"]) == 0
+    stdout = capsys.readouterr().out
+    assert stdout.startswith("River Lune: 6 nodes (5 water_level, 1 temperature), 2 gateways")
+    assert re.search(r"water_level on pico_rfm95w\+tpl5110: .*a flood [\d.]+ mAh", stdout)
+    assert (out / "report.html").exists()

@@ -151,7 +151,7 @@ def test_uart_and_onewire_sensors_through_the_board():
         DS18B20(climate=climate, clock=clock, seed=2),
         A02YYUW(water=water, bad_echo_rate=0, corrupt_rate=0, clock=clock),
     ]
-    board = EmulatedBoard(sched, main, "pico_rfm95w", sensors=sensors)  # rail always on
+    board = EmulatedBoard(sched, main, "ttgo_lora32_v21", sensors=sensors)  # rail always on
     board.power_on()
     sched.run_until(3 * S)
     assert out[0] == ("crc", 0)

@@ -6,10 +6,12 @@ naming the file, the table and the key.
 """
 
 import math
+import os
 import random
 import tomllib
 from dataclasses import dataclass, field
 
+from lorafield_gateway.toml_text import toml_value
 from lorafield_node.deploy import ConfigError, check_settings
 
 from . import setups
@@ -522,3 +524,64 @@ def _position(entry, where):
     if "position" not in entry:
         raise ScenarioError(f"{where}: position is missing ([x, y] in metres)")
     return _points([entry["position"]], where, "position")[0]
+
+
+# -- writing a scenario and the shipped examples ---------------------------------------------
+EXAMPLES_DIR = os.path.join(os.path.dirname(__file__), "examples")
+
+
+def _plain(value):
+    """Whole floats as ints, recursively (1800.0 -> 1800), for a readable file."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def scenario_toml(spec, comment=""):
+    """SCENARIO.toml text that loads back to `spec` (one [[node]] table per node)."""
+    lines = [f"# {line}".rstrip() for line in comment.splitlines()]
+    top = {"name": spec.name, "hours": spec.hours, "seed": spec.seed}
+    top.update(start_hour=spec.start_hour, path_loss=spec.path_loss)
+    if spec.streets:
+        top["streets"] = spec.streets
+    if spec.river:
+        top["river"] = spec.river
+    lines += ["", "[field]"] + [f"{k} = {toml_value(_plain(v))}" for k, v in top.items()]
+    for gateway in spec.gateways:
+        lines += ["", "[[gateway]]", f"name = {toml_value(gateway.name)}"]
+        lines.append(f"position = {toml_value(_plain(gateway.position))}")
+        lines.append(f"id = {toml_value(gateway.gateway_id)}")
+    for node in spec.nodes:
+        table = {"kind": node.kind, "name": node.name, "position": node.position}
+        table["board"] = node.board
+        if node.settings:
+            table["settings"] = node.settings
+        table["start_s"] = node.start_s
+        if node.power_cycles:
+            table["power_cycle"] = node.power_cycles
+        table.update(node.scenario)
+        lines += ["", "[[node]]"] + [f"{k} = {toml_value(_plain(v))}" for k, v in table.items()]
+    for down in spec.downlinks:
+        lines += ["", "[[downlink]]", f"node = {toml_value(down.node)}"]
+        lines += [f"at_s = {toml_value(_plain(down.at_s))}", f"config = {toml_value(down.config)}"]
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+TOWN_COMMENT = """The demo town: what `lorafield demo` runs (`lorafield emulate town`).
+Written by lorafield_tools.field.spec.scenario_toml(default_town()); a test keeps it so."""
+
+
+def examples():
+    """{name: (path, first comment line)} of the scenarios shipped with lorafield."""
+    out = {}
+    for entry in sorted(os.listdir(EXAMPLES_DIR)):
+        if entry.endswith(".toml"):
+            path = os.path.join(EXAMPLES_DIR, entry)
+            with open(path, encoding="utf-8") as handle:
+                first = handle.readline().lstrip("#").strip()
+            out[entry[: -len(".toml")]] = (path, first)
+    return out
