@@ -154,6 +154,8 @@ def load_fleet(path):
         raise FleetError(f"{path}: cannot read ({exc.strerror})") from None
     except tomllib.TOMLDecodeError as exc:
         raise FleetError(f"{path}: not valid TOML ({exc})") from None
+    except UnicodeDecodeError:  # tomllib reads UTF-8 only
+        raise FleetError(f"{path}: not UTF-8 text") from None
     return parse_fleet(raw, source=str(path))
 
 

@@ -288,3 +288,12 @@ def test_examples_are_listed_and_run_by_name(tmp_path, capsys):
     assert stdout.startswith("River Lune: 6 nodes (5 water_level, 1 temperature), 2 gateways")
     assert re.search(r"water_level on pico_rfm95w\+tpl5110: .*a flood [\d.]+ mAh", stdout)
     assert (out / "report.html").exists()
+
+
+def test_a_scenario_that_is_not_utf8_is_a_scenario_error(tmp_path):
+    from lorafield_tools.field.spec import load_scenario
+
+    path = tmp_path / "field.toml"
+    path.write_bytes('[field]\nname = "Straße"\n'.encode("latin-1"))
+    with pytest.raises(ScenarioError, match="not UTF-8 text"):
+        load_scenario(path)

@@ -123,3 +123,10 @@ def test_repr_and_public_dict_hide_keys(tmp_path):
         for secret in (APP_KEY, NWK_S_KEY, APP_S_KEY):
             assert secret not in shown
     assert fleet.devices[1].public_dict()["dev_addr"] == "26011f00"
+
+
+def test_a_fleet_file_that_is_not_utf8_is_a_fleet_error(tmp_path):
+    path = tmp_path / "fleet.toml"
+    path.write_bytes('[[device]]\nname = "Straße"\n'.encode("latin-1"))
+    with pytest.raises(FleetError, match="not UTF-8 text"):
+        load_fleet(path)

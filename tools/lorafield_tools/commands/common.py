@@ -48,8 +48,6 @@ def load_fleet_file(path):
         return load_fleet(path)
     except FleetError as exc:
         raise UsageError(str(exc)) from None
-    except UnicodeDecodeError:  # load_fleet lets this one through (tomllib decodes UTF-8)
-        raise UsageError(f"{path}: not UTF-8 text") from None
 
 
 def output_dir(path, option):

@@ -53,8 +53,6 @@ def _field(args):
         spec = load_scenario(args.target)
     except ScenarioError as exc:
         raise UsageError(str(exc)) from None
-    except UnicodeDecodeError:  # load_scenario lets this one through (tomllib decodes UTF-8)
-        raise UsageError(f"{args.target}: not UTF-8 text") from None
     if not args.out:
         stem = os.path.splitext(os.path.basename(args.target))[0] or "field"
         args.out = f"lorafield-{stem}"

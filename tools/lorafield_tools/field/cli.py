@@ -131,8 +131,8 @@ def run_field(spec, args, out=None):
         results = field.finish()
     print(summary_table(results), file=out)
     notes = _notes(spec, field, results)
-    for note in notes:
-        print("- " + note, file=out)
+    for note in notes:  # a note that starts with two spaces belongs to the one before
+        print(f"  - {note[2:]}" if note.startswith("  ") else f"- {note}", file=out)
     truths = {n.name: n.world for n in field.nodes if n.kind == "parking"}
     # Imported here: matplotlib takes most of a second to load, and every `lorafield`
     # command builds this module's parser.
@@ -216,7 +216,8 @@ def _battery_notes(results):
                 mah = _median(costs)
                 routine = _median(n.battery.routine_mah_per_day for n in group)
                 days = mah / routine if routine > 0 else 0.0
-                parts.append(f"a {cause} {mah:.2f} mAh ({days:.1f} days of routine)")
+                share = f" ({days:.1f} days of routine)" if days >= 0.1 else ""
+                parts.append(f"a {cause} {mah:.2f} mAh{share}")
         if any(n.battery.whole_run for n in group):
             parts.append("too short a run for a routine hour: projected from the whole run")
         notes.append(f"  {kind} on {setup}: " + ", ".join(parts))

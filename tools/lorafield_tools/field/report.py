@@ -213,7 +213,8 @@ def write_report(path, spec, results, truths, notes=()):
         f"<title>{html.escape(spec.name)}: lorafield emulated field</title>",
         "<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto}"
         "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;"
-        "text-align:right}th{background:#eee}figure{margin:1.5em 0}</style></head><body>",
+        "text-align:right}th{background:#eee}figure{margin:1.5em 0}li.sub{margin-left:2em}"
+        "</style></head><body>",
         f"<h1>{html.escape(spec.name)}</h1>",
         f"<p>{count(len(results.nodes), 'node')}, {count(len(spec.gateways), 'gateway')}, "
         f"{spec.hours:g} h emulated in {results.wall_s:.1f} s "
@@ -222,7 +223,13 @@ def write_report(path, spec, results, truths, notes=()):
         _table(results),
     ]
     if notes:
-        parts.append("<ul>" + "".join(f"<li>{_note_html(n)}</li>" for n in notes) + "</ul>")
+        items = "".join(
+            f"<li class='sub'>{_note_html(n[2:])}</li>"
+            if n.startswith("  ")
+            else f"<li>{_note_html(n)}</li>"
+            for n in notes
+        )
+        parts.append(f"<ul>{items}</ul>")
     for figure in figures:
         if figure is not None:
             parts.append(f"<figure>{figure}</figure>")

@@ -304,6 +304,8 @@ def load_scenario(path):
         raise ScenarioError(f"{path}: cannot read ({exc.strerror})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: not valid TOML ({exc})") from None
+    except UnicodeDecodeError:  # tomllib reads UTF-8 only
+        raise ScenarioError(f"{path}: not UTF-8 text") from None
     return parse_scenario(raw, str(path))
 
 

@@ -63,8 +63,6 @@ class NodeWorld:
             registry = load_fleet(fleet_path).registry() if fleet_path else DeviceRegistry()
         except FleetError as exc:
             raise WorldError(str(exc)) from None
-        except UnicodeDecodeError:  # load_fleet lets this one through (tomllib decodes UTF-8)
-            raise WorldError(f"{fleet_path}: not UTF-8 text") from None
         self.scheduler = Scheduler(1)
         self.air = Air(self.scheduler)
         self.server = NetworkServer(registry, adr=False)
