@@ -48,13 +48,18 @@ def run_board(args, usage_error):
             )
         except WorldError as exc:
             raise usage_error(f"lorafield emulate board: {exc}") from None
-    board = PtyBoard(
-        fs_dir=args.fs,
-        world=world,
-        heap_kib=args.heap_kib,
-        link=args.link,
-        real_boards=args.real_boards,
-    )
+    from ..mpvm import MicroPythonUnavailable
+
+    try:
+        board = PtyBoard(
+            fs_dir=args.fs,
+            world=world,
+            heap_kib=args.heap_kib,
+            link=args.link,
+            real_boards=args.real_boards,
+        )
+    except MicroPythonUnavailable as exc:
+        raise usage_error(f"lorafield emulate board: {exc}") from None
     print(board.path, flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
