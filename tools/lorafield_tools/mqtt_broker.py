@@ -8,6 +8,7 @@ the field), otherwise amqtt, a maintained pure-Python MQTT 3.1.1 broker that
 
 import importlib.metadata
 import importlib.util
+import json
 import os
 import pwd
 import shutil
@@ -154,12 +155,10 @@ class Broker:
         return [mosquitto_binary(), "-c", str(conf)]
 
     def _amqtt_command(self):
-        import yaml  # amqtt's own dependency
-
         plugins = {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}}
-        conf = self.directory / "amqtt.yaml"
         listener = {"type": "tcp", "bind": f"127.0.0.1:{self.port}"}
-        conf.write_text(yaml.safe_dump({"listeners": {"default": listener}, "plugins": plugins}))
+        conf = self.directory / "amqtt.yaml"  # JSON is YAML
+        conf.write_text(json.dumps({"listeners": {"default": listener}, "plugins": plugins}))
         return [sys.executable, "-m", "amqtt.scripts.broker_script", "-c", str(conf)]
 
     def start(self, timeout_s=20.0):
