@@ -1,13 +1,17 @@
 # The two Quick start commands: `make demo` (the main job) and `make test` (the whole suite).
-# Both set up what they need themselves: .venv, the Python packages, the npm MicroPython
-# runtime and the MicroPython type stubs (tools/scripts/bootstrap.sh).
+# Both set up what they need themselves (tools/scripts/bootstrap.sh): `make demo` only the
+# Python side (.venv), `make test` also the npm MicroPython runtime and the type stubs.
 .PHONY: demo test setup lint clean
 
-setup:
-	@bash tools/scripts/bootstrap.sh
+ACTIVATE_HINT = @echo "To run the lorafield commands above yourself: . .venv/bin/activate"
 
-demo: setup
+setup:
+	@bash tools/scripts/bootstrap.sh test
+
+demo:
+	@bash tools/scripts/bootstrap.sh demo
 	.venv/bin/lorafield demo
+	$(ACTIVATE_HINT)
 
 test: setup
 	.venv/bin/ruff check .

@@ -1,8 +1,10 @@
-"""Shared pytest fixtures: the real MicroPython VM with the project's device files in /lib."""
+"""Shared pytest fixtures: the real MicroPython VM with the project's device files in /lib,
+and a real MQTT broker."""
 
 from __future__ import annotations
 
 import pytest
+from lorafield_tools import mqtt_broker
 from lorafield_tools.mpvm import MicroPythonUnavailable, MicroPythonVM, project_vm
 
 # Hardware in the loop: --hil-port PORT (tests marked `hil` are skipped without it).
@@ -38,6 +40,47 @@ def micropython_factory():
     yield make
     for vm in vms:
         vm.close()
+
+
+# -- MQTT broker ---------------------------------------------------------------------------
+def pytest_report_header(config):
+    """Which real broker the MQTT tests use (tests parametrized over brokers also use amqtt)."""
+    try:
+        kind = mqtt_broker.choose()
+    except mqtt_broker.BrokerError as exc:
+        return f"mqtt broker: none ({exc}); the MQTT tests will fail"
+    line = f"mqtt broker: {mqtt_broker.describe(kind)}"
+    if kind != "amqtt" and mqtt_broker.amqtt_version():
+        line += f"; amqtt {mqtt_broker.amqtt_version()} too in the tests run per broker"
+    return line
+
+
+@pytest.fixture
+def mqtt_broker_factory(tmp_path):
+    """`mqtt_broker_factory(kind=None, persistent=True)` -> a started real broker
+    (lorafield_tools.mqtt_broker: mosquitto if installed, else amqtt); stopped at teardown.
+    Without one the test fails (never skips) with the install hint."""
+    brokers = []
+
+    def make(kind=None, persistent=True):
+        try:
+            broker = mqtt_broker.Broker(
+                tmp_path / f"broker-{len(brokers)}", kind=kind, persistent=persistent
+            )
+            brokers.append(broker)
+            return broker.start()
+        except mqtt_broker.BrokerError as exc:
+            pytest.fail(f"MQTT broker: {exc}", pytrace=False)
+
+    yield make
+    for broker in brokers:
+        broker.stop()
+
+
+@pytest.fixture
+def broker(mqtt_broker_factory):
+    """The session's broker, persistent: a restart keeps clean_session=False subscriptions."""
+    return mqtt_broker_factory()
 
 
 # -- .mpy size report ----------------------------------------------------------------------

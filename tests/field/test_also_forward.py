@@ -1,5 +1,5 @@
 """`--also-forward`: the gateway service's remote forwarders next to the local server. Against
-a real mosquitto the gw.UplinkFrame stream carries the PHYPayloads the local server saw;
+a real MQTT broker the gw.UplinkFrame stream carries the PHYPayloads the local server saw;
 the Semtech UDP stream carries them too."""
 
 import json
@@ -40,12 +40,12 @@ def heard_by_gateways(field_run):
     return out
 
 
-def test_mqtt_and_udp_streams_carry_what_the_local_server_saw(tmp_path, mosquitto):
-    subscriber = Subscriber(mosquitto.port, "eu868/gateway/+/event/up")
+def test_mqtt_and_udp_streams_carry_what_the_local_server_saw(tmp_path, broker):
+    subscriber = Subscriber(broker.port, "eu868/gateway/+/event/up")
     udp = UdpServer()
     try:
         spec = parse_scenario(SCENARIO, "forward.toml")
-        forwards = [("mqtt", "127.0.0.1", mosquitto.port), ("udp", "127.0.0.1", udp.port)]
+        forwards = [("mqtt", "127.0.0.1", broker.port), ("udp", "127.0.0.1", udp.port)]
         field_run = Field(spec, str(tmp_path / "out"), also_forward=forwards)
         field_run.run()
         heard = heard_by_gateways(field_run)

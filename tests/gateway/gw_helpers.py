@@ -9,9 +9,14 @@ import paho.mqtt.client as mqtt
 from lorafield_gateway import config as gwconfig
 from lorafield_hw import sx1276_registers as r
 from lorafield_node.phy import UNCONFIRMED_UP, SessionCrypto, build_data
+from lorafield_tools import mqtt_broker
 
 # The radio tests' register-level set-up (tests/hardware/radio; on sys.path via conftest.py).
 from radio_helpers import configure, load_fifo, read_packet
+
+# Tests parametrized over brokers: mosquitto where installed, amqtt always (the fallback runs
+# even where mosquitto exists; without amqtt those tests fail with the install hint).
+BROKERS_TO_TEST = [kind for kind in ("mosquitto",) if mqtt_broker.mosquitto_binary()] + ["amqtt"]
 
 KEY = bytes(range(16))
 CRYPTO = SessionCrypto(KEY, KEY)
@@ -147,3 +152,76 @@ def make_config(tmp_path, **sections):
     for name, values in sections.items():
         data.setdefault(name, {}).update(values)
     return gwconfig.from_dict(data)
+
+
+class TcpLink:
+    """A TCP relay on loopback in front of `target_port` whose link can be cut: `cut()`
+    closes every relayed connection (both ends) and the listening socket, so connecting is
+    refused; `heal()` listens on the same port again. To a client this is what a broker
+    restart looks like, while the broker and its other clients stay up."""
+
+    def __init__(self, target_port):
+        self.target_port = target_port
+        self.port = None
+        self._lock = threading.Lock()
+        self._pairs = set()
+        self._listener = None
+        self.heal()
+
+    def heal(self):
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port or 0))
+        listener.listen()
+        self.port = listener.getsockname()[1]
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def _accept(self, listener):
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:  # closed by cut()
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            except OSError:
+                client.close()
+                continue
+            pair = (client, upstream)
+            with self._lock:
+                self._pairs.add(pair)
+            for src, dst in (pair, pair[::-1]):
+                threading.Thread(target=self._pump, args=(pair, src, dst), daemon=True).start()
+
+    def _pump(self, pair, src, dst):
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        self._close(pair)  # one side gone (EOF, reset, cut): the other side sees it too
+
+    def _close(self, pair):
+        with self._lock:
+            self._pairs.discard(pair)
+        for sock in pair:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+
+    def cut(self):
+        try:
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+        except OSError:
+            pass
+        self._listener.close()
+        with self._lock:
+            pairs = list(self._pairs)
+        for pair in pairs:
+            self._close(pair)
+
+    def close(self):
+        self.cut()

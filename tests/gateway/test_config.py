@@ -4,7 +4,9 @@ the `lorafield gateway` CLI's handling of them (exit 2, one line)."""
 import tomllib
 
 import pytest
+from gw_helpers import BROKERS_TO_TEST
 from lorafield_gateway import config as c
+from lorafield_tools import mqtt_broker
 from lorafield_tools.cli import main
 
 
@@ -58,15 +60,26 @@ def test_cli_print_config_and_invalid_config(tmp_path, capsys):
     assert "cannot read" in capsys.readouterr().err
 
 
-def test_bench_gateway_runs_and_reports_every_figure(capsys):
+@pytest.mark.parametrize("kind", BROKERS_TO_TEST)
+def test_bench_gateway_runs_and_reports_every_figure(capsys, kind):
     # A smoke run with tiny sizes: the figures themselves belong to `lorafield bench`.
-    assert main(["bench", "gateway", "--uplinks", "20", "--seconds", "1", "--downlinks", "2"]) == 0
+    args = ["bench", "gateway", "--uplinks", "20", "--seconds", "1", "--downlinks", "2"]
+    assert main([*args, "--broker", kind]) == 0
     out = capsys.readouterr().out
+    assert out.startswith(f"mqtt_broker: {kind} ")
     keys = ("udp_uplinks_per_s", "mqtt_uplinks_per_s", "mqtt_latency_ms", "realtime_tx_start")
     for key in (*keys, "downlink_timing"):
         assert key in out
+    assert "mqtt_uplinks_per_s: 0 " not in out and "(20 uplinks, PUBACK for each)" in out
     assert "(2 of 2 in RX1" in out
     assert main(["bench", "gateway", "--uplinks", "1"]) == 2
+
+
+def test_bench_gateway_without_any_broker_is_one_line(capsys, monkeypatch):
+    monkeypatch.setattr(mqtt_broker, "available", lambda: [])
+    assert main(["bench", "gateway"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"lorafield bench gateway: no MQTT broker: {mqtt_broker.INSTALL_HINT}"]
 
 
 def test_cli_start_failures_are_one_line(tmp_path, capsys):

@@ -1,7 +1,7 @@
 """The whole service on the emulated radio (virtual time paced to real time) with a real
-mosquitto broker and a Semtech UDP server on loopback: uplinks to both, downlinks from both
-received by an emulated node in RX1, TX acks, stats, the local network server, and fuzzing
-of every input (UDP, PULL_RESP JSON, command/down protobuf, radio frames)."""
+MQTT broker (mosquitto, else amqtt) and a Semtech UDP server on loopback: uplinks to both,
+downlinks from both received by an emulated node in RX1, TX acks, stats, the local network
+server, and fuzzing of every input (UDP, PULL_RESP JSON, command/down protobuf, radio frames)."""
 
 import base64
 import logging
@@ -32,20 +32,20 @@ def wait(predicate, timeout=10.0):
 
 
 @pytest.fixture
-def gateway(tmp_path, mosquitto):
+def gateway(tmp_path, broker):
     """start(world=None, **radio) -> (service, subscriber, udp)."""
     started = []
 
     def start(world=None, chirpstack_json=False, **radio):
         udp = UdpServer()
-        subscriber = Subscriber(mosquitto.port, f"eu868/gateway/{GW}/#")
+        subscriber = Subscriber(broker.port, f"eu868/gateway/{GW}/#")
         cfg = make_config(
             tmp_path,
             gateway={"id": GW},
             radio={"kind": "emulated", "emulated_nodes": 0, **radio},
             chirpstack={
                 "enabled": True,
-                "port": mosquitto.port,
+                "port": broker.port,
                 "reconnect_max_s": 1,
                 "json": chirpstack_json,
             },
@@ -89,7 +89,7 @@ def rxpks(udp):
     return out
 
 
-def test_uplinks_reach_mosquitto_and_udp_and_stats_are_sent(gateway, caplog):
+def test_uplinks_reach_the_broker_and_udp_and_stats_are_sent(gateway, caplog):
     caplog.set_level(logging.DEBUG, logger="lorafield")
     service, subscriber, udp = gateway(emulated_nodes=3, emulated_interval_ms=300)
     assert wait(lambda: len(uplinks(subscriber)) >= 9 and len(rxpks(udp)) >= 9)

@@ -1,10 +1,21 @@
 #!/usr/bin/env bash
-# Sets up everything the README commands need, idempotently:
-#   .venv with lorafield[dev] (editable), node_modules from package-lock.json (the real
-#   MicroPython WebAssembly VM and pyright), and the MicroPython stubs per port, each in
-#   its own folder so they pollute neither the host environment nor each other.
+# Sets up what the README commands need, idempotently.
+#   bootstrap.sh demo: the Python side only (`lorafield demo` runs no node): .venv with an
+#                      editable lorafield[emulation].
+#   bootstrap.sh test: everything (the default): .venv with lorafield[dev] (editable; it
+#                      includes the amqtt broker), node_modules from package-lock.json (the
+#                      real MicroPython WebAssembly VM and pyright) and the MicroPython stubs
+#                      per port, each in its own folder so they pollute neither the host
+#                      environment nor each other.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+
+target=${1:-test}
+case $target in
+    demo) extras=emulation ;;
+    test) extras=dev ;;
+    *) echo "usage: bootstrap.sh [demo|test]" >&2; exit 2 ;;
+esac
 
 need() {
     command -v "$1" >/dev/null 2>&1 || {
@@ -24,16 +35,27 @@ if [ -z "$PYTHON" ]; then
     done
 fi
 [ -n "$PYTHON" ] || { echo "lorafield: Python 3.11 or newer is required (set PYTHON=...)." >&2; exit 1; }
-need node "Install Node.js 18+ (Debian: apt-get install nodejs npm)."
-need npm "Install npm (Debian: apt-get install npm)."
-
-stamp=.venv/.lorafield-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-    .venv/bin/python -m pip install -q --upgrade pip
-    .venv/bin/python -m pip install -q -e '.[dev]'
-    touch "$stamp"
+if [ "$target" = test ]; then
+    need node "Install Node.js 18+ (Debian: apt-get install nodejs npm); make demo runs without it."
+    need npm "Install npm (Debian: apt-get install npm)."
 fi
+
+# One stamp per installed extra; [dev] includes [emulation], so it also serves the demo.
+fresh() { [ -f "$1" ] && ! [ pyproject.toml -nt "$1" ]; }
+if ! fresh ".venv/.lorafield-$extras" && ! fresh .venv/.lorafield-dev; then
+    if [ ! -x .venv/bin/python ]; then
+        "$PYTHON" -m venv .venv || {
+            echo "lorafield: '$PYTHON -m venv' failed (Debian: apt-get install python3-venv)." >&2
+            rm -rf .venv
+            exit 1
+        }
+    fi
+    .venv/bin/python -m pip install -q --upgrade pip
+    .venv/bin/python -m pip install -q -e ".[$extras]"
+    touch ".venv/.lorafield-$extras"
+fi
+
+[ "$target" = test ] || exit 0
 
 if [ -f package-lock.json ]; then
     npm_stamp=node_modules/.lorafield-installed

@@ -55,6 +55,10 @@ def run(args):
     reserves = args.reserve or [1, 16, 64]
     if any(not 1 <= n <= 0x4000 for n in reserves):
         raise UsageError("--reserve must be 1..16384")
+    from lorafield_tools.mpcheck.sources import repo_root
+
+    if not (repo_root() / "firmware").is_dir():
+        raise UsageError("run it in a lorafield checkout")
     _mpy_sizes()
     _heap()
     for n in reserves:

@@ -2,7 +2,7 @@
 
 1. Throughput: a burst of uplinks handed to the radio loop as fast as it takes them (an
    in-memory radio source, real clock) through the durable queue (SQLite WAL, fsync per
-   frame) to a real mosquitto (QoS 1, until every PUBACK) and, separately, to a Semtech UDP
+   frame) to a real MQTT broker (QoS 1, until every PUBACK) and, separately, to a Semtech UDP
    server on loopback (until every PUSH_ACK): uplinks per second.
 2. Latency at a steady rate (default 50 uplinks/s, above what one SF7 channel can carry):
    time from "RxDone seen" to the broker's PUBACK, p50/p99.
@@ -11,22 +11,23 @@
    gateway answers at tmst + 1 s; the error is the gateway's TX start minus the node's true
    uplink end + 1 s (the RX1 instant), over --downlinks exchanges.
 
-Needs the `mosquitto` binary for the MQTT part (skipped with a note otherwise).
+The broker is lorafield_tools.mqtt_broker's: mosquitto when installed, else amqtt (the
+`broker` extra, in .venv after `make setup`), or the one --broker names; the first line of
+output names it. The two differ in speed: compare figures only with the same broker.
 """
 
 import collections
-import os
 import shutil
 import socket
 import statistics
-import subprocess
 import tempfile
 import threading
 import time
 
-from ..cli import UsageError
+from .. import mqtt_broker
+from ..cli import CommandError, UsageError
 
-HELP = "gateway service: uplinks/s to mosquitto and UDP, PUBACK latency, downlink timing"
+HELP = "gateway service: uplinks/s to an MQTT broker and UDP, PUBACK latency, downlink timing"
 
 
 def add_arguments(parser):
@@ -34,6 +35,11 @@ def add_arguments(parser):
     parser.add_argument("--rate", type=float, default=50.0, help="uplinks/s for the latency run")
     parser.add_argument("--seconds", type=float, default=6.0, help="length of the latency run")
     parser.add_argument("--downlinks", type=int, default=20, help="emulated downlink exchanges")
+    parser.add_argument(
+        "--broker",
+        choices=mqtt_broker.KINDS,
+        help="MQTT broker (default: mosquitto if installed, else amqtt)",
+    )
 
 
 class MemoryRadio:
@@ -71,36 +77,6 @@ class MemoryRadio:
         phy = self.frames.popleft()
         now = self.clock.now_us()
         return RxFrame(phy, now, self.clock.wall_us(), 868_100_000, 7, 125_000, 5, -60, 9.0, "ok")
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _mosquitto(directory):
-    binary = shutil.which("mosquitto") or (
-        "/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else None
-    )
-    if binary is None:
-        return None, None
-    port = _free_port()
-    conf = os.path.join(directory, "mosquitto.conf")
-    with open(conf, "w") as out:
-        out.write(f"listener {port} 127.0.0.1\nallow_anonymous true\n")
-        out.write(f"user {os.environ.get('USER') or 'root'}\nmax_queued_messages 1000000\n")
-    process = subprocess.Popen(
-        [binary, "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-            return process, port
-        except OSError:
-            time.sleep(0.025)
-    process.kill()
-    return None, None
 
 
 class _UdpServer:
@@ -300,6 +276,12 @@ def run(args):
         raise UsageError("--rate 1..10000, --seconds 1..600")
     if not 1 <= args.downlinks <= 10_000:
         raise UsageError("--downlinks must be 1..10000")
+    try:
+        kind = mqtt_broker.choose(args.broker)
+    except mqtt_broker.BrokerError as exc:
+        raise UsageError(str(exc)) from None
+    broker = mqtt_broker.Broker(tempfile.mkdtemp(prefix="lorafield-broker-"), kind)
+    print(f"mqtt_broker: {broker.description}")
     udp = _UdpServer()
     try:
         udp_cfg = {"semtech": {"enabled": True, "port_up": udp.port, "port_down": udp.port}}
@@ -307,27 +289,25 @@ def run(args):
         print(f"udp_uplinks_per_s: {done / elapsed:.0f} ({done} uplinks, PUSH_ACK for each)")
     finally:
         udp.close()
-    with tempfile.TemporaryDirectory() as broker_dir:
-        broker, port = _mosquitto(broker_dir)
-        if broker is None:
-            print("mqtt: skipped (no mosquitto binary: apt-get install mosquitto)")
-        else:
-            try:
-                mqtt_cfg = {"chirpstack": {"enabled": True, "port": port, "max_inflight": 200}}
-                done, elapsed = _throughput("chirpstack", args.uplinks, **mqtt_cfg)
-                print(f"mqtt_uplinks_per_s: {done / elapsed:.0f} ({done} uplinks, PUBACK for each)")
-                latencies = _latency("chirpstack", args.rate, args.seconds, **mqtt_cfg)
-                if latencies:
-                    print(
-                        f"mqtt_latency_ms at {args.rate:g}/s: "
-                        f"p50 {_percentile(latencies, 0.5) / 1000:.2f} "
-                        f"p99 {_percentile(latencies, 0.99) / 1000:.2f} "
-                        f"max {latencies[-1] / 1000:.2f} ({len(latencies)} uplinks, "
-                        "RxDone seen -> PUBACK)"
-                    )
-            finally:
-                broker.terminate()
-                broker.wait()
+    try:
+        broker.start()
+        mqtt_cfg = {"chirpstack": {"enabled": True, "port": broker.port, "max_inflight": 200}}
+        done, elapsed = _throughput("chirpstack", args.uplinks, **mqtt_cfg)
+        print(f"mqtt_uplinks_per_s: {done / elapsed:.0f} ({done} uplinks, PUBACK for each)")
+        latencies = _latency("chirpstack", args.rate, args.seconds, **mqtt_cfg)
+        if latencies:
+            print(
+                f"mqtt_latency_ms at {args.rate:g}/s: "
+                f"p50 {_percentile(latencies, 0.5) / 1000:.2f} "
+                f"p99 {_percentile(latencies, 0.99) / 1000:.2f} "
+                f"max {latencies[-1] / 1000:.2f} ({len(latencies)} uplinks, "
+                "RxDone seen -> PUBACK)"
+            )
+    except mqtt_broker.BrokerError as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        broker.stop()
+        shutil.rmtree(broker.directory, ignore_errors=True)
     late = sorted(_realtime_tx(args.downlinks))
     if late:
         print(

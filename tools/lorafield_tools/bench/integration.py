@@ -67,7 +67,9 @@ def _node_speed(js_path, tmp, rounds):
     if node is None:
         print("  node not found: JS speed skipped")
         return
-    vectors = json.loads((Path(__file__).resolve().parents[3] / "codecs/vectors.json").read_text())
+    from lorafield_tools.codec_export.ttn_yaml import VECTORS
+
+    vectors = json.loads(VECTORS.read_text())
     up = [
         {"fPort": v["fPort"], "bytes": list(bytes.fromhex(v["hex"]))}
         for v in vectors["valid"]

@@ -16,11 +16,13 @@ def add_arguments(parser):
 
 def run(args):
     from lorafield_tools.cli import UsageError
-    from lorafield_tools.mpcheck import compile_project
+    from lorafield_tools.mpcheck import compile_project, repo_root
     from lorafield_tools.mpvm import MicroPythonUnavailable, project_vm
 
     if args.runs < 1 or args.starts < 1:
         raise UsageError("--runs and --starts must be at least 1")
+    if not (repo_root() / "firmware").is_dir():
+        raise UsageError("run it in a lorafield checkout")
     try:
         starts = []
         for _ in range(args.starts):

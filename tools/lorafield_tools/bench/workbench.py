@@ -37,6 +37,8 @@ def add_arguments(parser):
 def run(args):
     from lorafield_gateway.fleet import load_fleet
 
+    from lorafield_tools.cli import UsageError
+    from lorafield_tools.mpvm import MicroPythonUnavailable
     from lorafield_tools.pty_board import PtyBoard
     from lorafield_tools.pty_board.world import NodeWorld
     from lorafield_tools.workbench.deploy import deploy
@@ -49,7 +51,10 @@ def run(args):
         uplinks = []
         t0 = time.perf_counter()
         world = NodeWorld(fleet_path=str(fleet_path), speed=args.speed, log=uplinks.append)
-        board = PtyBoard(fs_dir=Path(tmp) / "fs", world=world)
+        try:
+            board = PtyBoard(fs_dir=Path(tmp) / "fs", world=world)
+        except MicroPythonUnavailable as exc:
+            raise UsageError(str(exc)) from None
         stop = threading.Event()
         thread = threading.Thread(target=board.serve, args=(stop,), daemon=True)
         thread.start()

@@ -12,7 +12,8 @@ from lorafield_codec import KINDS, CodecError, decode, encode
 
 from .javascript import lorafield_version, schema_digest
 
-VECTORS = Path(__file__).resolve().parents[3] / "codecs" / "vectors.json"
+# codecs/vectors.json, through a link in this package so that the wheel carries a copy.
+VECTORS = Path(__file__).with_name("vectors.json")
 
 
 def _load_vectors(path=None):

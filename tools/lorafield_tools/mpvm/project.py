@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .vm import MicroPythonVM, repo_root
+from ..device_tree import package_dir
+from .vm import MicroPythonVM
 
 _SKIP_DIRS = {"__pycache__"}
 _SKIP_SUFFIXES = {".pyc", ".mpy"}
@@ -23,8 +24,13 @@ def _tree(src: Path, dest: str) -> dict[str, bytes]:
 
 
 def project_files(root: Path | None = None) -> dict[str, bytes]:
-    """VM path -> content: codecs/lorafield_codec and everything in firmware/lib/, under /lib."""
-    root = root or repo_root()
+    """VM path -> content: codecs/lorafield_codec and everything in firmware/lib/, under /lib;
+    without `root` (a checkout), lorafield_codec and lorafield_node from where Python imports
+    them (so from a wheel install too)."""
+    if root is None:
+        files = _tree(package_dir("lorafield_codec"), "/lib/lorafield_codec")
+        files.update(_tree(package_dir("lorafield_node"), "/lib/lorafield_node"))
+        return files
     files: dict[str, bytes] = {}
     codec = root / "codecs" / "lorafield_codec"
     if codec.is_dir():

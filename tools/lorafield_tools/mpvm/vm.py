@@ -20,7 +20,10 @@ HOST_SCRIPT = Path(__file__).with_name("host.mjs")
 NPM_PACKAGE = "@micropython/micropython-webassembly-pyscript"
 DEFAULT_HEAP_KIB = 1024
 DEFAULT_TIMEOUT_S = 30.0
-_SETUP_HINT = "run `make test` (or `make setup`) to install node_modules"
+_SETUP_HINT = (
+    "run `make test` (or `make setup`) in a lorafield checkout, or set LORAFIELD_NODE_MODULES "
+    f"to a node_modules holding {NPM_PACKAGE}"
+)
 
 
 class MicroPythonError(Exception):

@@ -73,13 +73,18 @@ def run_board(args, usage_error):
             )
         except WorldError as exc:
             raise usage_error(str(exc)) from None
-    board = PtyBoard(
-        fs_dir=args.fs,
-        world=world,
-        heap_kib=args.heap_kib,
-        link=args.link,
-        real_boards=args.real_boards,
-    )
+    from ..mpvm import MicroPythonUnavailable
+
+    try:
+        board = PtyBoard(
+            fs_dir=args.fs,
+            world=world,
+            heap_kib=args.heap_kib,
+            link=args.link,
+            real_boards=args.real_boards,
+        )
+    except MicroPythonUnavailable as exc:
+        raise usage_error(str(exc)) from None
     print(board.path, flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

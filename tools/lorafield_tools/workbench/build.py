@@ -8,8 +8,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from .. import device_tree
 from ..mpcheck.mpy import MpyCompileError, mpy_cross_binary
-from ..mpcheck.sources import repo_root
 
 # sys.implementation._mpy bits 10..13: MP_NATIVE_ARCH_* of MicroPython's py/persistentcode.h
 MPY_ARCHES = {
@@ -37,14 +37,24 @@ class BuildError(Exception):
 
 
 def sources(root=None):
-    """[(source file, device path of its .py)] for everything that goes to the device."""
-    root = Path(root or repo_root())
-    found = [(root / "firmware" / "main.py", "/main.py")]
-    for src, dest in PACKAGES:
-        for path in sorted((root / src).rglob("*.py")):
+    """[(source file, device path of its .py)] for everything that goes to the device: from
+    the checkout `root`, or by default from where Python imports the device packages (this
+    checkout, or site-packages when lorafield is installed from a wheel)."""
+    if root is None:
+        try:
+            folders = [(device_tree.package_dir(d.rsplit("/", 1)[1]), d) for _, d in PACKAGES]
+        except device_tree.DeviceCodeMissing as exc:
+            raise BuildError(str(exc)) from None
+        found = [(device_tree.main_py(), "/main.py")]
+    else:
+        root = Path(root)
+        folders = [(root / src, dest) for src, dest in PACKAGES]
+        found = [(root / "firmware" / "main.py", "/main.py")]
+    for folder, dest in folders:
+        for path in sorted(folder.rglob("*.py")):
             if "__pycache__" in path.parts:
                 continue
-            found.append((path, dest + "/" + path.relative_to(root / src).as_posix()))
+            found.append((path, dest + "/" + path.relative_to(folder).as_posix()))
     return found
 
 
