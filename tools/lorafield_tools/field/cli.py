@@ -228,9 +228,13 @@ def _battery_notes(results):
             "is the datasheet's, not measured on a chip (`lorafield bench energy` shows 15 and "
             "40 uA more)"
         )
-    shortest = min(results.nodes, key=lambda n: n.battery.life_days)
-    notes.append(
-        f"shortest projected battery life: {fmt_days(shortest.battery.life_days)} "
-        f"({shortest.name}, {shortest.setup})"
-    )
+    graded = [n for n in results.nodes if setups.get(n.setup).field_grade]
+    dev = [n for n in results.nodes if not setups.get(n.setup).field_grade]
+    for label, group in (("a field-grade node", graded), ("the other nodes", dev)):
+        if group:
+            shortest = min(group, key=lambda n: n.battery.life_days)
+            notes.append(
+                f"shortest projected battery life of {label}: "
+                f"{fmt_days(shortest.battery.life_days)} ({shortest.name}, {shortest.setup})"
+            )
     return notes
