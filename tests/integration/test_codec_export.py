@@ -502,3 +502,18 @@ def test_cli_export_writes_the_files(tmp_path):
         text=True,
     )
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_cli_export_writes_both_files_or_neither(tmp_path, capsys):
+    from lorafield_tools.cli import main
+
+    js_file = tmp_path / "codec.js"
+    argv = ["codec", "export", "--target", "ttn", "-o", str(js_file)]
+    assert main([*argv, "--ttn-yaml", str(tmp_path / "missing" / "codec.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot write" in err
+    assert list(tmp_path.iterdir()) == []  # no codec.js, no temporary file left
+    js_file.write_text("old")
+    assert main([*argv, "--ttn-yaml", str(tmp_path / "codec.yaml")]) == 0
+    assert js_file.read_text() == export_js("ttn") and (tmp_path / "codec.yaml").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["codec.js", "codec.yaml"]

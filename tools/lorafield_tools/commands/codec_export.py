@@ -26,12 +26,25 @@ def add_parser(sub):
     )
 
 
-def _write(path, text):
+def _write_all(files):
+    """Write every (path, text) or none: each goes to a temporary file beside its target
+    first, and only when all are written do they replace their targets."""
+    staged = []
     try:
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(text)
-    except OSError as exc:
-        raise UsageError(f"cannot write {path} ({exc.strerror})") from None
+        for path, text in files:
+            temporary = f"{path}.{os.getpid()}.tmp"  # created with the umask's mode
+            try:
+                with open(temporary, "x", encoding="utf-8") as handle:
+                    staged.append((temporary, path))
+                    handle.write(text)
+            except OSError as exc:
+                raise UsageError(f"cannot write {path} ({exc.strerror})") from None
+        for temporary, path in staged:
+            os.replace(temporary, path)
+        staged = []
+    finally:
+        for temporary, _ in staged:
+            os.unlink(temporary)
 
 
 def run(args):
@@ -45,13 +58,15 @@ def run(args):
             yaml_text = ttn_codec_yaml(name)
     except (ExportError, OSError) as exc:
         raise UsageError(str(exc)) from None
+    files = [(args.output, text)] if args.output else []
+    if yaml_text is not None:
+        files.append((args.ttn_yaml, yaml_text))
+    _write_all(files)
     if args.output:
-        _write(args.output, text)
         print(f"wrote {args.output} ({len(text.encode())} bytes, target {args.target})")
     else:
         sys.stdout.write(text)
     if yaml_text is not None:
-        _write(args.ttn_yaml, yaml_text)
         examples = yaml_text.count("\n    - description:")
         print(
             f"wrote {args.ttn_yaml} ({len(yaml_text.encode())} bytes, {examples} examples)",
