@@ -539,7 +539,6 @@ class EmulatedBoard:
         if self.powered:
             raise RuntimeError(f"{self.name} is already powered")
         self.powered = True
-        self._gate_marker = False
         if self.tpl5110 is not None:
             self.tpl5110.start()
         self._power_load(contract.PWRON_RESET, delay_ms * 1000)
@@ -592,8 +591,9 @@ class EmulatedBoard:
         if process is not None and process.alive and self.scheduler.current_process is not process:
             process.kill()  # the watchdog's cut (DONE comes from the firmware itself)
 
-    def _gate_on(self, _after_done):
-        """The next period starts: power-on; a timed wake if the firmware left its marker."""
+    def _gate_on(self):
+        """The next period starts: power-on; a timed wake if the firmware left its marker
+        (a file: it outlives a battery change too, which then reads as a timed wake)."""
         marked = self._gate_marker
         self._gate_marker = False
         self._power_load(contract.DEEPSLEEP_RESET if marked else contract.PWRON_RESET)

@@ -21,7 +21,7 @@ class Tpl5110:
         self.scheduler = scheduler
         self.period_us = round(period_s * 1_000_000)
         self._off = off  # the load loses power (DONE, or the watchdog's cut)
-        self._on = on  # the load gets power again: on(after_done)
+        self._on = on  # the load gets power again
         self._event = None
         self._next_us = None  # when the running period ends
         self.load_on = False
@@ -57,7 +57,5 @@ class Tpl5110:
         if self.load_on:  # no DONE in this period: the watchdog cuts the power
             self.cycles += 1
             self._off()
-            self._on(False)
-        else:
-            self.load_on = True
-            self._on(True)
+        self.load_on = True
+        self._on()

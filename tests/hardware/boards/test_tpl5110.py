@@ -90,3 +90,18 @@ def test_no_gate_no_timer():
     scheduler.run_until(3_600 * S + 2 * S)
     assert board.reset_causes == [contract.PWRON_RESET, contract.DEEPSLEEP_RESET]
     assert board.energy.state("mcu")[0] == "deepsleep"
+
+
+def test_the_marker_is_a_file_a_battery_change_after_a_gated_sleep_reads_as_a_timed_wake():
+    """Both are power-on resets to the MCU; only the marker tells them apart, and it is on
+    the flash: what the real board does (lorafield_boards.common), the emulation does."""
+
+    def main(view):
+        view.deepsleep(3_600_000)
+
+    scheduler, board = _board(main)
+    scheduler.run_until(60 * S)
+    board.power_cut()
+    board.power_on()
+    scheduler.run_until(62 * S)
+    assert board.reset_causes == [contract.PWRON_RESET, contract.DEEPSLEEP_RESET]
