@@ -528,7 +528,7 @@ class EmulatedBoard:
         tpl = (options or {}).get("tpl5110")
         self.tpl5110 = None
         if tpl:
-            self.tpl5110 = Tpl5110(scheduler, tpl["period_s"], self._gate_off, self._gate_on)
+            self.tpl5110 = Tpl5110(scheduler, tpl["period_s"], self._gate_off, self._power_load)
         # The marker file a gated board writes before it sleeps, so that the TPL5110's next
         # power-on reads as a timed wake (lorafield_boards.common); read at the next boot.
         self._gate_marker = False
@@ -541,10 +541,13 @@ class EmulatedBoard:
         self.powered = True
         if self.tpl5110 is not None:
             self.tpl5110.start()
-        self._power_load(contract.PWRON_RESET, delay_ms * 1000)
+        self._power_load(delay_ms * 1000)
 
-    def _power_load(self, cause, delay_us=0):
-        """The board's supply comes on (battery connected, or a power gate opens)."""
+    def _power_load(self, delay_us=0):
+        """The board's supply comes on (battery connected, or a power gate opens): a power-on
+        reset, which the firmware reads as a timed wake if a gated sleep left its marker
+        (a file: it outlives a battery change too)."""
+        cause = contract.DEEPSLEEP_RESET if self._gate_marker else contract.PWRON_RESET
         self.wake_reason = None
         if cause == contract.PWRON_RESET:
             self.rtc_epoch_us = self.scheduler.now_us  # the RTC domain starts with the power
@@ -590,13 +593,6 @@ class EmulatedBoard:
         process = self.process
         if process is not None and process.alive and self.scheduler.current_process is not process:
             process.kill()  # the watchdog's cut (DONE comes from the firmware itself)
-
-    def _gate_on(self):
-        """The next period starts: power-on; a timed wake if the firmware left its marker
-        (a file: it outlives a battery change too, which then reads as a timed wake)."""
-        marked = self._gate_marker
-        self._gate_marker = False
-        self._power_load(contract.DEEPSLEEP_RESET if marked else contract.PWRON_RESET)
 
     def reset(self):
         """The reset button: reboot now with HARD_RESET."""
