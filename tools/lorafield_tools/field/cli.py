@@ -204,7 +204,8 @@ def _battery_notes(results):
         f"battery life: 2 x AA alkaline ({capacity:,.0f} mAh rated) in every node, over its "
         "routine day: its whole hours without a start-up (join, calibration), a flood or a "
         "power cut, as `lorafield bench energy --board SETUP` measures a setup after its "
-        "warm-up hour; what the rest cost:"
+        "warm-up hour (which sends at 14 dBm: here the server's ADR may lower a node's TX "
+        "power); what the rest cost:"
     ]
     day = results.hours / 24.0
     for (kind, setup), group in results.by_kind().items():
