@@ -17,8 +17,9 @@ class ConfigError(ValueError):
     """Invalid configuration: one line that names the key."""
 
 
-def _key(default, doc, check=None):
-    return field(default=default, metadata={"doc": doc, "check": check})
+def _key(default, doc, check=None, secret=False):
+    """A config key; a `secret` one's value is never shown in an error."""
+    return field(default=default, metadata={"doc": doc, "check": check, "secret": secret})
 
 
 def _int_range(low, high):
@@ -156,7 +157,7 @@ class ChirpstackSection:
     host: str = _key("localhost", "MQTT broker host.")
     port: int = _key(1883, "MQTT broker port.", _port)
     username: str = _key("", "MQTT user name ('' = none).")
-    password: str = _key("", "MQTT password (never logged).")
+    password: str = _key("", "MQTT password (never logged).", secret=True)
     topic_prefix: str = _key("eu868", "Topic prefix: {prefix}/gateway/{id}/...")
     json: bool = _key(False, "Marshal messages as protobuf JSON instead of binary.")
     keepalive_s: int = _key(30, "MQTT keepalive.", _int_range(5, 3600))
@@ -214,12 +215,13 @@ def _section(cls, name, table):
             raise ConfigError(f"{name}.{key}: unknown key")
         spec = known[key]
         kind = type(spec.default)
+        got = "a value not shown (a secret)" if spec.metadata["secret"] else repr(value)
         if type(value) is not kind:
-            raise ConfigError(f"{name}.{key}: must be {_type_name(kind)}, got {value!r}")
+            raise ConfigError(f"{name}.{key}: must be {_type_name(kind)}, got {got}")
         check = spec.metadata["check"]
         problem = check(value) if check else None
         if problem:
-            raise ConfigError(f"{name}.{key}: {problem}, got {value!r}")
+            raise ConfigError(f"{name}.{key}: {problem}, got {got}")
         values[key] = value
     return cls(**values)
 

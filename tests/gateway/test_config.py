@@ -99,3 +99,12 @@ def test_cli_without_an_rfm95_is_one_line(tmp_path, capsys):
     assert main(["gateway", "run", "--config", str(cfg)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no RFM95 through Blinka" in err[0]
+
+
+@pytest.mark.parametrize("value", ["12345678", "[12345678]", "{ p = 12345678 }"])
+def test_a_bad_password_is_named_but_never_shown(value):
+    with pytest.raises(c.ConfigError) as info:
+        c.loads(f"[chirpstack]\npassword = {value}\n")
+    message = str(info.value)
+    assert message.startswith("chirpstack.password: must be a string")
+    assert "12345678" not in message and "not shown" in message
