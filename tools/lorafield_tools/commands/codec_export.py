@@ -39,9 +39,13 @@ def _write_all(files):
                     handle.write(text)
             except OSError as exc:
                 raise UsageError(f"cannot write {path} ({exc.strerror})") from None
-        for temporary, path in staged:
-            os.replace(temporary, path)
-        staged = []
+        while staged:
+            temporary, path = staged[0]
+            try:
+                os.replace(temporary, path)
+            except OSError as exc:  # e.g. a directory of that name
+                raise UsageError(f"cannot write {path} ({exc.strerror})") from None
+            staged.pop(0)
     finally:
         for temporary, _ in staged:
             os.unlink(temporary)
