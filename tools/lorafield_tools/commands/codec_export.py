@@ -32,6 +32,8 @@ def _write_all(files):
     staged = []
     try:
         for path, text in files:
+            if os.path.isdir(path):
+                raise UsageError(f"cannot write {path} (a directory)")
             temporary = f"{path}.{os.getpid()}.tmp"  # created with the umask's mode
             try:
                 with open(temporary, "x", encoding="utf-8") as handle:
@@ -43,7 +45,7 @@ def _write_all(files):
             temporary, path = staged[0]
             try:
                 os.replace(temporary, path)
-            except OSError as exc:  # e.g. a directory of that name
+            except OSError as exc:
                 raise UsageError(f"cannot write {path} ({exc.strerror})") from None
             staged.pop(0)
     finally:
