@@ -2,8 +2,8 @@
 
 `GatewayService(config)` builds everything from the config tree; tests inject the clock,
 the radio, an emulated world or the network server. `run()` is what `lorafield gateway run`
-and the systemd unit execute: start, READY=1, watchdog pings while the radio loop is alive,
-periodic stats, clean stop on SIGTERM/SIGINT.
+and the systemd unit execute: start, READY=1, watchdog pings while the radio loop and every
+forwarder thread are alive, periodic stats, clean stop on SIGTERM/SIGINT.
 """
 
 import logging
@@ -227,6 +227,13 @@ class GatewayService:
             return False
         return self.clock.now_us() - self.loop.heartbeat_us < max_age_us
 
+    def dead_threads(self):
+        """Names of the threads that must run and do not: the radio loop, each forwarder's."""
+        dead = [] if self.radio_alive() else ["radio"]
+        for forwarder in self.forwarders:
+            dead += forwarder.dead_threads()
+        return dead
+
     def stop(self):
         self._stopping.set()
         self.notifier.stopping()
@@ -261,12 +268,21 @@ class GatewayService:
                 log.exception("stats for %s failed", forwarder.name)
 
     def _housekeeping(self):
-        """Watchdog pings (only while the radio loop goes round) and periodic stats."""
+        """Watchdog pings (only while every thread that must run is alive: a dead one gets
+        the service restarted by systemd), the status line, and periodic stats."""
         watchdog_s = (self.notifier.watchdog_us or 0) / 2e6 or None
         stats_every = self.config.gateway.stats_interval_s
         next_stats = time.monotonic() + stats_every
+        reported = []
         while not self._stopping.wait(min(watchdog_s or 0.5, 0.5)):
-            if watchdog_s and self.radio_alive():
+            dead = self.dead_threads()
+            if dead != reported:
+                reported = dead
+                status = f"thread stopped: {', '.join(dead)}" if dead else "running"
+                if dead:
+                    log.error("%s; the watchdog is no longer fed", status)
+                self.notifier.notify(STATUS=status)
+            if watchdog_s and not dead:
                 self.notifier.watchdog()
             if time.monotonic() >= next_stats:
                 next_stats += stats_every
