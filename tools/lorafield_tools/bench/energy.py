@@ -35,6 +35,7 @@ from lorafield_node import board as contract
 from lorafield_node.apps import start
 
 from ..cli import UsageError
+from .keys import TEST_APP_KEY
 
 HELP = "battery life per app and board (2 x AA) from emulated time-in-state"
 
@@ -45,7 +46,6 @@ TPL5110_MA = 35e-6  # TI TPL5110 datasheet, IDD 35 nA typ
 
 DEV_EUI = bytes.fromhex("70b3d57ed0003001")
 JOIN_EUI = bytes.fromhex("70b3d57ed00000ff")
-APP_KEY = bytes.fromhex("2b7e151628aed2a6abf7158809cf4f3c")
 
 
 def _bare_esp32():
@@ -140,14 +140,14 @@ def measure(
     scheduler = Scheduler(1)
     air = Air(scheduler)
     registry = DeviceRegistry()
-    registry.add_otaa(DEV_EUI, JOIN_EUI, APP_KEY, kind=kind, name="bench")
+    registry.add_otaa(DEV_EUI, JOIN_EUI, TEST_APP_KEY, kind=kind, name="bench")
     server = NetworkServer(registry, adr=False)
     gateway = EmulatedGateway(air, "gw0", (50.0, 0.0))
     LnsLink(scheduler, server, [gateway])
     warmup_s = warmup_h * 3600
     sensors = _sensors(kind, lambda: scheduler.now_us, hours, warmup_s, changes_per_day)
     settings = dict(settings or {}, app=kind, dev_eui=DEV_EUI, join_eui=JOIN_EUI)
-    settings.update(app_key=APP_KEY, dr=dr)
+    settings.update(app_key=TEST_APP_KEY, dr=dr)
     cls = Tpl5110Board if gated else EmulatedBoard
     board = cls(
         scheduler,
