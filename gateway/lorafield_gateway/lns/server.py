@@ -190,8 +190,9 @@ class NetworkServer:
         """Server time at which ``flush`` has work, or None."""
         return self.dedup.next_deadline()
 
-    def handle_tx_ack(self, ack: TxAck, time_us=0):
-        """The gateway's report on a DownlinkFrame: requeue what did not go out."""
+    def handle_tx_ack(self, ack: TxAck, time_us):
+        """The gateway's report on a DownlinkFrame at `time_us` (server clock, the time of
+        its events): requeue what did not go out."""
         flight = self._inflight.pop(ack.downlink_id, None)
         if flight is None:
             return
