@@ -148,18 +148,11 @@ class GatewayService:
             offset = self.queue.meta(ReplayRadio.META_KEY, 0)
             self.radio = ReplayRadio(rcfg.replay_path, rcfg, self.clock, offset)
         elif rcfg.kind == "emulated":
-            from .emulation import EmulatedNodes, PacedWorld
+            from .emulation import PacedWorld
 
             if self.world is None:
                 self.world = PacedWorld()
-                self.nodes = EmulatedNodes(
-                    self.world,
-                    rcfg.emulated_nodes,
-                    rcfg.emulated_interval_ms,
-                    frequency_hz=rcfg.frequency_hz,
-                    sf=rcfg.sf,
-                    bw_hz=rcfg.bw_hz,
-                )
+                self.nodes = self._emulated_nodes()
             scheduler = self.world.scheduler
             self.clock = self.clock or VirtualClock(scheduler)
             chip = self.gateway_chip or self.world.gateway_chip()
@@ -169,11 +162,48 @@ class GatewayService:
             self.clock = self.clock or MonotonicClock()
             self.radio = Rfm95.open_blinka(rcfg, self.clock)
 
+    def _emulated_nodes(self):
+        """The fleet's devices when `local.fleet` is set (they join with its keys), else
+        anonymous ABP test nodes (frames for a remote server to see, not to decode)."""
+        from .config import ConfigError
+        from .emulation import EmulatedNodes
+
+        cfg = self.config
+        rcfg = cfg.radio
+        radio = dict(frequency_hz=rcfg.frequency_hz, sf=rcfg.sf, bw_hz=rcfg.bw_hz)
+        if not cfg.local.fleet:
+            return EmulatedNodes(
+                self.world, rcfg.emulated_nodes, rcfg.emulated_interval_ms, **radio
+            )
+        from .fleet import FleetError, load_fleet
+        from .fleet_nodes import FleetNodes
+
+        try:
+            fleet = load_fleet(cfg.local.fleet)
+        except FleetError as exc:
+            raise ConfigError(f"local.fleet: {exc}") from None
+        state_path = os.path.join(cfg.gateway.state_dir, "emulated-nodes.json")
+        os.makedirs(cfg.gateway.state_dir, exist_ok=True)
+        return FleetNodes(
+            self.world,
+            fleet,
+            rcfg.emulated_nodes,
+            rcfg.emulated_interval_ms,
+            state_path=state_path,
+            **radio,
+        )
+
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self):
         cfg = self.config
         self._build_forwarders()
         names = [f.name for f in self.forwarders]
+        if not names:
+            log.warning(
+                "no forwarder enabled ([semtech], [chirpstack] or [local]): frames go nowhere"
+            )
+        elif cfg.local.enabled and not cfg.local.fleet and self.network_server is None:
+            log.warning("local.fleet is not set: the local network server knows no device")
         path = cfg.queue_path
         if path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
