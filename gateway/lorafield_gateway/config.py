@@ -116,7 +116,11 @@ class RadioSection:
     spi_reset_pin: str = _key("D25", "Blinka `board` pin for the RFM95 reset.")
     replay_path: str = _key("", "kind='replay': JSON-lines file of frames, followed as it grows.")
     emulated_nodes: int = _key(
-        2, "kind='emulated': emulated nodes sending uplinks.", _int_range(0, 1000)
+        2,
+        "kind='emulated': emulated nodes sending uplinks. With local.fleet set, the first N"
+        " devices of that fleet, which join with its keys and send readings of their kind;"
+        " otherwise anonymous ABP test nodes.",
+        _int_range(0, 1000),
     )
     emulated_interval_ms: int = _key(
         1_000, "kind='emulated': ms between a node's uplinks.", _int_range(10, 3_600_000)

@@ -69,7 +69,7 @@ class EmulatedNodes:
     framing and MIC from the firmware's frame builder, demo keys) every `interval_ms`,
     staggered so they do not collide on the single channel."""
 
-    DEMO_KEY = bytes(range(16))
+    TEST_KEY = bytes(range(16))  # counting bytes: a test key, for both session keys
 
     def __init__(self, world, count, interval_ms, *, frequency_hz, sf, bw_hz=125_000):
         from lorafield_node.phy import UNCONFIRMED_UP, SessionCrypto, build_data
@@ -79,7 +79,7 @@ class EmulatedNodes:
         self.frames = collections.deque(maxlen=10_000)  # (dev_addr, phy), newest last
         self._build = build_data
         self._mtype = UNCONFIRMED_UP
-        self._crypto = SessionCrypto(self.DEMO_KEY, self.DEMO_KEY)
+        self._crypto = SessionCrypto(self.TEST_KEY, self.TEST_KEY)
         self.interval_us = interval_ms * 1000
         self.nodes = []
         for index in range(count):

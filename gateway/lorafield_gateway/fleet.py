@@ -27,6 +27,7 @@ key's value. The file holds secrets: it is written with mode 0600.
 """
 
 import os
+import textwrap
 import tomllib
 
 from .lns.errors import RegistryError
@@ -309,8 +310,9 @@ def device_toml(device):
     return "\n".join(lines) + "\n"
 
 
-def append_devices(path, devices, defaults=None):
-    """Append devices to a fleet file (created 0600 with [defaults] if new).
+def append_devices(path, devices, defaults=None, note=None):
+    """Append devices to a fleet file (created 0600 with [defaults] if new, and `note` as a
+    comment under its first line: e.g. that its keys are test keys).
 
     The result is validated before it replaces the file, so a bad append (a duplicate
     DevEUI, say) leaves the existing file untouched. Returns the new Fleet.
@@ -320,6 +322,8 @@ def append_devices(path, devices, defaults=None):
             text = handle.read()
     except FileNotFoundError:
         text = "# lorafield fleet file: device keys. Keep it private (mode 0600).\n"
+        if note:
+            text += "".join(f"# {line}\n" for line in textwrap.wrap(note, 90))
         if defaults:
             text += "\n[defaults]\n"
             text += "".join(f"{k} = {toml_value(v)}\n" for k, v in defaults.items())
@@ -330,11 +334,13 @@ def append_devices(path, devices, defaults=None):
         fleet = parse_fleet(tomllib.loads(new_text), source=str(path))
     except tomllib.TOMLDecodeError as exc:
         raise FleetError(f"{path}: not valid TOML ({exc})") from None
-    _write_private(path, new_text)
+    write_private(path, new_text)
     return fleet
 
 
-def _write_private(path, text):
+def write_private(path, text):
+    """Write `text` to `path` with mode 0600 whatever the umask, replacing it atomically
+    (an existing file's wider mode is not kept)."""
     temporary = f"{path}.tmp-{os.getpid()}"
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:

@@ -2,8 +2,8 @@
 
 `GatewayService(config)` builds everything from the config tree; tests inject the clock,
 the radio, an emulated world or the network server. `run()` is what `lorafield gateway run`
-and the systemd unit execute: start, READY=1, watchdog pings while the radio loop is alive,
-periodic stats, clean stop on SIGTERM/SIGINT.
+and the systemd unit execute: start, READY=1, watchdog pings while the radio loop and every
+forwarder thread are alive, periodic stats, clean stop on SIGTERM/SIGINT.
 """
 
 import logging
@@ -148,18 +148,11 @@ class GatewayService:
             offset = self.queue.meta(ReplayRadio.META_KEY, 0)
             self.radio = ReplayRadio(rcfg.replay_path, rcfg, self.clock, offset)
         elif rcfg.kind == "emulated":
-            from .emulation import EmulatedNodes, PacedWorld
+            from .emulation import PacedWorld
 
             if self.world is None:
                 self.world = PacedWorld()
-                self.nodes = EmulatedNodes(
-                    self.world,
-                    rcfg.emulated_nodes,
-                    rcfg.emulated_interval_ms,
-                    frequency_hz=rcfg.frequency_hz,
-                    sf=rcfg.sf,
-                    bw_hz=rcfg.bw_hz,
-                )
+                self.nodes = self._emulated_nodes()
             scheduler = self.world.scheduler
             self.clock = self.clock or VirtualClock(scheduler)
             chip = self.gateway_chip or self.world.gateway_chip()
@@ -169,11 +162,48 @@ class GatewayService:
             self.clock = self.clock or MonotonicClock()
             self.radio = Rfm95.open_blinka(rcfg, self.clock)
 
+    def _emulated_nodes(self):
+        """The fleet's devices when `local.fleet` is set (they join with its keys), else
+        anonymous ABP test nodes (frames for a remote server to see, not to decode)."""
+        from .config import ConfigError
+        from .emulation import EmulatedNodes
+
+        cfg = self.config
+        rcfg = cfg.radio
+        radio = dict(frequency_hz=rcfg.frequency_hz, sf=rcfg.sf, bw_hz=rcfg.bw_hz)
+        if not cfg.local.fleet:
+            return EmulatedNodes(
+                self.world, rcfg.emulated_nodes, rcfg.emulated_interval_ms, **radio
+            )
+        from .fleet import FleetError, load_fleet
+        from .fleet_nodes import FleetNodes
+
+        try:
+            fleet = load_fleet(cfg.local.fleet)
+        except FleetError as exc:
+            raise ConfigError(f"local.fleet: {exc}") from None
+        state_path = os.path.join(cfg.gateway.state_dir, "emulated-nodes.json")
+        os.makedirs(cfg.gateway.state_dir, exist_ok=True)
+        return FleetNodes(
+            self.world,
+            fleet,
+            rcfg.emulated_nodes,
+            rcfg.emulated_interval_ms,
+            state_path=state_path,
+            **radio,
+        )
+
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self):
         cfg = self.config
         self._build_forwarders()
         names = [f.name for f in self.forwarders]
+        if not names:
+            log.warning(
+                "no forwarder enabled ([semtech], [chirpstack] or [local]): frames go nowhere"
+            )
+        elif cfg.local.enabled and not cfg.local.fleet and self.network_server is None:
+            log.warning("local.fleet is not set: the local network server knows no device")
         path = cfg.queue_path
         if path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -227,6 +257,13 @@ class GatewayService:
             return False
         return self.clock.now_us() - self.loop.heartbeat_us < max_age_us
 
+    def dead_threads(self):
+        """Names of the threads that must run and do not: the radio loop, each forwarder's."""
+        dead = [] if self.radio_alive() else ["radio"]
+        for forwarder in self.forwarders:
+            dead += forwarder.dead_threads()
+        return dead
+
     def stop(self):
         self._stopping.set()
         self.notifier.stopping()
@@ -261,12 +298,21 @@ class GatewayService:
                 log.exception("stats for %s failed", forwarder.name)
 
     def _housekeeping(self):
-        """Watchdog pings (only while the radio loop goes round) and periodic stats."""
+        """Watchdog pings (only while every thread that must run is alive: a dead one gets
+        the service restarted by systemd), the status line, and periodic stats."""
         watchdog_s = (self.notifier.watchdog_us or 0) / 2e6 or None
         stats_every = self.config.gateway.stats_interval_s
         next_stats = time.monotonic() + stats_every
+        reported = []
         while not self._stopping.wait(min(watchdog_s or 0.5, 0.5)):
-            if watchdog_s and self.radio_alive():
+            dead = self.dead_threads()
+            if dead != reported:
+                reported = dead
+                status = f"thread stopped: {', '.join(dead)}" if dead else "running"
+                if dead:
+                    log.error("%s; the watchdog is no longer fed", status)
+                self.notifier.notify(STATUS=status)
+            if watchdog_s and not dead:
                 self.notifier.watchdog()
             if time.monotonic() >= next_stats:
                 next_stats += stats_every

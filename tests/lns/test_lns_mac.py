@@ -16,7 +16,7 @@ def joined():
     ns = NetworkServer(registry(dev), dedup_window_us=0)
     (accept,) = ns.handle_uplink(dev.join_request(), meta())
     dev.take_accept(accept.phy)
-    ns.handle_tx_ack(TxAck(accept.downlink_id, "OK", "RX1"))
+    ns.handle_tx_ack(TxAck(accept.downlink_id, "OK", "RX1"), meta().time_us)
     return dev, ns
 
 
@@ -28,7 +28,7 @@ def _up(ns, dev, t, ack_ok=True, **kw):
         return None, None
     (dl,) = out
     if ack_ok:
-        ns.handle_tx_ack(TxAck(dl.downlink_id, "OK", dl.items[0].window))
+        ns.handle_tx_ack(TxAck(dl.downlink_id, "OK", dl.items[0].window), m.time_us)
     return dev.open_downlink(dl.phy), dl
 
 
@@ -254,7 +254,7 @@ def test_failed_tx_puts_mac_request_and_payload_back(joined):
     ns.request_dev_status(dev.dev_eui)
     ns.enqueue(dev.dev_eui, 5, b"q")
     out = ns.handle_uplink(dev.uplink(fport=2, payload=b"a"), meta(t=1_000_000))
-    ns.handle_tx_ack(TxAck(out[0].downlink_id, "TOO_LATE"))
+    ns.handle_tx_ack(TxAck(out[0].downlink_id, "TOO_LATE"), meta(t=1_000_000).time_us)
     assert ns.events[-1].kind == "downlink_failed" and ns.events[-1].reason == "TOO_LATE"
     frame, _ = _up(ns, dev, 2_000_000, fport=2, payload=b"b")
     assert _cmds(frame) == [(maccmd.DEV_STATUS, ())] and frame.payload == b"q"

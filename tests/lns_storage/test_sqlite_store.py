@@ -31,7 +31,7 @@ def open_server(path, **options):
 def join(ns, dev, t=0, nonce=None):
     (accept,) = ns.handle_uplink(dev.join_request(nonce), meta(t=t))
     dev.take_accept(accept.phy)
-    ns.handle_tx_ack(TxAck(accept.downlink_id, "OK", "RX1"))
+    ns.handle_tx_ack(TxAck(accept.downlink_id, "OK", "RX1"), meta(t=t).time_us)
 
 
 def temp(c):  # on the codec's temperature port (PORT)
@@ -103,7 +103,7 @@ def test_a_downlink_requested_by_another_process_goes_out_and_is_tracked(tmp_pat
     frame = dev.open_downlink(down.phy)
     assert lorafield_codec.decode(frame.fport, frame.payload) == ("config", {"interval_s": 600})
     assert rows(path, "SELECT status FROM downlinks WHERE id=?", row) == [("in_flight",)]
-    ns.handle_tx_ack(TxAck(down.downlink_id, "OK", "RX1"))
+    ns.handle_tx_ack(TxAck(down.downlink_id, "OK", "RX1"), meta(t=1_000_000).time_us)
     assert rows(path, "SELECT status, window, fcnt_down FROM downlinks WHERE id=?", row) == [
         ("sent", "RX1", 0)
     ]

@@ -32,7 +32,7 @@ def test_pending_table_follows_the_window_and_a_restart_rebuilds_it(tmp_path):
     dev = ScriptedDevice()
     (accept,) = ns.handle_uplink(dev.join_request(), meta(t=0)) + ns.flush(300_000 + meta().time_us)
     dev.take_accept(accept.phy)
-    ns.handle_tx_ack(TxAck(accept.downlink_id, "OK", "RX1"))
+    ns.handle_tx_ack(TxAck(accept.downlink_id, "OK", "RX1"), meta(t=300_000).time_us)
     a, b = dev.uplink(PORT, temp(20.0)), dev.uplink(PORT, temp(21.0))
     steps = [  # (phy, gateway, time): copies of two frames, interleaved
         (a, "gw0", 1_000_000),
@@ -109,7 +109,7 @@ def test_a_batch_is_one_transaction_and_is_stored_after_an_error(tmp_path):
     row = request_downlink(path, EUI, {"config": {"interval_s": 600}})
     with ns.batch():  # the request is taken when the batch opens
         (down,) = ns.handle_uplink(dev.uplink(PORT, temp(20.0)), meta(t=1_000_000))
-        ns.handle_tx_ack(TxAck(down.downlink_id, "OK", "RX1"))
+        ns.handle_tx_ack(TxAck(down.downlink_id, "OK", "RX1"), meta(t=1_000_000).time_us)
         assert ns.handle_uplink(dev.uplink(PORT, temp(21.0)), meta(t=2_000_000)) == []
         assert rows(path, "SELECT count(*) FROM readings") == [(0,)]  # not committed yet
     assert rows(path, "SELECT count(*) FROM readings") == [(2,)]

@@ -39,6 +39,16 @@ class Forwarder:
     def stopping(self):
         return self._stopping.is_set()
 
+    def threads(self):
+        """The threads this forwarder started that must keep running."""
+        return [self._thread] if self._thread is not None else []
+
+    def dead_threads(self):
+        """Names of its threads that ended although nobody asked it to stop."""
+        if self.stopping:
+            return []
+        return [t.name for t in self.threads() if not t.is_alive()]
+
     def _main(self):
         try:
             self.run()

@@ -78,6 +78,8 @@ class LocalForwarder(Forwarder):
             self._send(downlink)
 
     def _send(self, downlink):
+        """Schedule a DownlinkFrame's items in order; the outcome goes back to the server,
+        stamped with the gateway's wall clock (emulated time in the emulated field)."""
         self.stats.add("downlink.requested")
         status = "TOO_LATE"
         for item in downlink.items:
@@ -94,6 +96,7 @@ class LocalForwarder(Forwarder):
             )
             status = self.service.schedule(request)
             if status == "OK":
-                self.ns.handle_tx_ack(TxAck(downlink.downlink_id, "OK", item.window))
+                ack = TxAck(downlink.downlink_id, "OK", item.window)
+                self.ns.handle_tx_ack(ack, self.service.clock.wall_us())
                 return
-        self.ns.handle_tx_ack(TxAck(downlink.downlink_id, status))
+        self.ns.handle_tx_ack(TxAck(downlink.downlink_id, status), self.service.clock.wall_us())

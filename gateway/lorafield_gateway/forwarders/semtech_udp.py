@@ -91,6 +91,9 @@ class SemtechForwarder(Forwarder):
         )
         self._down_thread.start()
 
+    def threads(self):
+        return super().threads() + ([self._down_thread] if self._down_thread is not None else [])
+
     def stop(self):
         super().stop()
         if self._down_thread is not None:
@@ -175,16 +178,23 @@ class SemtechForwarder(Forwarder):
             if data is None:
                 continue
             try:
-                token, identifier = identify(data)
-                if identifier == PULL_ACK:
-                    self.stats.add("semtech.pull_ack")
-                    continue
-                if identifier != PULL_RESP:
-                    raise SemtechError("unexpected packet on the down socket")
-            except SemtechError:
-                self.stats.add("rejected.udp")
-                continue
-            self._pull_resp(token, data)
+                self._down_datagram(data)
+            except Exception as exc:  # a bug on one datagram costs that datagram, not the thread
+                self.stats.add("error.semtech_down")
+                self.log.error("downlink datagram dropped: %s", type(exc).__name__)
+
+    def _down_datagram(self, data):
+        try:
+            token, identifier = identify(data)
+            if identifier == PULL_ACK:
+                self.stats.add("semtech.pull_ack")
+                return
+            if identifier != PULL_RESP:
+                raise SemtechError("unexpected packet on the down socket")
+        except SemtechError:
+            self.stats.add("rejected.udp")
+            return
+        self._pull_resp(token, data)
 
     def _pull_resp(self, token, data):
         self.stats.add("downlink.requested")

@@ -32,6 +32,9 @@ from .store import MemoryStore
 from .types import TX_OK, DownlinkFrame, Event, RxMetadata, TxAck
 from .uplink import Deduplicator, authenticate, best_copy, decode_application
 
+# The longest PHYPayload a LoRa frame carries (its length field is one byte).
+MAX_PHY_LEN = 255
+
 
 class _InFlight:
     __slots__ = ("dev_eui", "built", "join")
@@ -187,8 +190,9 @@ class NetworkServer:
         """Server time at which ``flush`` has work, or None."""
         return self.dedup.next_deadline()
 
-    def handle_tx_ack(self, ack: TxAck, time_us=0):
-        """The gateway's report on a DownlinkFrame: requeue what did not go out."""
+    def handle_tx_ack(self, ack: TxAck, time_us):
+        """The gateway's report on a DownlinkFrame at `time_us` (server clock, the time of
+        its events): requeue what did not go out."""
         flight = self._inflight.pop(ack.downlink_id, None)
         if flight is None:
             return
@@ -230,10 +234,15 @@ class NetworkServer:
             self._event(now, "uplink_rejected", None, "malformed frame: " + e.reason)
             return []
         try:
-            if mtype == JOIN_REQUEST:
-                return self._join(phy, metas, now)
-            if mtype in (UNCONFIRMED_UP, CONFIRMED_UP):
-                return self._data(phy, metas, now)
+            if len(phy) > MAX_PHY_LEN:
+                raise Rejected(f"malformed frame: {len(phy)} bytes, LoRa carries at most 255")
+            try:
+                if mtype == JOIN_REQUEST:
+                    return self._join(phy, metas, now)
+                if mtype in (UNCONFIRMED_UP, CONFIRMED_UP):
+                    return self._data(phy, metas, now)
+            except FrameError as e:  # a check deeper down that parsing did not catch
+                raise Rejected("malformed frame: " + e.reason) from None
             raise Rejected("not an uplink MType")
         except Rejected as e:
             kind = "join_rejected" if mtype == JOIN_REQUEST else "uplink_rejected"

@@ -617,7 +617,7 @@ class StoredNetworkServer(NetworkServer):
     def flush(self, now_us=None):
         return self._call(super().flush, now_us)
 
-    def handle_tx_ack(self, ack, time_us=0):
+    def handle_tx_ack(self, ack, time_us):
         return self._call(super().handle_tx_ack, ack, time_us)
 
     def enqueue(self, dev_eui, fport, payload, confirmed=False):

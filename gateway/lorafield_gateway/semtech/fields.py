@@ -70,6 +70,11 @@ def get_number(value, name):
         raise SemtechError(f"{name} must be a number")
     if value != value or value in (float("inf"), float("-inf")):
         raise SemtechError(f"{name} must be finite")
+    if isinstance(value, int):
+        try:
+            float(value)  # JSON integers have no bound; callers use them as floats
+        except OverflowError:
+            raise SemtechError(f"{name} is out of range") from None
     return value
 
 

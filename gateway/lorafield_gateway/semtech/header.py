@@ -103,6 +103,8 @@ def loads_object(body, what):
         obj = json.loads(bytes(body).decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise SemtechError(f"{what}: invalid JSON ({type(exc).__name__})") from None
+    except RecursionError:  # the decoder recurses per nesting level: [[[[... from anyone
+        raise SemtechError(f"{what}: JSON nested too deeply") from None
     if not isinstance(obj, dict):
         raise SemtechError(f"{what}: JSON body is not an object")
     return obj

@@ -40,6 +40,7 @@ from lorafield_node.apps import start
 
 from ..cli import UsageError
 from ..field import setups
+from .keys import TEST_APP_KEY
 
 HELP = "battery life per app and board (2 x AA) from emulated time-in-state"
 
@@ -50,7 +51,6 @@ HOUR_US = 3_600_000_000
 # Emulation test keys (the bench's one device; never a real device's)
 DEV_EUI = bytes.fromhex("70b3d57ed0003001")
 JOIN_EUI = bytes.fromhex("70b3d57ed00000ff")
-TEST_APP_KEY = bytes.fromhex("2b7e151628aed2a6abf7158809cf4f3c")  # FIPS-197's example key
 
 
 def configurations():

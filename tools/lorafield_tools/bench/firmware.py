@@ -16,9 +16,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from .keys import TEST_APP_KEY, TEST_APP_S_KEY, TEST_NWK_S_KEY
+
 HELP = "LoRaWAN stack: .mpy size, MicroPython heap in join/uplink, flash writes, CPU per uplink"
 
-_APP_KEY = bytes.fromhex("2b7e151628aed2a6abf7158809cf4f3c")
 # The LoRaWAN stack: what a node needs besides its application and board module.
 STACK = (
     "aes", "cmac", "phy", "join", "maccmd", "region", "airtime",
@@ -87,7 +88,7 @@ def _heap():
     from lorafield_tools.cli import UsageError
     from lorafield_tools.mpvm import MicroPythonUnavailable, project_vm
 
-    accept, downlink = host_join_accept(_APP_KEY)
+    accept, downlink = host_join_accept(TEST_APP_KEY)
     try:
         with project_vm() as vm:
             code = int(vm.run(_CODE_HEAP).strip())
@@ -153,7 +154,7 @@ def _mac_flash_writes(reserve):
     flash = NorFlash(block_size=4096, block_count=4)
     store = CountingStore(flash)
     mac = Mac(board, radio=ns["Radio"](board.clock(), []), store=store, fcnt_reserve=reserve)
-    mac.activate_abp(0x26011234, bytes(range(16)), bytes(range(16, 32)))
+    mac.activate_abp(0x26011234, TEST_NWK_S_KEY, TEST_APP_S_KEY)
     store.keys.clear()
     programs, erases = sum(flash.program_counts), sum(flash.erase_counts)
     for _ in range(1000):
@@ -180,7 +181,7 @@ def _cpu_per_uplink(n):
         board = ns["Board"]()
         radio = ns["Radio"](board.clock(), [])
         mac = Mac(board, radio=radio, store=ns["Store"](ns["RamFlash"](4096, 4)))
-        mac.activate_abp(0x26011234, bytes(range(16)), bytes(range(16, 32)))
+        mac.activate_abp(0x26011234, TEST_NWK_S_KEY, TEST_APP_S_KEY)
         payload = bytes(11)
         total = 0
         for _ in range(n):

@@ -59,7 +59,7 @@ def run(args):
     join_wall = time.perf_counter() - start
     sessions = []
     for (_eui, aes), dl in zip(keys, accepts, strict=True):
-        ns.handle_tx_ack(TxAck(dl.downlink_id, "OK", "RX1"))
+        ns.handle_tx_ack(TxAck(dl.downlink_id, "OK", "RX1"), EPOCH_US + t)
         acc = open_join_accept(dl.phy, aes)
         nwk, app = derive_session_keys(aes, acc.join_nonce, acc.net_id, 0)
         sessions.append((acc.dev_addr, SessionCrypto(nwk, app, "cryptography")))

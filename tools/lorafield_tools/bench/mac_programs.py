@@ -3,6 +3,8 @@ their output line for line (tests/lorawan/mac/test_mac_micropython.py) and `lora
 firmware` measures heap and CPU time with them. Each defines `main(...)` printing lines.
 """
 
+from .keys import TEST_KEYS_SOURCE
+
 # A RAM NOR block device (erase sets 0xFF, program only clears bits). Its image is filled in place:
 # no temporary buffer, as the VM frees nothing during one call. Also used by tests/apps/mp_apps.py.
 RAM_FLASH = """
@@ -72,6 +74,7 @@ FAKES = (
     """
 from lorafield_node.store import Store
 """
+    + TEST_KEYS_SOURCE
     + RAM_FLASH
     + CLOCK
     + """
@@ -147,7 +150,7 @@ def main():
     region = eu868()
     flash = RamFlash(1024, 3)
     s = Session(Store(flash), region, 7)
-    s.start(ABP, 0x26011234, bytes(16), bytes(range(16)))
+    s.start(ABP, 0x26011234, bytes(16), TEST_NWK_S_KEY)
     out = [s.take_fcnt_up() for _ in range(20)]
     s2 = Session(Store(flash), region, 7)
     out.append(s2.take_fcnt_up())
@@ -212,7 +215,7 @@ def main(accept, downlink, measure=False):
         store=Store(flash),
         dev_eui=bytes.fromhex("0004a30b001c0530"),
         join_eui=bytes.fromhex("70b3d57ed00000ff"),
-        app_key=bytes.fromhex("2b7e151628aed2a6abf7158809cf4f3c"),
+        app_key=TEST_APP_KEY,
     )
     built = alloc() - base
     ok = mac.join()
@@ -232,7 +235,9 @@ def main(accept, downlink, measure=False):
 
 # The frame-building path alone (what a 64 KiB heap must hold with the code compiled from source):
 # DevNonce from the persisted session, Join-request, Join-accept, keys, FCntUp, uplink frame.
-FRAMES = """
+FRAMES = (
+    TEST_KEYS_SOURCE
+    + """
 from lorafield_node import join, phy
 from lorafield_node.aes import new_aes
 from lorafield_node.session import OTAA, Session
@@ -261,7 +266,7 @@ class DictStore:
 
 
 def main(accept):
-    app = new_aes(bytes.fromhex("2b7e151628aed2a6abf7158809cf4f3c"))
+    app = new_aes(TEST_APP_KEY)
     s = Session(DictStore(), Region(), 16)
     nonce = s.take_dev_nonce()
     req = join.build_join_request(app, bytes(range(8)), bytes(range(8, 16)), nonce)
@@ -276,6 +281,7 @@ def main(accept):
         n = phy.build_data_into(buf, crypto, phy.UNCONFIRMED_UP, s.dev_addr, f, 0x80, b"", 2, b"hi")
         print("up", bytes(buf[:n]).hex())
 """
+)
 
 
 def host_join_accept(app_key, dev_addr=0x26011234, join_nonce=0x42, net_id=0x13, dev_nonce=0):
@@ -309,7 +315,7 @@ def main(n):
     board = Board()
     radio = Radio(board.clock(), [])
     mac = Mac(board, radio=radio, store=Store(RamFlash()))
-    mac.activate_abp(0x26011234, bytes(range(16)), bytes(range(16, 32)))
+    mac.activate_abp(0x26011234, TEST_NWK_S_KEY, TEST_APP_S_KEY)
     payload = bytes(11)
     for _ in range(2):
         board.lightsleep(mac.time_until_send_ms())

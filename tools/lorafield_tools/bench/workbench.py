@@ -9,19 +9,20 @@ import time
 from pathlib import Path
 
 from ..commands.common import positive_float, positive_int
+from .keys import FIPS197_TEST_KEY_HEX
 
 HELP = "emulated pty board: exec round trip, write throughput, deploy full/no-op, reset to uplink"
 
 DEV_EUI = "70b3d57ed0002001"
-FLEET = """[defaults]
+FLEET = f"""[defaults]
 join_eui = "70b3d57ed00000ff"
 
 [[device]]
 dev_eui = "70b3d57ed0002001"
 kind = "temperature"
-app_key = "2b7e151628aed2a6abf7158809cf4f3c"
+app_key = "{FIPS197_TEST_KEY_HEX}"  # a test key: the FIPS-197 example key
 board = "heltec_lora32_v2"
-settings = { sensor = "sht31", interval_s = 60 }
+settings = {{ sensor = "sht31", interval_s = 60 }}
 """
 
 

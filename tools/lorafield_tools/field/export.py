@@ -6,7 +6,8 @@
 * ``readings.jsonl``: the decoded ``data`` of each uplink with ``dev_eui``, ``kind``,
   ``fcnt``, ``time``;
 * ``sessions.json``: per device ``dev_eui``, ``dev_addr``, ``nwk_s_key``, ``app_s_key`` --
-  emulation test keys, labelled as such, so a capture can be decrypted elsewhere.
+  emulation test keys, labelled as such (the field's fleet file carries the same label), so
+  a capture can be decrypted elsewhere; mode 0600, as the fleet file.
 """
 
 import datetime
@@ -14,8 +15,11 @@ import json
 import os
 import sqlite3
 
-SESSIONS_NOTE = (
-    "EMULATION TEST KEYS: session keys of emulated devices from a lorafield emulated field. "
+from lorafield_gateway.fleet import write_private
+
+# The label of every file holding an emulated field's keys (sessions.json, fleet.toml).
+TEST_KEYS_NOTE = (
+    "EMULATION TEST KEYS: keys of emulated devices from a lorafield emulated field. "
     "Never use them for real devices."
 )
 
@@ -70,11 +74,9 @@ def export(db_path, directory):
                 "SELECT dev_eui, dev_addr_hex, nwk_s_key, app_s_key FROM sessions ORDER BY dev_eui"
             )
         ]
-        with open(sessions_path, "w", encoding="utf-8") as out:
-            json.dump(
-                {"note": SESSIONS_NOTE, "test_keys": True, "sessions": sessions}, out, indent=1
-            )
-            out.write("\n")
+        body = {"note": TEST_KEYS_NOTE, "test_keys": True, "sessions": sessions}
+        # Keys, even test keys, are written as the fleet file is: 0600.
+        write_private(sessions_path, json.dumps(body, indent=1) + "\n")
     finally:
         db.close()
     return frames_path, readings_path, sessions_path

@@ -20,12 +20,16 @@ What differs from a Pi, and why:
   for the flush. The server sees the same calls with the same times as if each copy had
   gone in at its arrival (see `FieldNetwork.hand_in`). Remote forwarders
   (`--also-forward`: Semtech UDP, ChirpStack MQTT) are the service's own threads and
-  sockets, unchanged.
+  sockets, unchanged; the downlinks they receive go to the radio loop through the
+  scheduler's thread (`FieldGatewayService._schedule_remote`). A remote server's timing
+  cannot follow a clock that runs thousands of times faster than its own: an immediate
+  downlink goes out, a timed one almost always gets TOO_LATE or TOO_EARLY.
 * One network server for all gateways: each downlink goes out through the gateway the
   server chose (`DownlinkFrame.gateway_id`).
 """
 
 import collections
+import threading
 from dataclasses import replace
 
 from lorafield_gateway.config import (
@@ -45,6 +49,11 @@ from lorafield_hw.emulated_gateway import EMULATION_EPOCH_US
 # The loop sleeps until a frame, a downlink or this long: with an interrupt-driven radio
 # the poll interval is only a fallback (the config check's 100 ms bound is for SPI polling).
 IDLE_WAKE_US = 3_600_000_000
+# Remote forwarders' downlinks are taken into the scheduler's thread this often (emulated
+# time: under a millisecond of wall time at a demo's speed); a forwarder waits this long
+# (wall time) for the status before it refuses the downlink as TOO_LATE.
+REMOTE_POLL_US = 10_000_000
+REMOTE_WAIT_S = 2.0
 
 
 class FieldClock:
@@ -203,24 +212,69 @@ class _World:
         pass
 
 
+class _RemoteDownlink:
+    """A downlink a remote forwarder's thread hands to the scheduler's thread, and its status."""
+
+    def __init__(self, request):
+        self.request = request
+        self.status = None
+        self.abandoned = False
+        self.done = threading.Event()
+
+
 class FieldGatewayService(GatewayService):
     def __init__(self, config, scheduler, radio, clock, network):
         super().__init__(config, clock=clock, radio=radio, world=_World(scheduler))
         self.field_network = network
+        self.scheduler = scheduler
+        self._field_thread = None  # the thread that runs the scheduler
+        self._remote = collections.deque()  # _RemoteDownlink from remote forwarders' threads
+        self._remote_lock = threading.Lock()
 
     def _build_forwarders(self):
         super()._build_forwarders()  # the remote ones (--also-forward)
         self.forwarders.append(FieldLocalForwarder(self, self.field_network))
 
     def schedule(self, request):
+        if threading.current_thread() is not self._field_thread:
+            return self._schedule_remote(request)
         status = super().schedule(request)
         self.radio.process.notify()  # the loop re-plans its sleep around the new downlink
         return status
 
+    def _schedule_remote(self, request):
+        """A remote server's downlink (PULL_RESP, gw.DownlinkFrame), from its forwarder's
+        thread: the scheduler is not thread-safe, so the scheduler's thread takes it (at
+        the next `REMOTE_POLL_US` of emulated time) and the forwarder waits for the status.
+        When the field is not running (finished, or between runs) it is refused."""
+        remote = _RemoteDownlink(request)
+        self._remote.append(remote)
+        if remote.done.wait(REMOTE_WAIT_S):
+            return remote.status
+        with self._remote_lock:
+            if remote.status is None:
+                remote.abandoned = True
+                remote.status = request.result = "TOO_LATE"
+        return remote.status
+
+    def _take_remote(self):
+        while self._remote:
+            remote = self._remote.popleft()
+            with self._remote_lock:
+                if remote.abandoned:
+                    continue
+                remote.status = GatewayService.schedule(self, remote.request)
+            remote.done.set()
+            self.radio.process.notify()
+        self.scheduler.after(REMOTE_POLL_US, self._take_remote)
+
     def start(self):
+        self._field_thread = threading.current_thread()
         super().start()
         self.radio.process = self._radio_process
         self.radio.clock.radios[self._radio_process] = self.radio
+        if len(self.forwarders) > 1:  # remote forwarders besides the local one
+            self.scheduler.after(REMOTE_POLL_US, self._take_remote)
 
 
 class FieldNetwork:
@@ -338,8 +392,10 @@ class FieldGateway:
         self.service.stop()
 
     def _transmitted(self, request, frame):
-        _, downlink_id, _ = request.tag
-        self.transmitted.append((self.network.downlinks.get(downlink_id), frame))
+        dev_eui = None  # a remote server's downlink: addressed to whoever it is for
+        if request.tag[0] == "local":
+            dev_eui = self.network.downlinks.get(request.tag[1])
+        self.transmitted.append((dev_eui, frame))
 
 
 def delivered(frame, receiver):

@@ -25,6 +25,7 @@ from lorafield_hw.scheduler import Scheduler
 from lorafield_hw.sensors import A02YYUW, DS18B20, QMC5883L
 from lorafield_node.apps import start as start_app
 
+from .export import TEST_KEYS_NOTE
 from .gateway import FieldClock, FieldGateway, FieldNetwork
 from .spec import JOIN_EUI, latlon
 
@@ -158,7 +159,7 @@ class Field:
             )
         if os.path.exists(self.fleet_path):  # a new field: new devices, new keys
             os.unlink(self.fleet_path)
-        append_devices(self.fleet_path, devices, {"join_eui": JOIN_EUI})
+        append_devices(self.fleet_path, devices, {"join_eui": JOIN_EUI}, note=TEST_KEYS_NOTE)
 
     def _build_nodes(self):
         spec = self.spec
