@@ -4,9 +4,8 @@ Each is transmitted (TX_ACK "NONE", the frame on the air from that gateway) or r
 a TX_ACK error, and the run goes on to its end."""
 
 import sqlite3
-import time
 
-from gw_helpers import UdpServer
+from gw_helpers import UdpServer, wait
 from lorafield_gateway.semtech import pull_resp, tx_ack
 from lorafield_tools.field.run import Field
 from lorafield_tools.field.spec import parse_scenario
@@ -20,15 +19,6 @@ SCENARIO = {
 }
 IMMEDIATE = b"\x60" + b"remote-imme" + bytes(4)
 TIMED = b"\x60" + b"remote-tmst" + bytes(4)
-
-
-def wait(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 def test_pull_resps_from_a_remote_server_are_sent_or_refused_and_the_run_goes_on(tmp_path):

@@ -18,6 +18,17 @@ from radio_helpers import configure, load_fifo, read_packet
 # even where mosquitto exists; without amqtt those tests fail with the install hint).
 BROKERS_TO_TEST = [kind for kind in ("mosquitto",) if mqtt_broker.mosquitto_binary()] + ["amqtt"]
 
+
+def wait(predicate, timeout=10.0, poll_s=0.02):
+    """Poll `predicate` until it holds or `timeout` seconds pass; its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(poll_s)
+    return predicate()
+
+
 KEY = bytes(range(16))
 CRYPTO = SessionCrypto(KEY, KEY)
 

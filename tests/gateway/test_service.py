@@ -7,12 +7,11 @@ import base64
 import logging
 import random
 import struct
-import time
 
 import pytest
 from chirpstack_api import gw
 from google.protobuf import json_format
-from gw_helpers import ClassANode, Subscriber, UdpServer, make_config, uplink
+from gw_helpers import ClassANode, Subscriber, UdpServer, make_config, uplink, wait
 from lorafield_gateway.emulation import PacedWorld
 from lorafield_gateway.semtech import pull_resp, push_data, tx_ack
 from lorafield_gateway.service import GatewayService
@@ -20,15 +19,6 @@ from lorafield_hw.air import Transmitter
 from lorafield_hw.sx1276 import SX1276
 
 GW = "0016c001ff000001"
-
-
-def wait(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
 
 
 @pytest.fixture

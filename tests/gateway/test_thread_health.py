@@ -8,7 +8,7 @@ import threading
 import time
 
 import pytest
-from gw_helpers import UdpServer, make_config
+from gw_helpers import UdpServer, make_config, wait
 from lorafield_gateway.forwarders import semtech_udp
 from lorafield_gateway.lns import DeviceRegistry, NetworkServer
 from lorafield_gateway.sdnotify import Notifier
@@ -16,15 +16,6 @@ from lorafield_gateway.semtech import pull_resp, tx_ack
 from lorafield_gateway.service import GatewayService
 
 GW = "0016c001ff000001"
-
-
-def wait(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
 
 
 def tx_acks(udp):
