@@ -53,6 +53,7 @@ def files(tmp_path_factory):
     paths["junk"].write_bytes(b"junk" * 500)
     SqliteStore(str(paths["db"])).close()
     paths["key"].write_text(API_KEY + "\n")
+    paths["key"].chmod(0o600)
     paths["scenario"].write_text(SCENARIO)
     paths["file"].write_text("text\n")
     return {name: str(path) for name, path in paths.items()}

@@ -145,7 +145,10 @@ class QueueSection:
 @dataclass(frozen=True)
 class SemtechSection:
     enabled: bool = _key(False, "Forward to a Semtech UDP (protocol v2) server.")
-    server: str = _key("localhost", "Server host name or address.")
+    server: str = _key(
+        "localhost",
+        "Server host name or address. Not encrypted: keep it on this host or a VPN.",
+    )
     port_up: int = _key(1700, "Server port for PUSH_DATA.", _port)
     port_down: int = _key(1700, "Server port for PULL_DATA (downlinks).", _port)
     keepalive_s: int = _key(10, "Seconds between PULL_DATA keepalives.", _int_range(1, 3600))
@@ -158,17 +161,62 @@ class SemtechSection:
 @dataclass(frozen=True)
 class ChirpstackSection:
     enabled: bool = _key(False, "Forward to ChirpStack v4 over MQTT.")
-    host: str = _key("localhost", "MQTT broker host.")
-    port: int = _key(1883, "MQTT broker port.", _port)
+    host: str = _key(
+        "localhost", "MQTT broker host (with tls: the name its certificate is checked for)."
+    )
+    port: int = _key(1883, "MQTT broker port. Default 1883, or 8883 with tls = true.", _port)
+    tls: bool = _key(
+        False,
+        "MQTT over TLS (1.2 or newer), the broker's certificate and host name always verified:"
+        " what a gateway needs across the internet or LTE.",
+    )
+    ca_file: str = _key(
+        "",
+        "tls: CA certificate(s), PEM, that sign the broker's certificate (ChirpStack: the"
+        " 'CA certificate' of the gateway's TLS certificate page); '' = the system trust"
+        " store. A bare name (no '/') here and in the other *_file keys is a systemd"
+        " credential (LoadCredential=, read from $CREDENTIALS_DIRECTORY).",
+    )
+    cert_file: str = _key(
+        "",
+        "tls: client certificate, PEM, for brokers that authenticate gateways by certificate"
+        " (ChirpStack: the gateway's 'TLS certificate'). Needs key_file.",
+    )
+    key_file: str = _key(
+        "",
+        "tls: the client certificate's private key, PEM; a file others cannot read (mode"
+        " 0600) or a systemd credential.",
+        secret=True,
+    )
+    tls_insecure_skip_verify: bool = _key(
+        False,
+        "tls: do NOT verify the broker's certificate and host name. Anyone on the path can"
+        " then read and change the traffic: for a lab only, logged as a warning at every"
+        " connection.",
+    )
     username: str = _key("", "MQTT user name ('' = none).")
-    password: str = _key("", "MQTT password (never logged).", secret=True)
+    password: str = _key(
+        "",
+        "MQTT password (never logged). Better kept out of this file: see password_file.",
+        secret=True,
+    )
+    password_file: str = _key(
+        "",
+        "File holding the MQTT password on one line: mode 0600 (a file every user may read"
+        " is refused) or a systemd credential name. Instead of password.",
+        secret=True,
+    )
     topic_prefix: str = _key("eu868", "Topic prefix: {prefix}/gateway/{id}/...")
     json: bool = _key(False, "Marshal messages as protobuf JSON instead of binary.")
     keepalive_s: int = _key(30, "MQTT keepalive.", _int_range(5, 3600))
     max_inflight: int = _key(
         100, "Uplinks published and not yet acknowledged (PUBACK).", _int_range(1, 10_000)
     )
-    reconnect_max_s: int = _key(10, "Longest wait between reconnect attempts.", _int_range(1, 600))
+    reconnect_max_s: int = _key(
+        60,
+        "Longest wait between connection attempts (the wait doubles from 1 s, with jitter).",
+        _int_range(1, 3600),
+    )
 
 
 @dataclass(frozen=True)
@@ -191,6 +239,11 @@ class Config:
     def queue_path(self):
         return self.queue.path or f"{self.gateway.state_dir.rstrip('/')}/queue.sqlite3"
 
+    @property
+    def lns_path(self):
+        """The local network server's database: local.db, or lns.sqlite3 in state_dir."""
+        return self.local.db or f"{self.gateway.state_dir.rstrip('/')}/lns.sqlite3"
+
     def forwarders(self):
         return [name for name in ("semtech", "chirpstack", "local") if getattr(self, name).enabled]
 
@@ -199,7 +252,10 @@ SECTION_DOCS = {
     "gateway": "Identity, state and reporting.",
     "radio": "The single-channel radio (one frequency, one SF).",
     "queue": "Durable store-and-forward queue between the radio and each forwarder.",
-    "semtech": "Semtech UDP packet forwarder protocol v2 (ChirpStack Gateway Bridge, TTN).",
+    "semtech": "Semtech UDP packet forwarder protocol v2 (ChirpStack Gateway Bridge, TTN)."
+    " UDP v2 has no encryption and no authentication: send it only to a Gateway Bridge on"
+    " this host, or through a VPN (WireGuard); across the internet use [chirpstack] with"
+    " tls = true.",
     "chirpstack": "ChirpStack v4 MQTT forwarder (gw.UplinkFrame, gw.DownlinkFrame, ...).",
     "local": "Embedded local network server.",
 }
@@ -237,13 +293,35 @@ def from_dict(data):
         if name not in known:
             raise ConfigError(f"{name}: unknown section")
         sections[name] = _section(known[name].default_factory, name, table)
+    chirpstack = sections.get("chirpstack")
+    if chirpstack is not None and chirpstack.tls and "port" not in data["chirpstack"]:
+        sections["chirpstack"] = replace(chirpstack, port=8883)  # MQTT over TLS's port
     config = Config(**sections)
+    _check_chirpstack(config.chirpstack)
     radio = config.radio
     if radio.tx_freq_min_hz > radio.tx_freq_max_hz:
         raise ConfigError("radio.tx_freq_min_hz: greater than radio.tx_freq_max_hz")
     if radio.kind == "replay" and not radio.replay_path:
         raise ConfigError("radio.replay_path: required when radio.kind is 'replay'")
     return config
+
+
+def _check_chirpstack(section):
+    """Combinations that would not do what they seem to: TLS files without TLS, one half of
+    a certificate/key pair, two sources of one password."""
+    if not section.tls:
+        for key in ("ca_file", "cert_file", "key_file", "tls_insecure_skip_verify"):
+            if getattr(section, key):
+                raise ConfigError(f"chirpstack.{key}: set, but chirpstack.tls is false")
+    if bool(section.cert_file) != bool(section.key_file):
+        given, missing = (
+            ("cert_file", "key_file") if section.cert_file else ("key_file", "cert_file")
+        )
+        raise ConfigError(f"chirpstack.{missing}: required with chirpstack.{given}")
+    if section.password and section.password_file:
+        raise ConfigError("chirpstack.password_file: set together with chirpstack.password")
+    if (section.password or section.password_file) and not section.username:
+        raise ConfigError("chirpstack.username: required with a password")
 
 
 def loads(text):
@@ -269,7 +347,7 @@ def render_defaults():
     """The annotated default configuration file (valid TOML that loads to `Config()`)."""
     lines = ["# lorafield gateway configuration (defaults). Every key is optional.", ""]
     for section in fields(Config):
-        lines.append(f"# {SECTION_DOCS[section.name]}")
+        lines.extend("# " + line for line in textwrap.wrap(SECTION_DOCS[section.name], 96))
         lines.append(f"[{section.name}]")
         for key in fields(section.default_factory):
             lines.extend("# " + line for line in textwrap.wrap(key.metadata["doc"], 96))

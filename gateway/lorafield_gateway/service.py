@@ -202,7 +202,13 @@ class GatewayService:
             log.warning(
                 "no forwarder enabled ([semtech], [chirpstack] or [local]): frames go nowhere"
             )
-        elif cfg.local.enabled and not cfg.local.fleet and self.network_server is None:
+        if cfg.semtech.enabled and not _is_local_host(cfg.semtech.server):
+            log.warning(
+                "semtech.server %s is not this host: Semtech UDP is neither encrypted nor"
+                " authenticated, so keep it inside a VPN (or use [chirpstack] with tls)",
+                cfg.semtech.server,
+            )
+        if cfg.local.enabled and not cfg.local.fleet and self.network_server is None:
             log.warning("local.fleet is not set: the local network server knows no device")
         path = cfg.queue_path
         if path != ":memory:":
@@ -239,7 +245,7 @@ class GatewayService:
             target=self._housekeeping, name="housekeeping", daemon=True
         )
         self._housekeeper.start()
-        self.notifier.ready(f"forwarding to {','.join(names) or 'nothing'}")
+        self.notifier.ready(self.status_line())
 
     def _radio_main(self):
         try:
@@ -303,12 +309,12 @@ class GatewayService:
         watchdog_s = (self.notifier.watchdog_us or 0) / 2e6 or None
         stats_every = self.config.gateway.stats_interval_s
         next_stats = time.monotonic() + stats_every
-        reported = []
+        reported = self.status_line()  # what READY=1 said
         while not self._stopping.wait(min(watchdog_s or 0.5, 0.5)):
             dead = self.dead_threads()
-            if dead != reported:
-                reported = dead
-                status = f"thread stopped: {', '.join(dead)}" if dead else "running"
+            status = self.status_line(dead)
+            if status != reported:
+                reported = status
                 if dead:
                     log.error("%s; the watchdog is no longer fed", status)
                 self.notifier.notify(STATUS=status)
@@ -317,6 +323,18 @@ class GatewayService:
             if time.monotonic() >= next_stats:
                 next_stats += stats_every
                 self.report_stats()
+
+    def status_line(self, dead=()):
+        """systemd STATUS: the forwarders, or the threads that stopped; and each forwarder's
+        current connection problem (`systemctl status` shows it)."""
+        if dead:
+            status = f"thread stopped: {', '.join(dead)}"
+        else:
+            status = f"forwarding to {','.join(f.name for f in self.forwarders) or 'nothing'}"
+        for forwarder in self.forwarders:
+            if forwarder.problem:
+                status += f"; {forwarder.name}: {forwarder.problem}"
+        return status
 
     def run(self):
         """Run until SIGTERM/SIGINT (the systemd service)."""
@@ -329,3 +347,15 @@ class GatewayService:
         finally:
             self.stop()
         return 0
+
+
+def _is_local_host(name):
+    """True for this host's names and loopback addresses (no DNS lookup)."""
+    import ipaddress
+
+    if name in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False

@@ -92,12 +92,16 @@ class ClassANode:
 class Subscriber:
     """An MQTT client with a persistent session (QoS 1) that records every message."""
 
-    def __init__(self, port, topic, client_id="test-subscriber"):
+    def __init__(self, port, topic, client_id="test-subscriber", tls_context=None, login=None):
         self.messages = collections.deque()
         self.subscribed = threading.Event()
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False
         )
+        if tls_context is not None:
+            self.client.tls_set_context(tls_context)
+        if login is not None:
+            self.client.username_pw_set(*login)
         self.client.reconnect_delay_set(0.1, 0.5)
         self.client.on_connect = lambda c, u, f, rc, p: (c.subscribe(topic, qos=1), None)
         self.client.on_subscribe = lambda *a: self.subscribed.set()

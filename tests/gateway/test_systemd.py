@@ -30,6 +30,7 @@ def test_unit_has_the_required_directives():
         "ProtectSystem=strict",
         "NoNewPrivileges=yes",
         "CapabilityBoundingSet=\n",
+        "LoadCredential=lorafield:/etc/lorafield/credentials\n",
     ):
         assert line in text, line
 

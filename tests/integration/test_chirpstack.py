@@ -55,6 +55,7 @@ def files(tmp_path):
     fleet.write_text(fleet_text())
     key = tmp_path / "api.key"
     key.write_text(API_KEY + "\n")
+    key.chmod(0o600)
     return fleet, key
 
 
@@ -264,11 +265,17 @@ def test_unreachable_server_and_bad_inputs(capsys, files, tmp_path):
     assert status == 1 and "cannot reach ChirpStack at " + address in err
     missing = str(tmp_path / "nope.key")
     status, _, err = run(capsys, *base, "--server", address, "--api-key-file", missing)
-    assert status == 2 and "cannot read API key file" in err and err.count("\n") == 1
+    assert status == 2 and "API key file: cannot read" in err and err.count("\n") == 1
     empty = tmp_path / "empty.key"
     empty.write_text("\n")
+    empty.chmod(0o600)
     status, _, err = run(capsys, *base, "--server", address, "--api-key-file", str(empty))
-    assert status == 2 and "must hold one token" in err
+    assert status == 2 and "must hold the secret on one line" in err
+    key.chmod(0o644)  # every user of the machine could read it: no secret any more
+    status, _, err = run(capsys, *base, "--server", address, "--api-key-file", str(key))
+    assert status == 2 and "can be read by every user (mode 0644): chmod 600" in err
+    assert API_KEY not in err
+    key.chmod(0o600)
     bad_fleet = tmp_path / "bad.toml"
     bad_fleet.write_text('[[device]]\ndev_eui = "zz"\n')
     argv = ["chirpstack", "sync", "--fleet", str(bad_fleet), "--tenant", TENANT]

@@ -4,6 +4,12 @@ The broker is never ours: mosquitto when its binary is installed (what a gateway
 the field), otherwise amqtt, a maintained pure-Python MQTT 3.1.1 broker that
 `make setup` installs into .venv (the `broker` extra). Either runs as its own process, so
 `stop()` is a real outage for the clients. LORAFIELD_MQTT_BROKER=mosquitto|amqtt forces one.
+
+`tls=TlsListener(...)` makes the one listener TLS-only (TLS >= 1.2), as a ChirpStack
+installation's broker on 8883 is: mosquitto with `require_certificate true` and
+`use_identity_as_username true` (the client certificate's CN is the user); amqtt verifies a
+client certificate that is presented but cannot demand one (`requires_client_certificate`
+says which). `users={name: password}` turns anonymous access off.
 """
 
 import importlib.metadata
@@ -14,9 +20,11 @@ import pwd
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ENV = "LORAFIELD_MQTT_BROKER"
@@ -26,6 +34,17 @@ INSTALL_HINT = "apt-get install mosquitto, or pip install 'lorafield[broker]' (a
 
 class BrokerError(Exception):
     """No broker can be had, or one did not start; the message is one line."""
+
+
+@dataclass(frozen=True)
+class TlsListener:
+    """PEM files of a TLS listener: the CA that signs client certificates (and the
+    broker's), the broker's certificate and key."""
+
+    ca: Path
+    cert: Path
+    key: Path
+    require_certificate: bool = True
 
 
 def mosquitto_binary():
@@ -104,7 +123,8 @@ _DISCONNECT = b"\xe0\x00"
 
 
 def _connack(port):
-    """True if a broker on `port` accepts an MQTT connection now."""
+    """True if a broker on `port` answers an MQTT CONNECT now (any CONNACK: one that
+    refuses an anonymous client still shows the broker speaks MQTT)."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
             sock.sendall(_CONNECT)
@@ -112,7 +132,22 @@ def _connack(port):
             sock.sendall(_DISCONNECT)
     except OSError:
         return False
-    return answer[:2] == b"\x20\x02" and answer[3:4] == b"\x00"
+    return answer[:2] == b"\x20\x02"
+
+
+def _tls_handshake(port, ca):
+    """True if a TLS listener on `port` completes a handshake (its certificate verified
+    against `ca`) now; a listener that demands a client certificate checks it later."""
+    context = ssl.create_default_context(cafile=str(ca))
+    context.check_hostname = False  # a test may give the broker a certificate for another host
+    try:
+        with (
+            socket.create_connection(("127.0.0.1", port), timeout=1) as sock,
+            context.wrap_socket(sock, server_hostname="127.0.0.1"),
+        ):
+            return True
+    except (OSError, ssl.SSLError):
+        return False
 
 
 class Broker:
@@ -123,12 +158,17 @@ class Broker:
     messages survive stop()/start(); `persists_sessions` says whether this broker does.
     """
 
-    def __init__(self, directory, kind=None, persistent=False):
+    def __init__(self, directory, kind=None, persistent=False, tls=None, users=None):
         self.kind = choose(kind)
         self.description = describe(self.kind)
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.persists_sessions = persistent and self.kind == "mosquitto"
+        self.tls = tls
+        self.users = dict(users or {})
+        self.requires_client_certificate = bool(
+            tls and tls.require_certificate and self.kind == "mosquitto"
+        )
         self.port = _free_port()
         self.log_path = self.directory / f"{self.kind}.log"
         self.process = None
@@ -141,10 +181,21 @@ class Broker:
         conf = self.directory / "mosquitto.conf"
         lines = [
             f"listener {self.port} 127.0.0.1",
-            "allow_anonymous true",
+            f"allow_anonymous {'false' if self.users else 'true'}",
             f"user {pwd.getpwuid(os.getuid()).pw_name}",
             "max_queued_messages 1000000",
         ]
+        if self.tls:
+            lines += [
+                f"cafile {self.tls.ca}",
+                f"certfile {self.tls.cert}",
+                f"keyfile {self.tls.key}",
+                "tls_version tlsv1.2",  # the lowest version accepted
+            ]
+            if self.tls.require_certificate:
+                lines += ["require_certificate true", "use_identity_as_username true"]
+        if self.users:
+            lines.append(f"password_file {self._mosquitto_passwords()}")
         if self.persists_sessions:
             lines += [
                 "persistence true",
@@ -154,9 +205,35 @@ class Broker:
         conf.write_text("\n".join(lines) + "\n")
         return [mosquitto_binary(), "-c", str(conf)]
 
+    def _mosquitto_passwords(self):
+        path = self.directory / "passwords"
+        path.write_text("")
+        path.chmod(0o600)
+        tool = str(Path(mosquitto_binary()).parent.parent / "bin" / "mosquitto_passwd")
+        tool = shutil.which("mosquitto_passwd") or tool
+        for name, password in self.users.items():
+            subprocess.run([tool, "-b", str(path), name, password], check=True, timeout=10)
+        return path
+
     def _amqtt_command(self):
-        plugins = {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}}
+        if self.users:
+            from pwdlib.hashers.argon2 import Argon2Hasher
+
+            path = self.directory / "passwords"
+            hasher = Argon2Hasher()
+            path.write_text("".join(f"{u}:{hasher.hash(p)}\n" for u, p in self.users.items()))
+            auth = {"amqtt.plugins.authentication.FileAuthPlugin": {"password_file": str(path)}}
+        else:
+            auth = {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}}
+        plugins = auth
         listener = {"type": "tcp", "bind": f"127.0.0.1:{self.port}"}
+        if self.tls:
+            listener.update(
+                ssl=True,
+                cafile=str(self.tls.ca),
+                certfile=str(self.tls.cert),
+                keyfile=str(self.tls.key),
+            )
         conf = self.directory / "amqtt.yaml"  # JSON is YAML
         conf.write_text(json.dumps({"listeners": {"default": listener}, "plugins": plugins}))
         return [sys.executable, "-m", "amqtt.scripts.broker_script", "-c", str(conf)]
@@ -167,7 +244,7 @@ class Broker:
             self.process = subprocess.Popen(self._command, stdout=log, stderr=log)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if _connack(self.port):
+            if _tls_handshake(self.port, self.tls.ca) if self.tls else _connack(self.port):
                 return self
             if self.process.poll() is not None:
                 tail = self.log_path.read_text(errors="replace").strip().splitlines()

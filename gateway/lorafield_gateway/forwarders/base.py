@@ -7,6 +7,7 @@ import threading
 
 class Forwarder:
     name = "forwarder"
+    problem = None  # one line while the forwarder cannot reach its server
 
     def __init__(self, service):
         self.service = service

@@ -11,16 +11,52 @@ that went) is published on ``.../event/ack``. Malformed commands are counted and
 
 paho calls `on_publish` while holding its own message lock, so the callbacks only hand
 message ids to this forwarder's thread, which does all the queue work.
+
+With ``tls = true`` the connection is TLS >= 1.2 with the broker verified (lorafield_gateway.tls).
+A failed attempt (refused, a certificate problem, the broker refusing our certificate or
+password) leaves everything queued; paho retries with a doubling wait up to
+``reconnect_max_s``, and the reason is one line in the log, in `problem` (the service's
+systemd STATUS) and counted (``mqtt.connect_failed``).
 """
 
 import collections
+import logging
 import random
 import threading
 
 import paho.mqtt.client as mqtt
 
+from .. import tls
 from ..chirpstack import mapping, topics
+from ..config import ConfigError
+from ..credentials import CredentialError, read_secret
 from .base import Forwarder
+
+log = logging.getLogger("lorafield.gateway.chirpstack")
+
+
+class _Client(mqtt.Client):
+    """paho's client, keeping the error of the last failed connection attempt (paho's
+    network thread retries and drops it) and warning before each attempt that skips
+    verification."""
+
+    insecure = False
+    last_error = None
+    answered = False  # a CONNACK came in the current connection attempt
+
+    def reconnect(self):
+        self.answered = False
+        if self.insecure:
+            log.warning(
+                "connecting WITHOUT verifying the broker's certificate"
+                " (chirpstack.tls_insecure_skip_verify = true): anyone on the path can read"
+                " and change this traffic"
+            )
+        try:
+            return super().reconnect()
+        except OSError as exc:
+            self.last_error = exc
+            raise
 
 
 class ChirpstackForwarder(Forwarder):
@@ -41,17 +77,14 @@ class ChirpstackForwarder(Forwarder):
         self._connected = threading.Event()
         self._generation = 0  # bumped on every (re)connection
         self._random = random.Random()
+        self.problem = None  # why the last connection attempt failed, until one succeeds
         self.client = self._client()
 
     def _client(self):
         cfg = self.config
-        client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2,
-            client_id=f"lorafield-gateway-{self.gateway_id}",
-            clean_session=True,
-        )
-        if cfg.username:
-            client.username_pw_set(cfg.username, cfg.password or None)
+        client = connect_client(cfg, f"lorafield-gateway-{self.gateway_id}")
+        client.on_log = self._on_log
+        client.on_connect_fail = self._on_connect_fail
         offline = mapping.marshal(mapping.conn_state(self.gateway_id, False), cfg.json)
         client.will_set(self.topic_conn, offline, qos=1, retain=True)
         client.reconnect_delay_set(min_delay=1, max_delay=cfg.reconnect_max_s)
@@ -64,9 +97,14 @@ class ChirpstackForwarder(Forwarder):
 
     # -- paho callbacks (paho's network thread) ---------------------------------------------
     def _on_connect(self, client, userdata, flags, reason_code, properties):
+        self.client.answered = True
         if reason_code.is_failure:
-            self.log.warning("broker refused the connection: %s", reason_code)
+            self._failed(f"{self.config.host}:{self.config.port}: broker refused: {reason_code}")
             return
+        self.client.last_error = None
+        if self.problem is not None:
+            self.log.info("connection restored (was: %s)", self.problem)
+        self.problem = None
         # Subscribe before announcing ONLINE: whoever sees ONLINE can send commands.
         client.subscribe(self.topic_down, qos=1)
         online = mapping.marshal(mapping.conn_state(self.gateway_id, True), self.config.json)
@@ -81,8 +119,34 @@ class ChirpstackForwarder(Forwarder):
         if self._connected.is_set():
             self.log.warning("disconnected from the broker: %s", reason_code)
             self.stats.add("mqtt.disconnected")
+        elif not self.stopping and not self.client.answered:
+            # Connected at TCP/TLS level, then dropped before CONNACK: with TLS 1.3 the
+            # broker's refusal of our certificate arrives here.
+            error = self.client.last_error
+            self._failed(
+                tls.describe(error, self.config)
+                if error
+                else tls.closed_before_connack(self.config)
+            )
         self._connected.clear()
         self._wake.set()
+
+    def _on_connect_fail(self, client, userdata):
+        error = self.client.last_error
+        self._failed(tls.describe(error, self.config) if error else "connection failed")
+
+    def _on_log(self, client, userdata, level, text):
+        # paho reports a read that failed (a TLS alert, a reset) only in its log.
+        if level == mqtt.MQTT_LOG_ERR and "socket" in text:
+            self.client.last_error = text
+
+    def _failed(self, problem):
+        """A connection attempt failed: one log line per new reason, counted, in `problem`."""
+        self.stats.add("mqtt.connect_failed")
+        if problem != self.problem:
+            self.log.error("cannot connect: %s (frames stay queued; retrying)", problem)
+        self.problem = problem
+        self.client.last_error = None
 
     def _on_publish(self, client, userdata, mid, reason_code, properties):
         self._acked_mids.append(mid)
@@ -188,3 +252,21 @@ class ChirpstackForwarder(Forwarder):
         }
         stats = mapping.gateway_stats(self.gateway_id, wall_us, counts, metadata)
         self.client.publish(self.topic_stats, mapping.marshal(stats, self.config.json), qos=1)
+
+
+def connect_client(section, client_id):
+    """A paho client for `section` (config.ChirpstackSection): credentials and TLS set, not
+    connected. Unusable files and secrets are ConfigErrors naming the key."""
+    client = _Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
+    password = section.password or None
+    if section.password_file:
+        try:
+            password = read_secret(section.password_file)
+        except CredentialError as exc:
+            raise ConfigError(f"chirpstack.password_file: {exc}") from None
+    if section.username:
+        client.username_pw_set(section.username, password)
+    if section.tls:
+        client.tls_set_context(tls.client_context(section))
+        client.insecure = section.tls_insecure_skip_verify
+    return client

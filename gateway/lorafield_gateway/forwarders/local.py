@@ -17,7 +17,7 @@ def stored_network_server(config):
     from ..lns.sqlite_store import SqliteStore, StoredNetworkServer, StoreError
 
     local = config.local
-    path = local.db or f"{config.gateway.state_dir.rstrip('/')}/lns.sqlite3"
+    path = config.lns_path
     try:
         registry = load_fleet(local.fleet).registry()
     except (FleetError, ValueError) as exc:

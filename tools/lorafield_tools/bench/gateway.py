@@ -269,6 +269,50 @@ def _realtime_tx(count):
     return [r.started_us - r.target_us for r in sent if r.started_us is not None]
 
 
+def _mqtt_figures(label, args, cfg):
+    """Uplinks/s to the broker and the PUBACK latency at a steady rate; the uplinks/s."""
+    done, elapsed = _throughput("chirpstack", args.uplinks, **cfg)
+    print(f"{label}_uplinks_per_s: {done / elapsed:.0f} ({done} uplinks, PUBACK for each)")
+    latencies = _latency("chirpstack", args.rate, args.seconds, **cfg)
+    if latencies:
+        print(
+            f"{label}_latency_ms at {args.rate:g}/s: "
+            f"p50 {_percentile(latencies, 0.5) / 1000:.2f} "
+            f"p99 {_percentile(latencies, 0.99) / 1000:.2f} "
+            f"max {latencies[-1] / 1000:.2f} ({len(latencies)} uplinks, "
+            "RxDone seen -> PUBACK)"
+        )
+    return done / elapsed
+
+
+def _tls_broker(plain):
+    """The same kind of broker with a TLS-only listener and a lab CA (lab_pki), and the
+    gateway's [chirpstack] section for it: mutual TLS as ChirpStack sets it up where the
+    broker can demand a client certificate."""
+    from ..lab_pki import LabCA
+
+    ca = LabCA(plain.directory / "pki")
+    server = ca.server()
+    client = ca.client("0016c001ff000001")
+    listener = mqtt_broker.TlsListener(ca.cert, server.cert, server.key)
+    broker = mqtt_broker.Broker(plain.directory / "tls", plain.kind, tls=listener).start()
+    what = "TLS >= 1.2, client certificate " + (
+        "demanded (mutual TLS)" if broker.requires_client_certificate else "presented"
+    )
+    section = {
+        "enabled": True,
+        "host": "localhost",
+        "port": broker.port,
+        "max_inflight": 200,
+        "tls": True,
+        "ca_file": str(ca.cert),
+        "cert_file": str(client.cert),
+        "key_file": str(client.key),
+        "_what": what,
+    }
+    return {"chirpstack": section}, broker
+
+
 def run(args):
     if not 10 <= args.uplinks <= 1_000_000:
         raise UsageError("--uplinks must be 10..1000000")
@@ -292,17 +336,12 @@ def run(args):
     try:
         broker.start()
         mqtt_cfg = {"chirpstack": {"enabled": True, "port": broker.port, "max_inflight": 200}}
-        done, elapsed = _throughput("chirpstack", args.uplinks, **mqtt_cfg)
-        print(f"mqtt_uplinks_per_s: {done / elapsed:.0f} ({done} uplinks, PUBACK for each)")
-        latencies = _latency("chirpstack", args.rate, args.seconds, **mqtt_cfg)
-        if latencies:
-            print(
-                f"mqtt_latency_ms at {args.rate:g}/s: "
-                f"p50 {_percentile(latencies, 0.5) / 1000:.2f} "
-                f"p99 {_percentile(latencies, 0.99) / 1000:.2f} "
-                f"max {latencies[-1] / 1000:.2f} ({len(latencies)} uplinks, "
-                "RxDone seen -> PUBACK)"
-            )
+        plain = _mqtt_figures("mqtt", args, mqtt_cfg)
+        broker.stop()
+        tls_cfg, broker = _tls_broker(broker)
+        print(f"mqtt_tls: {tls_cfg['chirpstack'].pop('_what')}")
+        secure = _mqtt_figures("mqtt_tls", args, tls_cfg)
+        print(f"mqtt_tls_vs_plain: {100 * secure / plain:.0f}% of the plain MQTT uplinks/s")
     except mqtt_broker.BrokerError as exc:
         raise CommandError(str(exc)) from None
     finally:

@@ -31,7 +31,8 @@ def _connection_arguments(parser):
         "--api-key-file",
         required=True,
         metavar="FILE",
-        help="file holding a ChirpStack API key (sent as a Bearer token, never printed)",
+        help="file holding a ChirpStack API key (mode 0600; sent as a Bearer token, never"
+        " printed), or a systemd credential name",
     )
     parser.add_argument("--tls", action="store_true", help="use TLS (system CA roots)")
     parser.add_argument("--ca-file", metavar="PEM", help="TLS with this CA certificate")
@@ -80,14 +81,15 @@ def _check_ca_file(path):
 
 
 def _read_api_key(path):
+    """The key from a private file (mode 0600; one every user may read is refused) or, for
+    a bare name, from $CREDENTIALS_DIRECTORY (a systemd credential)."""
+    from lorafield_gateway.credentials import CredentialError, read_secret
+
     try:
-        with open(path, encoding="utf-8") as handle:
-            key = handle.read().strip()
-    except OSError as exc:
-        raise UsageError(f"cannot read API key file {path} ({exc.strerror})") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"API key file {path} is not text") from None
-    if not key or len(key.split()) != 1:
+        key = read_secret(path)
+    except CredentialError as exc:
+        raise UsageError(f"API key file: {exc}") from None
+    if len(key.split()) != 1:
         raise UsageError(f"API key file {path} must hold one token")
     return key
 

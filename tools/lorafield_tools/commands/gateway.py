@@ -4,12 +4,14 @@ configuration.
     lorafield gateway run --config /etc/lorafield/gateway.toml
     lorafield gateway run --config gw.toml --radio replay --replay-path frames.jsonl
     lorafield gateway print-config > gateway.toml
+    lorafield gateway check-backhaul --config /etc/lorafield/gateway.toml
 """
 
 import logging
 import sys
 
 from ..cli import CommandError, UsageError
+from .common import positive_float
 
 HELP = "Raspberry Pi gateway service (radio, Semtech UDP, ChirpStack MQTT, local server)"
 
@@ -26,6 +28,19 @@ def add_arguments(parser):
     )
     run.add_argument("--replay-path", metavar="FILE", help="override radio.replay_path")
     sub.add_parser("print-config", help="print the annotated default configuration")
+    check = sub.add_parser(
+        "check-backhaul",
+        help="connect once to every enabled forwarder's server and report (TLS, CONNACK,"
+        " PULL_ACK); exit 1 if one fails",
+    )
+    check.add_argument("--config", required=True, metavar="FILE", help="TOML configuration")
+    check.add_argument(
+        "--timeout",
+        type=positive_float,
+        default=10.0,
+        metavar="S",
+        help="seconds to wait for each server (10)",
+    )
 
 
 def _load(args):
@@ -62,6 +77,8 @@ def run(args):
 
         sys.stdout.write(render_defaults())
         return 0
+    if args.gateway_command == "check-backhaul":
+        return _check_backhaul(args)
     cfg = _load(args)
     logging.basicConfig(
         level=cfg.gateway.log_level.upper(),
@@ -80,3 +97,18 @@ def run(args):
     except (OSError, RuntimeError, sqlite3.Error) as exc:
         # No radio, an unwritable state directory, ...: one line, and systemd restarts us.
         raise CommandError(f"cannot start: {exc}") from None
+
+
+def _check_backhaul(args):
+    from lorafield_gateway.backhaul import check_all, render
+
+    args.radio = args.replay_path = None
+    cfg = _load(args)
+    checks = check_all(cfg, timeout_s=args.timeout)
+    if not checks:
+        raise UsageError(f"{args.config}: no forwarder is enabled: nothing to check")
+    print(render(checks))
+    failed = [c.name for c in checks if not c.ok]
+    if failed:
+        raise CommandError(f"{len(failed)} of {len(checks)} failed: {', '.join(failed)}")
+    return 0

@@ -130,7 +130,7 @@ def _gateway_db(config_path, given):
             f"{config_path}: the gateway runs no local network server ([local] enabled = "
             "false): give --db PATH"
         )
-    return config.local.db or f"{config.gateway.state_dir.rstrip('/')}/lns.sqlite3"
+    return config.lns_path
 
 
 def _db_path(args):
