@@ -111,3 +111,89 @@ def test_a_password_file_in_an_error_is_named_never_read(tmp_path):
         connect_client(section, "x")
     assert str(info.value).startswith(f"chirpstack.password_file: {path} can be read by every")
     assert "the-password" not in str(info.value)
+
+
+def run_gateway(tmp_path, text):
+    import subprocess
+    import sys
+
+    config = tmp_path / "gw.toml"
+    config.write_text(f'[gateway]\nstate_dir = "{tmp_path}/state"\n' + text)
+    config.chmod(0o644)
+    code = "import sys; from lorafield_tools.cli import main; sys.exit(main())"
+    argv = [sys.executable, "-c", code, "gateway", "run", "--config", str(config)]
+    return subprocess.run(
+        argv + ["--radio", "emulated"], capture_output=True, text=True, timeout=20
+    )
+
+
+def test_the_service_refuses_a_key_file_every_user_can_read(tmp_path):
+    from lorafield_tools.lab_pki import LabCA
+
+    ca = LabCA(tmp_path / "pki")
+    client = ca.client("0016c001ff000001")
+    client.key.chmod(0o644)
+    result = run_gateway(
+        tmp_path,
+        f'[chirpstack]\nenabled = true\ntls = true\ncert_file = "{client.cert}"\n'
+        f'key_file = "{client.key}"\n',
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert f"chirpstack.key_file: {client.key} can be read by every user" in result.stderr
+    assert "BEGIN" not in result.stderr
+
+
+def test_an_inline_password_in_a_readable_config_is_warned_about(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    config = tmp_path / "gw.toml"
+    config.write_text(
+        f'[gateway]\nstate_dir = "{tmp_path}/state"\n[radio]\nkind = "emulated"\n'
+        '[chirpstack]\nenabled = true\nport = 1\nusername = "gw"\npassword = "inline-pw"\n'
+    )
+    config.chmod(0o644)
+    code = "import sys; from lorafield_tools.cli import main; sys.exit(main())"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "gateway", "run", "--config", str(config)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=20)
+    assert "chirpstack.password is written in" in err and "password_file" in err
+    assert "inline-pw" not in err
+    assert "connection refused" in err  # the attempt's reason, one line
+
+
+def test_the_readme_tls_setup_loads_and_builds_its_context(tmp_path, monkeypatch):
+    """README.md's ChirpStack TLS block, as printed, with ChirpStack-shaped files saved as
+    the unit's credentials: it loads, defaults to 8883 and builds the TLS context."""
+    import re
+    import ssl
+    import tomllib
+    from pathlib import Path
+
+    from lorafield_gateway import tls
+    from lorafield_tools.lab_pki import LabCA
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```toml\n(.*?)```", readme, re.S)
+    block = next(b for b in blocks if "tls = true" in b and "[chirpstack]" in b)
+    ca = LabCA(tmp_path / "pki")
+    client = ca.client("0016c001ff000001")
+    credentials = tmp_path / "credentials"
+    credentials.mkdir()
+    for name, source in [("ca.pem", ca.cert), ("gateway.pem", client.cert)]:
+        secret_file(credentials / f"lorafield_{name}", source.read_text(), 0o444)
+    secret_file(credentials / "lorafield_gateway-key.pem", client.key.read_text(), 0o400)
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(credentials))
+    section = from_dict(tomllib.loads(block)).chirpstack
+    assert (section.tls, section.port, section.host) == (True, 8883, "chirpstack.example.org")
+    context = tls.client_context(section)
+    assert context.minimum_version == ssl.TLSVersion.TLSv1_2
+    assert context.check_hostname and context.verify_mode == ssl.CERT_REQUIRED

@@ -52,8 +52,9 @@ def tls_broker(tmp_path, kind, pki, server="server", persistent=False):
     return mqtt_broker.Broker(tmp_path / "broker", kind, persistent=persistent, tls=listener)
 
 
-def subscriber(port, pki):
+def subscriber(port, pki, check_hostname=True):
     context = ssl.create_default_context(cafile=str(pki["ca"].cert))
+    context.check_hostname = check_hostname
     context.load_cert_chain(pki["subscriber"].cert, pki["subscriber"].key)
     return Subscriber(port, f"eu868/gateway/{GW}/event/up", tls_context=context)
 
@@ -256,3 +257,29 @@ def test_password_from_the_systemd_credentials_directory(tmp_path, kind, pki, mo
             assert "not-the-password" not in service.status_line()
         finally:
             service.stop()
+
+
+def test_skipping_verification_is_explicit_and_warned_at_every_connection(
+    tmp_path, kind, pki, caplog
+):
+    """tls_insecure_skip_verify connects to a broker whose certificate names another host,
+    and says so before each connection attempt (here: the first and the one after a cut)."""
+    caplog.set_level("WARNING", logger="lorafield.gateway.chirpstack")
+    with tls_broker(tmp_path, kind, pki, server="server_wrong_host") as broker:
+        sub = subscriber(broker.port, pki, check_hostname=False)
+        link = TcpLink(broker.port)
+        files = client_files(pki, ca=pki["other_ca"])  # not even the right CA
+        service, radio = gateway(tmp_path, link.port, tls_insecure_skip_verify=True, **files)
+        try:
+            radio.frames.extend(uplink(0x26000006, n) for n in range(3))
+            assert sub.wait_for(lambda m: len(m) >= 3)
+            link.cut()
+            link.heal()
+            radio.frames.extend(uplink(0x26000006, n) for n in range(3, 6))
+            assert sub.wait_for(lambda m: len(set(fcnts(sub))) >= 6, timeout=15)
+        finally:
+            service.stop()
+            link.cut()
+            sub.close()
+    warnings = [r for r in caplog.records if "WITHOUT verifying" in r.getMessage()]
+    assert len(warnings) >= 2

@@ -22,6 +22,7 @@ systemd STATUS) and counted (``mqtt.connect_failed``).
 import collections
 import logging
 import random
+import socket
 import threading
 
 import paho.mqtt.client as mqtt
@@ -258,6 +259,7 @@ def connect_client(section, client_id):
     """A paho client for `section` (config.ChirpstackSection): credentials and TLS set, not
     connected. Unusable files and secrets are ConfigErrors naming the key."""
     client = _Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
+    client.on_socket_open = _no_delay
     password = section.password or None
     if section.password_file:
         try:
@@ -270,3 +272,12 @@ def connect_client(section, client_id):
         client.tls_set_context(tls.client_context(section))
         client.insecure = section.tls_insecure_skip_verify
     return client
+
+
+def _no_delay(client, userdata, sock):
+    """Send each small MQTT packet at once (no Nagle): a PUBLISH or a downlink's TX ack
+    must not wait for the TCP acknowledgement of the one before (up to 40 ms on Linux)."""
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except (OSError, AttributeError):
+        pass

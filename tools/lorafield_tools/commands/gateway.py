@@ -90,6 +90,8 @@ def run(args):
     from lorafield_gateway.config import ConfigError
     from lorafield_gateway.service import GatewayService
 
+    _warn_inline_password(args.config, cfg)
+
     try:
         return GatewayService(cfg).run()
     except ConfigError as exc:
@@ -97,6 +99,25 @@ def run(args):
     except (OSError, RuntimeError, sqlite3.Error) as exc:
         # No radio, an unwritable state directory, ...: one line, and systemd restarts us.
         raise CommandError(f"cannot start: {exc}") from None
+
+
+def _warn_inline_password(path, cfg):
+    """A password written into a configuration file every user can read is no secret."""
+    import os
+    import stat
+
+    if not cfg.chirpstack.password:
+        return
+    try:
+        readable = os.stat(path).st_mode & stat.S_IROTH
+    except OSError:
+        return
+    if readable:
+        logging.getLogger("lorafield.gateway").warning(
+            "chirpstack.password is written in %s, which every user can read: move it to a"
+            " file of its own (chirpstack.password_file, mode 0600) or a systemd credential",
+            path,
+        )
 
 
 def _check_backhaul(args):
