@@ -117,6 +117,7 @@ def _sync_speed(tmp, count):
     fleet.write_text(_fleet_text(count))
     key = Path(tmp) / "key"
     key.write_text(API_KEY)
+    key.chmod(0o600)  # sync refuses a key file others may read
     print(f"chirpstack sync, {count} OTAA devices, in-process gRPC API on loopback")
     with FakeChirpstack() as server:
         argv = ["chirpstack", "sync", "--fleet", str(fleet), "--server", server.address]
