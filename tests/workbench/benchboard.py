@@ -29,7 +29,8 @@ MPREMOTE = str(Path(sys.executable).with_name("mpremote"))
 
 
 class BoardProcess:
-    def __init__(self, workdir: Path, speed=500, extra=()):
+    def __init__(self, workdir: Path, speed=500, extra=(), runtime="webassembly"):
+        self.runtime = runtime
         self.fleet = workdir / "fleet.toml"
         self.fleet.write_text(FLEET)
         self.fleet.chmod(0o600)
@@ -37,7 +38,7 @@ class BoardProcess:
         self.lines: list[str] = []
         self.proc = subprocess.Popen(
             [LORAFIELD, "emulate", "board", "--pty", "--fs", str(self.fs),
-             "--fleet", str(self.fleet), "--speed", str(speed), *extra],
+             "--fleet", str(self.fleet), "--speed", str(speed), "--runtime", runtime, *extra],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -89,6 +90,19 @@ class BoardProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+def runtime_params():
+    """pytest params over the board's two MicroPython runtimes; the native one skips, naming
+    its package, where its `micropython` binary is not installed (`make setup` installs it)."""
+    import pytest
+    from lorafield_tools.mpnative import INSTALL_HINT, native_available
+
+    missing = pytest.mark.skip(reason=f"no `micropython` binary: {INSTALL_HINT}")
+    return [
+        pytest.param("webassembly", id="webassembly"),
+        pytest.param("micropython", id="micropython", marks=[] if native_available() else missing),
+    ]
 
 
 def run_cli(*args):

@@ -106,6 +106,7 @@ def test_friendly_repl_echo_continuation_traceback_and_soft_reset(board):
 def test_ctrl_c_stops_a_loop_that_never_calls_the_hardware(board):
     with serial.Serial(board.path, 115200, timeout=0.2) as port:
         friendly(port)
+        talk(port, b"kept = 7\r")
         port.write(b"while True: pass\r\r")
         time.sleep(0.5)
         t0 = time.monotonic()
@@ -113,6 +114,9 @@ def test_ctrl_c_stops_a_loop_that_never_calls_the_hardware(board):
         assert b"KeyboardInterrupt" in out and out.endswith(b">>> ")
         assert time.monotonic() - t0 < 5
         assert talk(port, b"1+1\r").endswith(b"2\r\n>>> ")
+        if board.runtime == "micropython":  # SIGINT: the loop stops, the interpreter stays
+            assert time.monotonic() - t0 < 1
+            assert talk(port, b"kept\r").endswith(b"7\r\n>>> ")
 
 
 def test_provision_from_the_boards_unique_id(board, tmp_path):

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from ..commands.common import positive_float, positive_int
+from ..pty_board.command import RUNTIME_HELP, RUNTIMES
 from .keys import FIPS197_TEST_KEY_HEX
 
 HELP = "emulated pty board: exec round trip, write throughput, deploy full/no-op, reset to uplink"
@@ -33,6 +34,7 @@ def add_arguments(parser):
     parser.add_argument(
         "--speed", type=positive_float, default=500.0, help="board --speed (default 500)"
     )
+    parser.add_argument("--runtime", choices=RUNTIMES, help=RUNTIME_HELP.replace("board: ", ""))
 
 
 def run(args):
@@ -53,7 +55,7 @@ def run(args):
         t0 = time.perf_counter()
         world = NodeWorld(fleet_path=str(fleet_path), speed=args.speed, log=uplinks.append)
         try:
-            board = PtyBoard(fs_dir=Path(tmp) / "fs", world=world)
+            board = PtyBoard(fs_dir=Path(tmp) / "fs", world=world, runtime=args.runtime)
         except MicroPythonUnavailable as exc:
             raise UsageError(str(exc)) from None
         stop = threading.Event()
@@ -104,6 +106,7 @@ def run(args):
         finally:
             stop.set()
             thread.join(10)
+    print(f"runtime: {board.vm.runtime} ({board.vm.version})")
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"{name:<{width}}  {value}")

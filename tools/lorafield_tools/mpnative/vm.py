@@ -90,7 +90,7 @@ class NativeBoardVM:
         self._to_vm = self._from_vm = self._out = None
         self._buf = b""
         self._rid = 0
-        self.version = ""  # sys.version of the running interpreter
+        self.version = "MicroPython"  # for the banner: the interpreter's own, once started
         self.heap_bytes = 0  # its GC heap, as gc.mem_free() + gc.mem_alloc() reported at start
         self.files: dict[str, bytes] = {}
         self.dirs: set[str] = set()
@@ -132,7 +132,7 @@ class NativeBoardVM:
         os.set_blocking(self._out, False)
         self._buf = b""
         ready = self._wait_ready()
-        self.version = ready.get("version", "")
+        self.version = ready.get("version", "").split("; ", 1)[-1] or self.version
         self.heap_bytes = ready.get("heap", 0)
         boot = self.run("exec(open('/rom/lib/_board_boot.py').read(), {})")
         if not boot.ok:
@@ -158,7 +158,7 @@ class NativeBoardVM:
                     self.stop()
                     why = early.decode(errors="replace").strip().splitlines()
                     raise VmGone(
-                        f"{self._binary} -X heapsize={self.heap_kib}K failed to start"
+                        f"the native MicroPython did not start in a heap of {self.heap_kib} KiB"
                         + (f": {why[-1]}" if why else "")
                     )
                 self._buf += chunk

