@@ -164,6 +164,11 @@ BAD = [
     ("lorafield emulate", ["emulate", "{scenario}", "--out", "{dir}", "--export", "{file}"]),
     ("lorafield emulate", ["emulate", "{scenario}", "--db", "{junk}", "--out", "{dir}"]),
     ("lorafield emulate", ["emulate", "board", "--pty", "--heap-kib", "0"]),
+    ("lorafield emulate", ["emulate", "board", "--pty", "--runtime", "cpython"]),
+    # Too small a heap for the native interpreter's start-up (or, where it is not installed,
+    # the install hint): one line either way, before the pty's path is printed.
+    ("lorafield emulate board", ["emulate", "board", "--pty", "--no-radio", "--runtime",
+                                 "micropython", "--heap-kib", "8"]),
     ("lorafield emulate board", ["emulate", "board"]),
     ("lorafield emulate board", ["emulate", "board", "--pty", "--board-profile", "nope"]),
     ("lorafield emulate board", ["emulate", "board", "--pty", "--fleet", "{missing}"]),
