@@ -142,16 +142,18 @@ def test_deploy_files_and_the_emulated_boards_rom_come_from_the_wheel(installed)
 @pytest.mark.parametrize(
     "argv",
     [
-        ["emulate", "board", "--pty", "--no-radio"],
-        ["bench", "workbench"],
+        # --runtime: by default the board runs on a `micropython` binary wherever one is on
+        # PATH (an activated .venv has one), which needs no checkout.
+        ["emulate", "board", "--pty", "--no-radio", "--runtime", "webassembly"],
+        ["bench", "workbench", "--runtime", "webassembly"],
         ["bench", "crypto"],
         ["bench", "micropython"],
         ["bench", "firmware"],
     ],
 )
 def test_commands_needing_a_checkout_say_so_in_one_line(installed, argv):
-    """The MicroPython VM is an npm package (node_modules of a checkout after `make setup`,
-    or LORAFIELD_NODE_MODULES); the .mpy checks measure a checkout's firmware/."""
+    """The WebAssembly MicroPython VM is an npm package (node_modules of a checkout after
+    `make setup`, or LORAFIELD_NODE_MODULES); the .mpy checks measure a checkout's firmware/."""
     python, site, work, env = installed
     env = {k: v for k, v in env.items() if k != "LORAFIELD_NODE_MODULES"}
     proc = subprocess.run(
