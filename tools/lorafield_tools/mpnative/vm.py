@@ -79,6 +79,10 @@ def _read_tree(root: Path):
 
 
 class NativeBoardVM:
+    """`files`/`dirs` are the board's filesystem as last read from the VM's folder: by
+    sync_files(), and by stop() and so start(), which read it back before the folder goes (a
+    change made to `files` while a VM runs is therefore replaced at its next start)."""
+
     runtime = "micropython"
 
     def __init__(self, heap_kib=512, real_boards=False):
@@ -284,7 +288,11 @@ class NativeBoardVM:
                 elif hw is None:
                     answer = {"err": "OSError", "args": [19]}
                 else:
-                    answer = hw(msg["hw"])
+                    try:
+                        answer = hw(msg["hw"])
+                    except BaseException:
+                        self.stop()  # it waits for an answer that will never come
+                        raise
                 try:
                     self._send(b"A", msg["seq"], json.dumps(answer).encode())
                 except VmGone:
