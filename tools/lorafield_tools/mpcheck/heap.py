@@ -440,7 +440,8 @@ class ScaleReport:
         per_module = sorted(self.module_ratios().items(), key=lambda kv: kv[1])
         lo, hi = per_module[0], per_module[-1]
         out.append(
-            f"per module: {lo[1]:.3f} ({lo[0]}) to {hi[1]:.3f} ({hi[0]}), {len(per_module)} modules"
+            f"per module: {lo[1]:.3f} ({lo[0]}) to {hi[1]:.3f} ({hi[0]}), "
+            f"{len(per_module)} modules of 1 KB or more"
         )
         out.append(f"boot ({' + '.join(BOOT_GROUPS)}): {self.boot_ratio:.3f}")
         out.append(f"all groups: {self.overall_ratio:.3f}")
