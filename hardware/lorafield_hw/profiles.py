@@ -59,13 +59,19 @@ BOOST_QUIESCENT_MA = 0.001
 # RP2040 (RPI_PICO): ports/rp2/memmap_mp_rp2040.ld gives the GC heap all RAM from the end of
 # .bss to 0x20040000 (__GcHeapStart/__GcHeapEnd; no C heap). v1.28.0 built for RPI_PICO:
 # .bss ends at 0x200028d8, a 245,888-byte pool; from v1.29 (commit f452dab) gc.c, vm.c and
-# parse.c run from RAM, .bss ends at 0x200058f8: 233,856 bytes, the figure used (the smaller;
-# a published mem_info() of a Pico reads "GC: total: 233024").
+# parse.c run from RAM, .bss ends at 0x200058f8: 233,856 bytes, the figure used (the smaller).
 DEVICE_HEAP = {"esp32": 111_936, "rp2040": 233_856}
+DEVICE_HEAP_SOURCE = {
+    "esp32": "MicroPython ports/esp32/mpconfigport.h MICROPY_GC_INITIAL_HEAP_SIZE 56 KiB, grown "
+    "once (SPLIT_HEAP_AUTO): 111,936 B, micropython PR #13219",
+    "rp2040": "MicroPython ports/rp2/memmap_mp_rp2040.ld __GcHeapStart..__GcHeapEnd, RPI_PICO "
+    "built: 233,856 B from v1.29 (245,888 B in v1.28.0)",
+}
 
 # gc.mem_alloc() on the 64-bit unix port over that on the 32-bit WebAssembly VM for what a
 # booted, joined node holds (its modules as .mpy, the MAC after a join and an uplink):
-# 1.439 measured (`lorafield bench heap`), rounded down: the native heap never stands for
+# 1.439 measured (.venv/bin/python -m lorafield_tools.mpcheck.heap), rounded down: the
+# native heap never stands for
 # more than the device has. Not one factor for every object (README "Heap"): containers and
 # instances take 2.0x, byte buffers 1.3-1.5x, ints beyond 31 bits 0.3x (immediate on 64-bit).
 HEAP_SCALE_64BIT = 1.43
@@ -92,16 +98,14 @@ class HeapBudget:
     def __init__(self, mcu, device_heap, factor=HEAP_SCALE_64BIT):
         self.mcu = mcu
         self.device_heap = device_heap
+        self.source = DEVICE_HEAP_SOURCE[mcu]
         self.factor = factor
         self.native_target = int(device_heap * factor)  # the native pool to have
         self.native_heapsize = native_heapsize(self.native_target)  # -X heapsize=
 
     def __repr__(self):
-        return "HeapBudget(%r, %d B -> -X heapsize=%dK)" % (
-            self.mcu,
-            self.device_heap,
-            self.native_heapsize // 1024,
-        )
+        kib = self.native_heapsize // 1024
+        return f"HeapBudget({self.mcu!r}, {self.device_heap} B -> -X heapsize={kib}K)"
 
 
 class BoardProfile:
