@@ -2,7 +2,8 @@
 
 The pin maps live in the firmware (`lorafield_node.pinmaps`, sources beside each board):
 the real `machine`-based boards (firmware/boards) and the emulated board read the same
-table. Currents are typical figures from the datasheets named; where a figure is a
+table. Heap budgets (HEAP): MicroPython's Python heap on each MCU and the native (64-bit unix port)
+heap that stands for it. Currents are typical figures from the datasheets named; where a figure is a
 board-level estimate (the regulator, USB-UART bridge and LEDs of a dev board draw more than
 the MCU in deep sleep) it says so. They feed `lorafield_hw.energy`. The sensor UART,
 one-wire and trigger/echo pins are lorafield's suggested wiring on pins each board leaves
@@ -41,6 +42,70 @@ TWO_AA = ("alkaline", AA_ALKALINE_MAH, 2)
 # per mA at the 3.3 V rail.
 BOOST_3V3_FACTOR = 3.3 / (2.5 * 0.85)
 BOOST_QUIESCENT_MA = 0.001
+
+
+# -- Python heap per MCU ---------------------------------------------------------------------
+# The GC pool a program has on the device (gc.mem_alloc() + gc.mem_free(); mem_info()'s
+# "GC: total"), for MicroPython 1.2x built for the board as published, 32-bit (16-byte GC
+# blocks). Sources and how each figure follows from them: firmware/boards/README.md, "Heap".
+#
+# ESP32 without PSRAM (ESP32_GENERIC, e.g. ESP32-WROOM-32): ports/esp32/mpconfigport.h,
+# MICROPY_GC_INITIAL_HEAP_SIZE 56 KiB for CONFIG_IDF_TARGET_ESP32, with
+# MICROPY_GC_SPLIT_HEAP_AUTO: the heap starts at 56,000 bytes and grows once by as much
+# again, to 111,936 bytes (micropython/micropython PR #13219, commit f6d6308: "after the
+# heap is grown one time the size is 111936 bytes, with about 40k left for the IDF"; the
+# same from py/gc.c's gc_try_add_heap). Unchanged through v1.28.0. A further growth takes the
+# ESP-IDF's last ~40 KB (WiFi, BLE and mbedTLS need them): not counted on.
+# RP2040 (RPI_PICO): ports/rp2/memmap_mp_rp2040.ld gives the GC heap all RAM from the end of
+# .bss to 0x20040000 (__GcHeapStart/__GcHeapEnd; no C heap). v1.28.0 built for RPI_PICO:
+# .bss ends at 0x200028d8, a 245,888-byte pool; from v1.29 (commit f452dab) gc.c, vm.c and
+# parse.c run from RAM, .bss ends at 0x200058f8: 233,856 bytes, the figure used (the smaller).
+DEVICE_HEAP = {"esp32": 111_936, "rp2040": 233_856}
+DEVICE_HEAP_SOURCE = {
+    "esp32": "MicroPython ports/esp32/mpconfigport.h MICROPY_GC_INITIAL_HEAP_SIZE 56 KiB, grown "
+    "once (SPLIT_HEAP_AUTO): 111,936 B, micropython PR #13219",
+    "rp2040": "MicroPython ports/rp2/memmap_mp_rp2040.ld __GcHeapStart..__GcHeapEnd, RPI_PICO "
+    "built: 233,856 B from v1.29 (245,888 B in v1.28.0)",
+}
+
+# gc.mem_alloc() on the 64-bit unix port over that on the 32-bit WebAssembly VM for what a
+# booted, joined node holds (its modules as .mpy, the MAC after a join and an uplink):
+# 1.439 measured (.venv/bin/python -m lorafield_tools.mpcheck.heap), rounded down: the
+# native heap never stands for
+# more than the device has. Not one factor for every object (README "Heap"): containers and
+# instances take 2.0x, byte buffers 1.3-1.5x, ints beyond 31 bits 0.3x (immediate on 64-bit).
+HEAP_SCALE_64BIT = 1.43
+
+
+def native_pool(heapsize):
+    """The GC pool the unix port (64-bit: 32-byte blocks, allocation and finaliser tables of
+    1/4 + 1/8 byte per block) makes of `-X heapsize` bytes (py/gc.c gc_setup_area)."""
+    atb = (heapsize - 1) * 8 // (8 + 4 + 4 * 32 * 8)
+    return atb * 4 * 32
+
+
+def native_heapsize(pool):
+    """The smallest -X heapsize, in whole KiB, whose native pool holds `pool` bytes."""
+    kib = -(-pool // 1024)
+    while native_pool(kib * 1024) < pool:
+        kib += 1
+    return kib * 1024
+
+
+class HeapBudget:
+    """Device heap (bytes), the scale factor, and the native `-X heapsize` standing for it."""
+
+    def __init__(self, mcu, device_heap, factor=HEAP_SCALE_64BIT):
+        self.mcu = mcu
+        self.device_heap = device_heap
+        self.source = DEVICE_HEAP_SOURCE[mcu]
+        self.factor = factor
+        self.native_target = int(device_heap * factor)  # the native pool to have
+        self.native_heapsize = native_heapsize(self.native_target)  # -X heapsize=
+
+    def __repr__(self):
+        kib = self.native_heapsize // 1024
+        return f"HeapBudget({self.mcu!r}, {self.device_heap} B -> -X heapsize={kib}K)"
 
 
 class BoardProfile:
@@ -171,6 +236,10 @@ PROFILES = {
         ("lipo", 1200, 1),
     ),
 }
+
+
+# Per board profile key: the board's MCU decides (no board here adds PSRAM or reserves heap).
+HEAP = {key: HeapBudget(p.mcu, DEVICE_HEAP[p.mcu]) for key, p in PROFILES.items()}
 
 
 def get(key):
