@@ -3,13 +3,25 @@
 # results travel as JSON: bytes as {"b": hex}, writable buffers as {"m": hex} (copied back),
 # host objects as {"o": id} (proxies here). Pin interrupts are delivered after the call that
 # saw them, in this thread (micropython.schedule semantics).
+#
+# Heap figures for the host (lorafield_tools.field.vm_runtime): gc.mem_alloc() is sampled at
+# the start and the end of every call, so what the firmware allocates between calls and what
+# this JSON link allocates (an emulation cost no real board has) are counted apart; a sample
+# lower than the one before means a collection ran in between (its garbage is not counted).
+# At the boot's end (an "exit" with "measure"), one collection and mem_info: what the firmware still
+# holds when it sleeps, and the largest free block. Updating the counters allocates nothing.
+import gc
 import json
+import sys
 from binascii import hexlify, unhexlify
 
 import js
 
 _handlers = {}
 _objects = {}
+# peak mem_alloc, firmware bytes, link bytes, collections seen, last sample, exit measured
+_heap = [0, 0, 0, 0, gc.mem_alloc(), 0]
+_end = {}
 
 
 class HostExit(SystemExit):
@@ -45,16 +57,52 @@ def _dec(value):
 
 
 def request(req):
+    h = _heap
+    a = gc.mem_alloc()
+    if a >= h[4]:
+        h[1] += a - h[4]
+    else:
+        h[3] += 1
     reply = json.loads(js.lorafieldHw(json.dumps(req)))
+    b = gc.mem_alloc()
+    if b >= a:
+        h[2] += b - a
+    else:
+        h[3] += 1
+    h[4] = b
+    if b > h[0] or a > h[0]:
+        h[0] = a if a > b else b
     if reply.get("interrupt"):
         raise KeyboardInterrupt
     if "exit" in reply:
+        if reply.get("measure") and not h[5]:  # asked for by the field's runtime only
+            h[5] = 1
+            _measure_end()
         raise HostExit(reply["exit"])
     if "err" in reply:
         kind = {"OSError": OSError, "ValueError": ValueError, "TypeError": TypeError,
                 "AttributeError": AttributeError}  # fmt: skip
         raise kind.get(reply["err"], RuntimeError)(*reply.get("args", ()))
     return reply
+
+
+def _measure_end():
+    import micropython
+
+    gc.collect()
+    _end["end_live"] = gc.mem_alloc()
+    print("\x1emem_info")
+    micropython.mem_info()
+    print("\x1eend")
+
+
+def stats_json():
+    """The heap counters of this interpreter (read by the host after main.py)."""
+    h = _heap
+    out = {"peak": h[0], "fw": h[1], "bridge": h[2], "collections": h[3]}
+    out["block_bytes"] = 16 if sys.maxsize < 1 << 32 else 32  # 4 words: mem_info's blocks
+    out.update(_end)
+    return json.dumps(out)
 
 
 def call(oid, name, args, kwargs=None):
