@@ -10,6 +10,7 @@ from .board import PtyBoard
 # A heap of 0 or less kills the VM at start; the WebAssembly VM's memory is 32-bit, and a
 # 4 GiB heap does not start either. (Real boards give MicroPython 100-200 KiB.)
 HEAP_KIB = (1, 1 << 20)
+BOARD_HEAP_KIB = 512
 
 
 def _heap_kib(text):
@@ -48,8 +49,9 @@ def add_board_arguments(parser):
         "--heap-kib",
         type=_heap_kib,
         metavar="KIB",
-        default=512,
-        help=f"board: MicroPython heap, {HEAP_KIB[0]}..{HEAP_KIB[1]} KiB (default 512)",
+        default=None,
+        help=f"MicroPython heap, {HEAP_KIB[0]}..{HEAP_KIB[1]} KiB (board: default "
+        f"{BOARD_HEAP_KIB}; field: of every micropython node, default its board's budget)",
     )
     parser.add_argument("--no-radio", action="store_true", help="board: no air, gateway, LNS")
     parser.add_argument(
@@ -79,7 +81,7 @@ def run_board(args, usage_error):
         board = PtyBoard(
             fs_dir=args.fs,
             world=world,
-            heap_kib=args.heap_kib,
+            heap_kib=args.heap_kib or BOARD_HEAP_KIB,
             link=args.link,
             real_boards=args.real_boards,
         )
