@@ -259,3 +259,44 @@ def test_a_missing_native_vm_is_one_line(monkeypatch):
         vm_runtime.vm_factory("native")
     assert str(caught.value).startswith("the native MicroPython runtime is not installed: ")
     assert "\n" not in str(caught.value)
+
+
+def test_emulate_without_the_native_vm_says_so_in_one_line(tmp_path, monkeypatch, capsys):
+    import sys
+
+    from lorafield_tools.cli import main
+
+    monkeypatch.setitem(sys.modules, "lorafield_tools.mpnative", None)
+    path = tmp_path / "vm.toml"
+    path.write_text(scenario_toml(_scenario(MIXED)))
+    assert main(["emulate", str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(
+        "lorafield emulate: the native MicroPython runtime is not installed: "
+    )
+    assert len(captured.err.splitlines()) == 1
+    assert not (tmp_path / "out" / "lns.sqlite3").exists()
+
+
+def test_bench_soak_prints_a_row_per_day_with_the_heap_figures(capsys):
+    from lorafield_tools.cli import main
+
+    argv = ["bench", "soak", "--kind", "temperature", "--days", "0.06", "--vm", "webassembly"]
+    assert main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == (
+        "soak: temperature on pico_rfm95w+tpl5110, 0.06 days, micropython (webassembly VM, "
+        "heap 180 KiB), seed 1"
+    )
+    assert "{'rejoin': True}" in lines[1] and "power cut at" in lines[1]
+    assert "heap peak KiB" in lines[2] and "fw alloc B/uplink" in lines[2]
+    (row,) = [line for line in lines if line.split() and line.split()[0] == "1"]
+    cells = row.split()
+    assert int(cells[1]) > 3  # boots
+    sent, heard = map(int, cells[2].split("/"))
+    assert heard > 3 and cells[-2] == "0"  # no MemoryError
+    assert float(cells[4]) > 10  # KiB
+    assert any(line.startswith("downlinks: 4 queued") for line in lines), lines
+    assert "MemoryError: none; tracebacks: none" in lines
+    assert lines[-1].startswith("total: 0.06 days emulated in ")

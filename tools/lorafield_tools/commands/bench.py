@@ -17,6 +17,7 @@ BENCHMARKS = {
     "integration": "integration",
     "field": "field",
     "workbench": "workbench",
+    "soak": "soak",
 }
 
 
