@@ -159,10 +159,15 @@ HEADERS = (
 )
 
 
+def _fw(boot):
+    """Bytes the firmware allocated in a boot: exact where the VM counts allocations."""
+    return boot.fw_total if boot.fw_total is not None else boot.fw_alloc
+
+
 def _row(day, vm):
     boots = [b for b in day.boots if b is not None]
     sleeps = [b for b in boots if b.end_largest_free is not None]
-    fw = sum(b.fw_alloc for b in boots)
+    fw = sum(_fw(b) for b in boots)
     memory = sum("MemoryError" in text for _, text in day.errors)
     free_end = _kib(sleeps[-1].end_largest_free) if sleeps else "-"
     free_min = _kib(min(b.end_largest_free for b in sleeps)) if sleeps else "-"
@@ -275,7 +280,8 @@ def _alarm(kind, data):
 def _vm_summary(node, vm):
     stats = node.vm.stats
     boots = stats.boots
-    link = sum(b.bridge_alloc for b in boots)
+    exact = bool(boots) and all(b.fw_total is not None for b in boots)
+    link = sum(b.link_total if exact else b.bridge_alloc for b in boots)
     calls = stats.calls
     print(
         f"VM: {len(boots)} boots, {calls:,} hardware calls "
@@ -294,9 +300,15 @@ def _vm_summary(node, vm):
             "MemoryError: heap columns count what a boot allocated; the largest free block is "
             "the last added heap's; run on the native VM for the budget"
         )
-    print(
-        "not measured: the VM's own count of collections (GCs seen = gc.mem_alloc() fell "
-        "between two samples, a lower bound), bytes allocated in total (firmware bytes are "
-        "the growth between hardware calls; a collection in between hides some), the heap "
-        "high-water after collections (heap peak includes garbage)"
-    )
+    missing = [
+        "the VM's own count of collections (GCs seen = gc.mem_alloc() fell between two "
+        "samples, a lower bound)",
+        "the live heap's high-water between collections (heap peak includes garbage; held at "
+        "sleep is after a collection at the deep sleep)",
+    ]
+    if not exact:
+        missing.append(
+            "bytes allocated in total (this VM has no micropython.mem_total(): firmware "
+            "bytes are the growth between hardware calls, a collection in between hides some)"
+        )
+    print("not measured: " + "; ".join(missing))

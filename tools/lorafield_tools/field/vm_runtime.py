@@ -115,6 +115,8 @@ class BootRecord:
     peak_alloc: int = 0  # highest gc.mem_alloc() seen at a hardware call (garbage included)
     fw_alloc: int = 0  # bytes the firmware allocated between calls (lower bound: see ROM)
     bridge_alloc: int = 0  # bytes the ROM's JSON link allocated (emulation only)
+    fw_total: int | None = None  # every byte the firmware allocated (MICROPY_MEM_STATS builds)
+    link_total: int | None = None  # and the link
     collections: int = 0  # collections seen (gc.mem_alloc() fell between two samples)
     end_live: int | None = None  # after gc.collect() at the boot's end (deep sleep call)
     end_largest_free: int | None = None  # largest free block then, bytes
@@ -254,6 +256,8 @@ def _apply_stats(record, stats):
     record.fw_alloc = stats["fw"]
     record.bridge_alloc = stats["bridge"]
     record.collections = stats["collections"]
+    record.fw_total = stats.get("fw_total")
+    record.link_total = stats.get("link_total")
     record.end_live = stats.get("end_live")
     record.block_bytes = stats.get("block_bytes", 16)
 
