@@ -234,6 +234,7 @@ def run(args):
             runtime=args.runtime,
             heap_kib=heap if vm else None,
             vm=args.vm,
+            heap_samples=True,
         )
         field.run(until_us=round(end_s * 1e6))
         results = field.finish()

@@ -272,15 +272,18 @@ def runtime_notes(field, results):
 
 def node_vm_line(name, stats):
     boots = stats.boots
-    peak = max((b.peak_alloc for b in boots), default=0)
+    sampled = [b.peak_alloc for b in boots if b.sampled]
+    peak = f"heap peak {_kib(max(sampled))} in use (garbage included), " if sampled else ""
+    exact = [b.fw_total for b in boots if b.fw_total is not None]
+    allocated = f"{_kib(sum(exact) / len(exact))} allocated per boot, " if exact else ""
     held = max((b.end_live or 0 for b in boots), default=0)
     free = [b.end_largest_free for b in boots if b.end_largest_free is not None]
     memory = len(stats.memory_errors)
     tracebacks = len(stats.errors)
     return (
         f"{name}: {count(len(boots), 'boot')}, {stats.calls:,} hardware calls, "
-        f"{stats.wall_s:.1f} s wall in the VM; heap peak {_kib(peak)} in use (garbage "
-        f"included), {_kib(held)} held at the deep sleep, smallest largest free block "
+        f"{stats.wall_s:.1f} s wall in the VM; heap: {peak}{allocated}"
+        f"{_kib(held)} held at the deep sleep, smallest largest free block "
         f"{_kib(min(free) if free else None)}; "
         f"{count(memory, 'MemoryError') if memory else 'no MemoryError'}, "
         f"{count(tracebacks, 'traceback') if tracebacks else 'no traceback'}"

@@ -103,7 +103,8 @@ class Field:
     """`runtime`: None (each node's own, `NodeSpec.runtime`) or "cpython" / "micropython" for
     every node; `heap_kib`: a micropython node's heap (default: its board's budget,
     vm_runtime.HEAP_BUDGET_KIB); `vm`: "native" or "webassembly", or a VM class (the
-    interface of pty_board.vm.BoardVM)."""
+    interface of pty_board.vm.BoardVM); `heap_samples`: gc.mem_alloc() at every hardware call
+    of those nodes (the heap peak; costly, see the ROM's lorafield_emulated)."""
 
     def __init__(
         self,
@@ -115,12 +116,14 @@ class Field:
         runtime=None,
         heap_kib=None,
         vm="native",
+        heap_samples=False,
     ):
         _remember_missing_cryptolib()
         self.spec = spec
         self.runtime = runtime
         self.heap_kib = heap_kib
         self.vm = vm
+        self.heap_samples = heap_samples
         self.out_dir = out_dir
         os.makedirs(out_dir, exist_ok=True)
         self.db_path = db_path or os.path.join(out_dir, "lns.sqlite3")
@@ -233,6 +236,7 @@ class Field:
             self._vm_class,
             self.heap_kib or vm_runtime.heap_budget_kib(board),
             self.scheduler,
+            self.heap_samples,
         )
 
     def _read_meters(self):

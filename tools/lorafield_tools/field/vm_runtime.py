@@ -45,6 +45,8 @@ HEAP_BUDGET_KIB = {"esp32": 110, "rp2040": 180}
 BYTECODE_ONLY = SimpleNamespace(mpy_version=(6, 3), mpy_arch=0)
 
 _MAIN = "exec(open('/main.py').read(), {'__name__': '__main__'})"
+# gc.mem_alloc() at every hardware call: costly (the ROM's header), the soak's business
+_SAMPLE = "import lorafield_emulated\nlorafield_emulated.sample_heap()\n"
 # Read after each boot's main: what the ROM's lorafield_emulated counted (heap samples at
 # every hardware call, the measurement at the boot's end).
 _STATS = "import lorafield_emulated as _l\nprint('\\x1estats ' + _l.stats_json())"
@@ -110,8 +112,10 @@ class BootRecord:
 
     at_us: int
     cause: int
+    sampled: bool = False  # gc.mem_alloc() sampled at every call (VmNode sample_heap)
     calls: int = 0  # hardware calls through the bridge
     wall_s: float = 0.0  # VM start + run, the host's answers to its calls included
+    # with `sampled` (else 0):
     peak_alloc: int = 0  # highest gc.mem_alloc() seen at a hardware call (garbage included)
     fw_alloc: int = 0  # bytes the firmware allocated between calls (lower bound: see ROM)
     bridge_alloc: int = 0  # bytes the ROM's JSON link allocated (emulation only)
@@ -147,7 +151,9 @@ class VmNodeStats:
 class VmNode:
     """The `main(view)` of an EmulatedBoard whose firmware runs in a MicroPython VM."""
 
-    def __init__(self, tree, config_json, board_key, vm_class, heap_kib, scheduler=None):
+    def __init__(
+        self, tree, config_json, board_key, vm_class, heap_kib, scheduler=None, sample_heap=False
+    ):
         self.files = dict(tree)
         self.files["/lorafield.json"] = config_json.encode()
         self.board_key = board_key
@@ -155,6 +161,7 @@ class VmNode:
         self.vm_class = vm_class
         self.heap_kib = heap_kib
         self.scheduler = scheduler
+        self.main_code = (_SAMPLE if sample_heap else "") + _MAIN
         self.rtc_memory = b""  # survives deep sleep and resets, not a power cut
         self.stats = VmNodeStats()
         self.vm = None
@@ -175,7 +182,7 @@ class VmNode:
             vm.files = dict(self.files)
             vm.dirs = set()
             vm.start()
-            result = vm.run(_MAIN, output=out.append, hw=self._handler(bridge, uid))
+            result = vm.run(self.main_code, output=out.append, hw=self._handler(bridge, uid))
             if not result.killed:
                 vm.run(_STATS, output=out.append)
         finally:
@@ -252,10 +259,11 @@ class VmNode:
 
 
 def _apply_stats(record, stats):
-    record.peak_alloc = stats["peak"]
-    record.fw_alloc = stats["fw"]
-    record.bridge_alloc = stats["bridge"]
-    record.collections = stats["collections"]
+    record.sampled = "peak" in stats
+    record.peak_alloc = stats.get("peak", 0)
+    record.fw_alloc = stats.get("fw", 0)
+    record.bridge_alloc = stats.get("bridge", 0)
+    record.collections = stats.get("collections", 0)
     record.fw_total = stats.get("fw_total")
     record.link_total = stats.get("link_total")
     record.end_live = stats.get("end_live")
