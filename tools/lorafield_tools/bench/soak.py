@@ -290,9 +290,15 @@ def _vm_summary(node, vm):
         "per call by the ROM's JSON link (emulation only, not counted above)"
     )
     if stats.errors:
+        seen = {}  # a crash loop repeats one traceback at every boot: each once, counted
         for at_us, text in stats.errors:
-            print(f"traceback at {at_us / 3.6e9:.2f} h:")
-            print("    " + text.strip().replace("\n", "\n    "))
+            seen.setdefault(text.strip(), []).append(at_us)
+        for text, times in seen.items():
+            when = f"at {times[0] / 3.6e9:.2f} h"
+            if len(times) > 1:
+                when = f"{len(times)} times, {times[0] / 3.6e9:.2f} h to {times[-1] / 3.6e9:.2f} h"
+            print(f"traceback ({when}):")
+            print("    " + text.replace("\n", "\n    "))
     else:
         print("MemoryError: none; tracebacks: none")
     if vm == "webassembly":
