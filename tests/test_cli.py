@@ -105,6 +105,9 @@ BAD = [
     ("lorafield bench field", ["bench", "field", "--nodes", "x"]),
     ("lorafield bench workbench", ["bench", "workbench", "--execs", "0"]),
     ("lorafield bench workbench", ["bench", "workbench", "--speed", "-1"]),
+    ("lorafield bench soak", ["bench", "soak", "--kind", "parking", "--days", "0"]),
+    ("lorafield bench soak", ["bench", "soak", "--kind", "lamp"]),
+    ("lorafield bench soak", ["bench", "soak", "--kind", "parking", "--heap-kib", "8"]),
     ("lorafield gateway", ["gateway"]),
     ("lorafield gateway run", ["gateway", "run", "--config", "{missing}"]),
     ("lorafield gateway run", ["gateway", "run", "--config", "{dir}"]),
@@ -169,6 +172,8 @@ BAD = [
     # the install hint): one line either way, before the pty's path is printed.
     ("lorafield emulate board", ["emulate", "board", "--pty", "--no-radio", "--runtime",
                                  "micropython", "--heap-kib", "8"]),
+    ("lorafield emulate", ["emulate", "{scenario}", "--runtime", "pypy"]),
+    ("lorafield emulate", ["emulate", "{scenario}", "--vm", "jvm"]),
     ("lorafield emulate board", ["emulate", "board"]),
     ("lorafield emulate board", ["emulate", "board", "--pty", "--board-profile", "nope"]),
     ("lorafield emulate board", ["emulate", "board", "--pty", "--fleet", "{missing}"]),

@@ -18,6 +18,7 @@ BENCHMARKS = {
     "field": "field",
     "workbench": "workbench",
     "boardvm": "boardvm",
+    "soak": "soak",
 }
 
 

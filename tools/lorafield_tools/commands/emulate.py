@@ -24,9 +24,10 @@ def add_arguments(parser):
         "--list-examples", action="store_true", help="list the example scenarios shipped"
     )
     add_board_arguments(parser)
-    from ..field.cli import add_output_arguments
+    from ..field.cli import add_output_arguments, add_runtime_arguments
 
     add_output_arguments(parser, "")  # field: --out, --db, --export, --also-forward, --quiet
+    add_runtime_arguments(parser)  # field: --runtime, --vm
 
 
 def run(args):

@@ -14,6 +14,8 @@ from . import setups
 from .export import export
 from .results import LOSS_CAUSES, count, fmt_days, summary_table
 from .run import Field
+from .spec import RUNTIMES
+from .vm_runtime import VMS, RuntimeUnavailable, vm_factory
 
 BAR = 30
 
@@ -42,6 +44,23 @@ def add_output_arguments(parser, default_out):
         help="udp://HOST:PORT (Semtech UDP) or mqtt://HOST:PORT (ChirpStack MQTT), repeatable",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def add_runtime_arguments(parser):
+    """Where the nodes' firmware runs (`--heap-kib` is shared with `emulate board`)."""
+    parser.add_argument(
+        "--runtime",
+        choices=RUNTIMES,
+        help="run every node's firmware on CPython or, deployed (.mpy, /lorafield.json), in a "
+        "MicroPython VM, a fresh one per boot (default: each node's own `runtime`, cpython)",
+    )
+    parser.add_argument(
+        "--vm",
+        choices=VMS,
+        default="native",
+        help="the MicroPython of micropython nodes: the native unix port (default) or the "
+        "WebAssembly build (slower; its heap grows instead of raising MemoryError)",
+    )
 
 
 def parse_forward(url):
@@ -111,6 +130,16 @@ def run_field(spec, args, out=None):
     """Run the field described by `spec` with the shared options; prints the summary."""
     out = out or sys.stdout
     forwards = [parse_forward(url) for url in args.also_forward]
+    runtime = getattr(args, "runtime", None)
+    vm = getattr(args, "vm", "native")
+    if runtime == "micropython" or (
+        runtime is None and any(n.runtime == "micropython" for n in spec.nodes)
+    ):
+        try:
+            vm_factory(vm)  # before anything runs: one line if it is not installed
+        except RuntimeUnavailable as exc:
+            raise UsageError(str(exc)) from None
+
     db_path = args.db or os.path.join(args.out, "lns.sqlite3")
     fresh_db(db_path)
     kinds = {}
@@ -124,7 +153,15 @@ def run_field(spec, args, out=None):
     )
     for warning in spec.warnings():
         print(f"warning: {warning}", file=sys.stderr)
-    field = Field(spec, args.out, db_path=db_path, also_forward=forwards)
+    field = Field(
+        spec,
+        args.out,
+        db_path=db_path,
+        also_forward=forwards,
+        runtime=runtime,
+        heap_kib=getattr(args, "heap_kib", None),
+        vm=vm,
+    )
     try:
         field.run(progress=Progress(args.quiet))
     finally:
@@ -187,7 +224,70 @@ def _notes(spec, field, results):
     for (gateway_id, name), left in sorted(getattr(field, "undelivered", {}).items()):
         notes.append(f"--also-forward {name} on gateway {gateway_id}: {left} frames not delivered")
     notes += _battery_notes(results)
+    notes += runtime_notes(field, results)
     return notes
+
+
+VM_NOTE_NODES = 12  # micropython nodes listed one by one; more are summed up
+
+
+def _kib(n):
+    return "-" if n is None else f"{n / 1024:.1f} KiB"
+
+
+def runtime_notes(field, results):
+    """Which nodes ran on the MicroPython VM, and what each boot of theirs did there."""
+    on_vm = [n for n in results.nodes if n.runtime == "micropython"]
+    if not on_vm:
+        return []
+    vm = field.vm if isinstance(field.vm, str) else getattr(field.vm, "__name__", str(field.vm))
+    heaps = ", ".join(sorted({f"{n.heap_kib} KiB" for n in on_vm}))
+    rest = len(results.nodes) - len(on_vm)
+    notes = [
+        f"runtime: {count(len(on_vm), 'node')} ran the deployed firmware (/main.py, /lib as "
+        f"bytecode .mpy, /lorafield.json) in the {vm} MicroPython VM, a fresh interpreter per "
+        f"boot, heap {heaps}; "
+        + (f"{count(rest, 'node')} on CPython" if rest else "none on CPython")
+    ]
+    if vm == "webassembly":
+        notes.append(
+            "  the WebAssembly VM collects no garbage while code runs and adds heap instead of "
+            "raising MemoryError: its heap figures count what a boot allocated, they do not "
+            "check the budget (the native VM does)"
+        )
+    for node in on_vm[:VM_NOTE_NODES]:
+        notes.append("  " + node_vm_line(node.name, node.vm))
+        for at_us, text in node.vm.errors[:3]:
+            last = text.strip().splitlines()[-1]
+            notes.append(f"  {node.name} at {at_us / 3.6e9:.2f} h: {last}")
+    if len(on_vm) > VM_NOTE_NODES:
+        others = on_vm[VM_NOTE_NODES:]
+        errors = sum(len(n.vm.errors) for n in others)
+        notes.append(
+            f"  {count(len(others), 'more node')}: {sum(len(n.vm.boots) for n in others)} boots, "
+            f"{sum(n.vm.wall_s for n in others):.1f} s wall in the VM, {errors} tracebacks"
+        )
+    return notes
+
+
+def node_vm_line(name, stats):
+    boots = stats.boots
+    sampled = [b.peak_alloc for b in boots if b.sampled]
+    peak = f"heap peak {_kib(max(sampled))} in use (garbage included), " if sampled else ""
+    exact = [b.fw_total for b in boots if b.fw_total is not None]
+    allocated = f"{_kib(sum(exact) / len(exact))} allocated per boot, " if exact else ""
+    held = max((b.end_live or 0 for b in boots), default=0)
+    free = [b.end_largest_free for b in boots if b.end_largest_free is not None]
+    memory = len(stats.memory_errors)
+    tracebacks = len(stats.errors)
+    return (
+        f"{name}: {count(len(boots), 'boot')}, {stats.calls:,} hardware calls, "
+        f"{stats.wall_s:.1f} s wall in the VM; heap: {peak}{allocated}"
+        f"{_kib(held)} held at the deep sleep, smallest largest free block "
+        f"{_kib(min(free) if free else None)}; "
+        f"{count(memory, 'MemoryError') if memory else 'no MemoryError'}, "
+        f"{count(tracebacks, 'traceback') if tracebacks else 'no traceback'}"
+    )
 
 
 def _median(values):

@@ -11,7 +11,7 @@ import matplotlib
 matplotlib.use("Agg")  # no display: render to files only
 import matplotlib.pyplot as plt  # noqa: E402
 
-from .results import COLUMNS, count, summary_rows  # noqa: E402
+from .results import columns, count, summary_rows  # noqa: E402
 
 KIND_STYLE = {
     "parking": ("tab:orange", "s", "parking bay"),
@@ -181,9 +181,10 @@ def plot_temperature(spec, results):
 
 def _table(results):
     rows = summary_rows(results)
-    head = "".join(f"<th>{html.escape(title)}</th>" for _, title in COLUMNS)
+    shown = columns(results)
+    head = "".join(f"<th>{html.escape(title)}</th>" for _, title in shown)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(row[key])}</td>" for key, _ in COLUMNS) + "</tr>"
+        "<tr>" + "".join(f"<td>{html.escape(row[key])}</td>" for key, _ in shown) + "</tr>"
         for row in rows
     )
     return f"<table><tr>{head}</tr>{body}</table>"

@@ -50,6 +50,9 @@ class NodeResult:
     battery: object = None  # battery.Projection
     boots: int = 0
     gateways: set = field(default_factory=set)
+    runtime: str = "cpython"  # or "micropython" (field/vm_runtime.py)
+    vm: object = None  # a micropython node's vm_runtime.VmNodeStats
+    heap_kib: int = 0  # a micropython node's heap
 
 
 @dataclass
@@ -146,6 +149,10 @@ def collect(field_run):
         result.battery = project(node.spec, node.hourly_mah, capacity)
         result.boots = len(node.board.boots)
         result.gateways = heard.get(eui, set())
+        result.runtime = node.runtime
+        if node.vm is not None:
+            result.vm = node.vm.stats
+            result.heap_kib = node.vm.heap_kib
         nodes.append(result)
     gateway_rx = {g.gateway_id: g.radio.rx.as_dict() for g in field_run.gateways}
     requested = [
@@ -186,6 +193,26 @@ COLUMNS = (
 )
 
 
+RUNTIME_COLUMN = ("runtime", "runtime")
+
+
+def columns(results):
+    """COLUMNS, with a runtime column after the board when any node is not on CPython."""
+    if all(n.runtime == "cpython" for n in results.nodes):
+        return COLUMNS
+    return COLUMNS[:2] + (RUNTIME_COLUMN,) + COLUMNS[2:]
+
+
+def _runtimes(nodes):
+    """'micropython', or '2 micropython, 4 cpython' for a mixed group."""
+    counts = {}
+    for node in nodes:
+        counts[node.runtime] = counts.get(node.runtime, 0) + 1
+    if len(counts) == 1:
+        return next(iter(counts))
+    return ", ".join(f"{n} {runtime}" for runtime, n in sorted(counts.items(), reverse=True))
+
+
 def summary_rows(results):
     rows = []
     day = results.hours / 24.0
@@ -206,6 +233,7 @@ def summary_rows(results):
             "downlinks": f"{delivered_n}/{sent_n}",
             "airtime": f"{sum(per_day) / n:.1f} ({max(per_day):.1f}) of {FAIR_USE_S_PER_DAY:g}",
             "battery": fmt_days(life[len(life) // 2]),
+            "runtime": _runtimes(nodes),
         }
         for attribute, _ in LOSS_CAUSES:
             row[attribute] = str(sum(getattr(node, attribute) for node in nodes))
@@ -215,14 +243,15 @@ def summary_rows(results):
 
 def summary_table(results):
     rows = summary_rows(results)
-    headers = [title for _, title in COLUMNS]
-    keys = [key for key, _ in COLUMNS]
+    shown = columns(results)
+    headers = [title for _, title in shown]
+    keys = [key for key, _ in shown]
     widths = [max(len(h), *(len(r[k]) for r in rows)) for h, k in zip(headers, keys, strict=True)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))
     for row in rows:
         cells = [
-            row[k].rjust(w) if k not in ("kind", "board") else row[k].ljust(w)
+            row[k].rjust(w) if k not in ("kind", "board", "runtime") else row[k].ljust(w)
             for k, w in zip(keys, widths, strict=True)
         ]
         lines.append("  ".join(cells))

@@ -67,7 +67,7 @@ class FieldNode:
     """One node: its spec, keys, board, the scenario at its site, and the battery charge it
     had drawn at the end of every emulated hour (`hourly_mah`, for the battery projection)."""
 
-    def __init__(self, spec, dev_eui, app_key, board, world):
+    def __init__(self, spec, dev_eui, app_key, board, world, runtime="cpython", vm=None):
         self.spec = spec
         self.name = spec.name
         self.kind = spec.kind
@@ -75,6 +75,8 @@ class FieldNode:
         self.app_key = app_key
         self.board = board
         self.world = world  # ParkingScenario / WaterLevelScenario / DiurnalTemperature
+        self.runtime = runtime  # "cpython" or "micropython"
+        self.vm = vm  # vm_runtime.VmNode of a micropython node: its boots, heap, errors
         self.hourly_mah = []
 
     @property
@@ -98,9 +100,30 @@ def _remember_missing_cryptolib():
 
 
 class Field:
-    def __init__(self, spec, out_dir, *, db_path=None, also_forward=()):
+    """`runtime`: None (each node's own, `NodeSpec.runtime`) or "cpython" / "micropython" for
+    every node; `heap_kib`: a micropython node's heap (default: its board's budget,
+    vm_runtime.HEAP_BUDGET_KIB); `vm`: "native" or "webassembly", or a VM class (the
+    interface of pty_board.vm.BoardVM); `heap_samples`: gc.mem_alloc() at every hardware call
+    of those nodes (the heap peak; costly, see the ROM's lorafield_emulated)."""
+
+    def __init__(
+        self,
+        spec,
+        out_dir,
+        *,
+        db_path=None,
+        also_forward=(),
+        runtime=None,
+        heap_kib=None,
+        vm="native",
+        heap_samples=False,
+    ):
         _remember_missing_cryptolib()
         self.spec = spec
+        self.runtime = runtime
+        self.heap_kib = heap_kib
+        self.vm = vm
+        self.heap_samples = heap_samples
         self.out_dir = out_dir
         os.makedirs(out_dir, exist_ok=True)
         self.db_path = db_path or os.path.join(out_dir, "lns.sqlite3")
@@ -142,6 +165,7 @@ class Field:
     def _write_fleet(self):
         devices = []
         self._keys = {}
+        self._devices = {}  # name -> FleetDevice (a micropython node's /lorafield.json)
         for index, node in enumerate(self.spec.nodes):
             dev_eui, app_key = _keys(self.spec.seed, node.name, index)
             self._keys[node.name] = (dev_eui, app_key)
@@ -157,6 +181,7 @@ class Field:
                     settings=node.device_settings(),  # what `lorafield deploy` would write
                 )
             )
+            self._devices[node.name] = devices[-1]
         if os.path.exists(self.fleet_path):  # a new field: new devices, new keys
             os.unlink(self.fleet_path)
         append_devices(self.fleet_path, devices, {"join_eui": JOIN_EUI}, note=TEST_KEYS_NOTE)
@@ -172,9 +197,12 @@ class Field:
             settings.update(
                 app=node.kind, dev_eui=dev_eui, join_eui=bytes.fromhex(JOIN_EUI), app_key=app_key
             )
+            runtime = self.runtime or node.runtime
+            vm_node = self._vm_node(node) if runtime == "micropython" else None
+            main = vm_node.main if vm_node else (lambda view, s=settings: start_app(view, s))
             board = EmulatedBoard(
                 self.scheduler,
-                lambda view, s=settings: start_app(view, s),
+                main,
                 node.setup.board,
                 name=node.name,
                 air=self.air,
@@ -184,12 +212,32 @@ class Field:
                 battery=Battery(*TWO_AA),
                 options=settings,
             )
-            field_node = FieldNode(node, dev_eui, app_key, board, world)
+            field_node = FieldNode(node, dev_eui, app_key, board, world, runtime, vm_node)
             self.nodes.append(field_node)
             self.scheduler.at(round(node.start_s * S), board.power_on)
             for at_s, off_s in node.power_cycles:
                 self.scheduler.at(round(at_s * S), board.power_cut)
                 self.scheduler.at(round((at_s + off_s) * S), board.power_on)
+
+    def _vm_node(self, node):
+        """The runtime of a node whose deployed firmware runs in a MicroPython VM."""
+        from ..workbench.config import device_config
+        from . import vm_runtime
+
+        if not hasattr(self, "_vm_class"):
+            vm = self.vm
+            self._vm_class = vm_runtime.vm_factory(vm) if isinstance(vm, str) else vm
+            self._tree = vm_runtime.deployed_tree()  # once per field
+        board = node.setup.board
+        return vm_runtime.VmNode(
+            self._tree,
+            device_config(self._devices[node.name], board),
+            board,
+            self._vm_class,
+            self.heap_kib or vm_runtime.heap_budget_kib(board),
+            self.scheduler,
+            self.heap_samples,
+        )
 
     def _read_meters(self):
         for node in self.nodes:

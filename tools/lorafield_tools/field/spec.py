@@ -17,6 +17,7 @@ from lorafield_node.deploy import ConfigError, check_settings
 from . import setups
 
 KINDS = ("parking", "water_level", "temperature")
+RUNTIMES = ("cpython", "micropython")  # where a node's firmware runs (field/vm_runtime.py)
 ORIGIN = (52.0, 5.0)  # lat, lon of the map's (0, 0): a made-up town
 JOIN_EUI = "70b3d57ed00000ff"
 
@@ -47,6 +48,7 @@ class NodeSpec:
     scenario: dict = field(default_factory=dict)  # the physical world at this node
     start_s: float = 0.0  # installation (power on)
     power_cycles: list = field(default_factory=list)  # (at_s, off_s)
+    runtime: str = "cpython"  # or "micropython": the deployed firmware in a MicroPython VM
 
     def __post_init__(self):
         self.board = self.board or setups.FIELD_GRADE[self.kind]
@@ -278,6 +280,7 @@ _NODE_OWN_KEYS = {
     "settings",
     "start_s",
     "power_cycle",
+    "runtime",
 }
 _SCENARIO_KEYS = {
     "events",
@@ -396,6 +399,11 @@ def _nodes(entry, where):
     scenario = {k: entry[k] for k in _SCENARIO_KEYS if k in entry}
     _check_world(kind, scenario, where)
     start_s = _number(entry.get("start_s", 0), where, "start_s", 0, 1e9)
+    runtime = entry.get("runtime", "cpython")
+    if runtime not in RUNTIMES:
+        raise ScenarioError(
+            f"{where}: runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}"
+        )
     cycles = []
     for cycle in _list(entry.get("power_cycle", []), where, "power_cycle"):
         if not (isinstance(cycle, list) and len(cycle) == 2):
@@ -418,6 +426,7 @@ def _nodes(entry, where):
                 scenario=dict(scenario),
                 start_s=start_s + (1.7 * i if count > 1 else 0.0),
                 power_cycles=list(cycles),
+                runtime=runtime,
             )
         )
     return out
@@ -565,6 +574,8 @@ def scenario_toml(spec, comment=""):
         table["start_s"] = node.start_s
         if node.power_cycles:
             table["power_cycle"] = node.power_cycles
+        if node.runtime != "cpython":
+            table["runtime"] = node.runtime
         table.update(node.scenario)
         lines += ["", "[[node]]"] + [f"{k} = {toml_value(_plain(v))}" for k, v in table.items()]
     for down in spec.downlinks:

@@ -18,6 +18,7 @@ RUNTIME_HELP = (
 # 4 GiB heap does not start either. (Real boards give MicroPython 100-200 KiB.) Both runtimes
 # take the same range; too small a heap for the board's own start-up is a one-line error.
 HEAP_KIB = (1, 1 << 20)
+BOARD_HEAP_KIB = 512
 
 
 def _heap_kib(text):
@@ -56,8 +57,9 @@ def add_board_arguments(parser):
         "--heap-kib",
         type=_heap_kib,
         metavar="KIB",
-        default=512,
-        help=f"board: MicroPython heap, {HEAP_KIB[0]}..{HEAP_KIB[1]} KiB (default 512)",
+        default=None,
+        help=f"MicroPython heap, {HEAP_KIB[0]}..{HEAP_KIB[1]} KiB (board: default "
+        f"{BOARD_HEAP_KIB}; field: of every micropython node, default its board's budget)",
     )
     parser.add_argument(
         "--runtime",
@@ -92,7 +94,7 @@ def run_board(args, usage_error):
         board = PtyBoard(
             fs_dir=args.fs,
             world=world,
-            heap_kib=args.heap_kib,
+            heap_kib=args.heap_kib or BOARD_HEAP_KIB,
             link=args.link,
             real_boards=args.real_boards,
             runtime=args.runtime,

@@ -3,13 +3,82 @@
 # results travel as JSON: bytes as {"b": hex}, writable buffers as {"m": hex} (copied back),
 # host objects as {"o": id} (proxies here). Pin interrupts are delivered after the call that
 # saw them, in this thread (micropython.schedule semantics).
+#
+# Heap figures for the host (lorafield_tools.field.vm_runtime), taken when the firmware enters
+# this link (a proxy's attribute, its call) and when it leaves it, so that what the firmware
+# allocates and what the link allocates (JSON, proxies: an emulation cost no real board has)
+# are counted apart. Always, where the build counts every allocation (MICROPY_MEM_STATS:
+# micropython.mem_total(), the unix port; O(1)): the exact split. After sample_heap(), also
+# gc.mem_alloc() at each crossing (the peak; a sample lower than the one before means a
+# collection ran in between, what it freed is not counted): it walks the heap's allocation
+# table, ~26 us at 256 KiB natively, more than a bridge round trip, so only on request. At
+# the boot's end (an "exit" with "measure"), one collection and mem_info: what the firmware
+# still holds when it sleeps, and the largest free block. The counters allocate nothing.
+import gc
 import json
+import sys
 from binascii import hexlify, unhexlify
 
 import js
+import micropython
 
 _handlers = {}
 _objects = {}
+# peak mem_alloc, firmware bytes, link bytes, collections seen, last sample, exit measured,
+# depth in the link, sample at entry, sampling on
+_heap = [0, 0, 0, 0, gc.mem_alloc(), 0, 0, 0, 0]
+_end = {}
+_mem_total = getattr(micropython, "mem_total", None)
+# firmware bytes, link bytes, last sample, sample at entry (exact, from mem_total)
+_total = [0, 0, _mem_total() if _mem_total else 0, 0]
+
+
+def sample_heap():
+    """Sample gc.mem_alloc() at every crossing of the link from now on."""
+    _heap[8] = 1
+    _heap[4] = gc.mem_alloc()
+
+
+def _in():
+    h = _heap
+    h[6] += 1
+    if h[6] > 1:
+        return
+    if _mem_total:
+        t = _total
+        t[3] = _mem_total()
+        t[0] += t[3] - t[2]
+    if not h[8]:
+        return
+    a = gc.mem_alloc()
+    if a >= h[4]:
+        h[1] += a - h[4]
+    else:
+        h[3] += 1
+    if a > h[0]:
+        h[0] = a
+    h[7] = a
+
+
+def _out():
+    h = _heap
+    h[6] -= 1
+    if h[6]:
+        return
+    if _mem_total:
+        t = _total
+        t[2] = _mem_total()
+        t[1] += t[2] - t[3]
+    if not h[8]:
+        return
+    b = gc.mem_alloc()
+    if b >= h[7]:
+        h[2] += b - h[7]
+    else:
+        h[3] += 1
+    if b > h[0]:
+        h[0] = b
+    h[4] = b
 
 
 class HostExit(SystemExit):
@@ -45,10 +114,18 @@ def _dec(value):
 
 
 def request(req):
-    reply = json.loads(js.lorafieldHw(json.dumps(req)))
+    _in()
+    try:
+        reply = json.loads(js.lorafieldHw(json.dumps(req)))
+    finally:
+        _out()
     if reply.get("interrupt"):
         raise KeyboardInterrupt
     if "exit" in reply:
+        h = _heap
+        if reply.get("measure") and not h[5]:  # asked for by the field's runtime only
+            h[5] = 1
+            _measure_end()
         raise HostExit(reply["exit"])
     if "err" in reply:
         kind = {"OSError": OSError, "ValueError": ValueError, "TypeError": TypeError,
@@ -57,13 +134,40 @@ def request(req):
     return reply
 
 
+def _measure_end():
+    gc.collect()
+    _end["end_live"] = gc.mem_alloc()
+    print("\x1emem_info")
+    micropython.mem_info()
+    print("\x1eend")
+
+
+def stats_json():
+    """The heap counters of this interpreter (read by the host after main.py)."""
+    h = _heap
+    out = {}
+    if h[8]:
+        out = {"peak": h[0], "fw": h[1], "bridge": h[2], "collections": h[3]}
+    out["block_bytes"] = 16 if sys.maxsize < 1 << 32 else 32  # 4 words: mem_info's blocks
+    if _mem_total:
+        out["fw_total"], out["link_total"] = _total[0], _total[1]
+    out.update(_end)
+    return json.dumps(out)
+
+
 def call(oid, name, args, kwargs=None):
-    reply = request({"op": "call", "o": oid, "m": name, "a": _enc(args), "k": _enc(kwargs or {})})
-    for i, data in enumerate(reply.get("m") or ()):
-        if data is not None:
-            args[i][:] = unhexlify(data)
-    result = _dec(reply.get("r"))
-    for pin_oid in reply.get("irq") or ():
+    _in()
+    try:
+        req = {"op": "call", "o": oid, "m": name, "a": _enc(args), "k": _enc(kwargs or {})}
+        reply = request(req)
+        for i, data in enumerate(reply.get("m") or ()):
+            if data is not None:
+                args[i][:] = unhexlify(data)
+        result = _dec(reply.get("r"))
+        irq = reply.get("irq")
+    finally:
+        _out()
+    for pin_oid in irq or ():  # the firmware's handlers: not the link's
         handler = _handlers.get(pin_oid)
         if handler is not None:
             handler(_objects[pin_oid])
@@ -81,16 +185,25 @@ class Proxy:
             return self._attrs[name]
         if self._methods is not None and name not in self._methods:
             raise AttributeError(name)
-        oid = self._oid
+        _in()  # the closure is the link's
+        try:
+            oid = self._oid
 
-        def method(*args, **kwargs):
-            if name == "irq":
-                handler = args[0] if args else kwargs.pop("handler", None)
-                _handlers[oid] = handler
-                args = ("handler",) if handler is not None else (None,)
-            return call(oid, name, list(args), kwargs)
+            def method(*args, **kwargs):
+                _in()
+                try:
+                    if name == "irq":
+                        handler = args[0] if args else kwargs.pop("handler", None)
+                        _handlers[oid] = handler
+                        args = ("handler",) if handler is not None else (None,)
+                    args = list(args)
+                finally:
+                    _out()
+                return call(oid, name, args, kwargs)
 
-        return method
+            return method
+        finally:
+            _out()
 
 
 def board():
