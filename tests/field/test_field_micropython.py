@@ -22,6 +22,7 @@ from lorafield_node.phy import JOIN_REQUEST, SessionCrypto, open_data, parse_dat
 from lorafield_tools.field import vm_runtime
 from lorafield_tools.field.run import Field
 from lorafield_tools.field.spec import ScenarioError, parse_scenario, scenario_toml
+from lorafield_tools.field.vm_runtime import heap_budget_kib
 
 S = 1_000_000
 HOURS = 2.5
@@ -54,6 +55,7 @@ SCENARIO = {
         {"node": "t", "at_s": 3600, "config": {"rejoin": True}},  # the firmware's rejoin
     ],
 }
+NATIVE_ROOM_KIB = 512
 MIXED = ("bay", "cfg")  # on the VM in the mixed run: ULP parking, a config downlink
 
 
@@ -112,8 +114,13 @@ def cpython_run(tmp_path_factory):
 @pytest.fixture(scope="module", params=VMS)
 def vm_runs(request, tmp_path_factory):
     vm = request.param
-    mixed = _run(tmp_path_factory, _scenario(MIXED), vm=vm)
-    all_vm = _run(tmp_path_factory, _scenario(), runtime="micropython", vm=vm)
+    # The native heap is a real limit, and the firmware does not fit the ESP32 budget yet
+    # (tests/micropython/test_heap_budget.py's expected failures): these runs are about
+    # identical frames, so the native VM gets room; the WebAssembly VM grows its heap anyway
+    # and runs on the boards' budgets.
+    heap = NATIVE_ROOM_KIB if vm == "native" else None
+    mixed = _run(tmp_path_factory, _scenario(MIXED), vm=vm, heap_kib=heap)
+    all_vm = _run(tmp_path_factory, _scenario(), runtime="micropython", vm=vm, heap_kib=heap)
     return vm, mixed, all_vm
 
 
@@ -159,8 +166,18 @@ def test_vm_nodes_boot_fresh_interpreters_without_errors(vm_runs):
             assert all(b.heap_total <= node.vm.heap_kib * 1024 for b in sleeps)
             assert all(b.fw_total > 0 and b.link_total > 0 for b in stats.boots)
     by_name = {n.name: n for n in results.nodes}
-    assert by_name["bay"].runtime == "micropython" and by_name["bay"].heap_kib == 110
-    assert by_name["t"].heap_kib == 180  # an RP2040 (Pico)
+    assert by_name["bay"].runtime == "micropython"
+    if vm == "native":
+        assert {n.heap_kib for n in results.nodes} == {NATIVE_ROOM_KIB}
+    else:  # the devices' own heaps (profiles.HEAP) on the 32-bit VM
+        assert by_name["bay"].heap_kib == 110  # ESP32: 111,936 B
+        assert by_name["t"].heap_kib == 229  # an RP2040 (Pico): 233,856 B
+
+
+def test_the_native_budgets_are_the_device_heaps_scaled_for_64_bit():
+    assert heap_budget_kib("esp32_bare") == 159  # 111,936 B x 1.43, as a -X heapsize
+    assert heap_budget_kib("pico_rfm95w") == 331  # 233,856 B x 1.43
+    assert heap_budget_kib("esp32_bare", "webassembly") == 110
 
 
 def _decoded_uplinks(field, sessions):
@@ -283,12 +300,12 @@ def test_emulate_without_the_native_vm_says_so_in_one_line(tmp_path, monkeypatch
 def test_bench_soak_prints_a_row_per_day_with_the_heap_figures(capsys):
     from lorafield_tools.cli import main
 
-    argv = ["bench", "soak", "--kind", "temperature", "--days", "0.06", "--vm", "webassembly"]
+    argv = ["bench", "soak", "--kind", "temperature", "--days", "0.06", "--runtime", "webassembly"]
     assert main(argv) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == (
         "soak: temperature on pico_rfm95w+tpl5110, 0.06 days, micropython (webassembly VM, "
-        "heap 180 KiB), seed 1"
+        "heap 229 KiB), seed 1"
     )
     assert "{'rejoin': True}" in lines[1] and "power cut at" in lines[1]
     assert "heap peak KiB" in lines[2] and "fw alloc B/uplink" in lines[2]

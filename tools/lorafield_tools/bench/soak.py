@@ -50,16 +50,11 @@ def add_arguments(parser):
     )
     parser.add_argument(
         "--runtime",
-        choices=("micropython", "cpython"),
+        choices=("micropython", "webassembly", "cpython"),
         default="micropython",
-        help="micropython (default) or cpython, for comparison (no heap figures)",
-    )
-    parser.add_argument(
-        "--vm",
-        choices=("native", "webassembly"),
-        default="native",
-        help="the MicroPython VM: the native unix port (default) or the WebAssembly build "
-        "(no collection while code runs, heap grows instead of MemoryError)",
+        help="micropython: the native unix port (default); webassembly: the npm build (no "
+        "collection while code runs, heap grows instead of MemoryError); cpython, for "
+        "comparison (no heap figures)",
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", metavar="DIR", help="keep the database and fleet file there")
@@ -203,6 +198,9 @@ def run(args):
         raise UsageError("--days must be in (0, 366]")
     if args.heap_kib is not None and not 16 <= args.heap_kib <= 1 << 20:
         raise UsageError("--heap-kib must be 16..1048576")
+    from ..field.cli import runtime_and_vm
+
+    args.runtime, args.vm = runtime_and_vm(args.runtime)
     vm = args.runtime == "micropython"
     if vm:
         try:
@@ -211,7 +209,7 @@ def run(args):
             raise UsageError(str(exc)) from None
     spec = soak_spec(args.kind, args.days, args.seed)
     node_spec = spec.nodes[0]
-    heap = args.heap_kib or vm_runtime.heap_budget_kib(node_spec.setup.board)
+    heap = args.heap_kib or vm_runtime.heap_budget_kib(node_spec.setup.board, args.vm)
     out_dir = args.out or tempfile.mkdtemp(prefix="lorafield-soak-")
     where = f"{args.vm} VM, heap {heap} KiB" if vm else "CPython"
     print(

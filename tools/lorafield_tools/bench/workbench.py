@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from ..commands.common import positive_float, positive_int
-from ..pty_board.command import RUNTIME_HELP, RUNTIMES
+from ..pty_board.board import RUNTIMES
 from .keys import FIPS197_TEST_KEY_HEX
 
 HELP = "emulated pty board: exec round trip, write throughput, deploy full/no-op, reset to uplink"
@@ -34,7 +34,12 @@ def add_arguments(parser):
     parser.add_argument(
         "--speed", type=positive_float, default=500.0, help="board --speed (default 500)"
     )
-    parser.add_argument("--runtime", choices=RUNTIMES, help=RUNTIME_HELP.replace("board: ", ""))
+    parser.add_argument(
+        "--runtime",
+        choices=RUNTIMES,
+        help="the board's MicroPython: the native unix port (micropython; default where"
+        " installed) or the WebAssembly build (webassembly)",
+    )
 
 
 def run(args):

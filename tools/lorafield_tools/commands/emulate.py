@@ -27,7 +27,7 @@ def add_arguments(parser):
     from ..field.cli import add_output_arguments, add_runtime_arguments
 
     add_output_arguments(parser, "")  # field: --out, --db, --export, --also-forward, --quiet
-    add_runtime_arguments(parser)  # field: --runtime, --vm
+    add_runtime_arguments(parser)  # both forms: --runtime
 
 
 def run(args):

