@@ -1,0 +1,47 @@
+"""The soak's CI tier: one node per kind for an emulated day on the native MicroPython (the
+unix port, a fixed heap: the device's heap scaled for 64-bit, profiles.HEAP), through a join,
+config downlinks, alarms, a power cut, a commanded rejoin and a reboot (bench/soak.py). The
+week runs in `lorafield bench soak --days 7`.
+
+The RP2040 nodes (water level, temperature) run clean. A parking node's firmware does not
+fit an ESP32 without PSRAM (firmware/boards/README.md, "Heap per board"): every boot ends in
+MemoryError; that case is a strict expected failure until the firmware fits.
+"""
+
+import pytest
+from lorafield_tools.cli import main
+from lorafield_tools.mpnative import INSTALL_HINT, native_available
+
+pytestmark = pytest.mark.skipif(
+    not native_available(), reason=f"no native `micropython` binary: {INSTALL_HINT}"
+)
+
+
+def soak(capsys, kind, days):
+    assert main(["bench", "soak", "--kind", kind, "--days", str(days)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    (row,) = [line for line in lines if line.split() and line.split()[0] == "1"]
+    return lines, row.split()
+
+
+@pytest.mark.parametrize("kind", ["water_level", "temperature"])
+def test_an_rp2040_node_runs_a_day_on_its_heap_budget(capsys, kind):
+    lines, cells = soak(capsys, kind, 1)
+    assert "native VM, heap 331 KiB" in lines[0]  # 233,856 B x 1.43
+    sent, heard = map(int, cells[2].split("/"))
+    assert sent == heard > 20
+    assert cells[3] == "2/2"  # the first join and the commanded rejoin
+    assert cells[-2] == "0"  # no MemoryError
+    assert "MemoryError: none; tracebacks: none" in lines
+    assert any(line.startswith("downlinks: 4 queued, 4 sent") for line in lines), lines
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a parking node's modules as .mpy nearly fill the ESP32's 111,936-byte heap: "
+    "MemoryError at every boot (firmware/boards/README.md, Heap per board)",
+)
+def test_a_parking_node_runs_on_the_esp32_heap_budget(capsys):
+    lines, cells = soak(capsys, "parking", 0.02)
+    assert "native VM, heap 159 KiB" in lines[0]  # 111,936 B x 1.43
+    assert "MemoryError: none; tracebacks: none" in lines
