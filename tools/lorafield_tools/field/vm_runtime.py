@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 import time
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -29,8 +28,9 @@ from types import SimpleNamespace
 from lorafield_node import board as contract
 from lorafield_node.pinmaps import MCU
 
+from ..mpcheck.heap import gc_figures
 from ..pty_board.bridge import HardwareBridge
-from ..pty_board.world import PORT_OF_MCU
+from ..pty_board.world import PORT_OF_MCU, RUN_MAIN_PY
 
 VMS = ("native", "webassembly")
 
@@ -39,15 +39,12 @@ VMS = ("native", "webassembly")
 # need the major version to match (workbench.build.loads).
 BYTECODE_ONLY = SimpleNamespace(mpy_version=(6, 3), mpy_arch=0)
 
-_MAIN = "exec(open('/main.py').read(), {'__name__': '__main__'})"
 # gc.mem_alloc() at every hardware call: costly (the ROM's header), the soak's business
 _SAMPLE = "import lorafield_emulated\nlorafield_emulated.sample_heap()\n"
 # Read after each boot's main: what the ROM's lorafield_emulated counted (heap samples at
 # every hardware call, the measurement at the boot's end).
 _STATS = "import lorafield_emulated as _l\nprint('\\x1estats ' + _l.stats_json())"
 _MARK = "\x1e"  # lines the ROM prints for the host, removed from the node's output
-_MEM_INFO_FREE = re.compile(r"max free sz: (\d+)")
-_MEM_INFO_TOTAL = re.compile(r"GC: total: (\d+)")
 _TRACEBACK = "Traceback (most recent call last):"
 OUTPUT_TAIL = 4000  # characters of a node's console output kept (tracebacks are kept whole)
 
@@ -163,7 +160,7 @@ class VmNode:
         self.vm_class = vm_class
         self.heap_kib = heap_kib
         self.scheduler = scheduler
-        self.main_code = (_SAMPLE if sample_heap else "") + _MAIN
+        self.main_code = (_SAMPLE if sample_heap else "") + RUN_MAIN_PY
         self.rtc_memory = b""  # survives deep sleep and resets, not a power cut
         self.stats = VmNodeStats()
         self.vm = None
@@ -233,31 +230,38 @@ class VmNode:
     def _take_output(self, text, record):
         """Split the ROM's measurement lines from the console text; keep tracebacks."""
         console = []
-        in_mem_info = False
+        mem_info = None  # the lines of the ROM's mem_info block, while in it
         free_blocks = None
         for line in text.split("\n"):  # not splitlines(): it splits at \x1e too
             if line.startswith(_MARK):
                 body = line[1:].strip()
                 if body.startswith("stats "):
                     _apply_stats(record, json.loads(body[len("stats ") :]))
-                in_mem_info = body == "mem_info"
+                if mem_info is not None:
+                    free_blocks = _apply_mem_info(record, "\n".join(mem_info))
+                mem_info = [] if body == "mem_info" else None
                 continue
-            if in_mem_info:
-                found = _MEM_INFO_FREE.search(line)
-                if found:
-                    free_blocks = int(found.group(1))
-                found = _MEM_INFO_TOTAL.search(line)
-                if found:  # the heap itself (gc.mem_free() counts heaps a port may add)
-                    record.heap_total = int(found.group(1))
+            if mem_info is not None:
+                mem_info.append(line)
                 continue
             console.append(line)
         console = "\n".join(console)
+        if free_blocks is not None:  # block_bytes comes with the stats, after mem_info
+            record.end_largest_free = free_blocks * record.block_bytes
         for block in _tracebacks(console):
             self.stats.errors.append((record.at_us, block))
-        if free_blocks is not None:
-            record.end_largest_free = free_blocks * record.block_bytes
         tail = self.stats.output_tail + console
         self.stats.output_tail = tail[-OUTPUT_TAIL:]
+
+
+def _apply_mem_info(record, block):
+    """The heap itself (gc.mem_free() counts heaps a port may add) from the mem_info the ROM
+    printed at the boot's end; returns its largest free block in GC blocks, or None."""
+    figures = gc_figures(block)
+    if figures is None:
+        return None
+    record.heap_total = figures[0]
+    return figures[3]
 
 
 def _apply_stats(record, stats):

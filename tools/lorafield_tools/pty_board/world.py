@@ -30,10 +30,10 @@ STEP_REAL_S = 0.02  # the driver's pace: look at the serial port this often
 MAX_STEP_REAL_S = 0.1  # the most virtual time run at once (x speed): Ctrl-C and SIGTERM wait
 
 
-_MAIN = "exec(open('/main.py').read(), {'__name__': '__main__'})"
+RUN_MAIN_PY = "exec(open('/main.py').read(), {'__name__': '__main__'})"  # a boot, as a board
 # --real-boards: `time` runs on the board's virtual clock while main.py runs, not at the REPL.
 _REAL_BOARDS_MAIN = (
-    "import _machine_time\n_machine_time.install()\ntry:\n    " + _MAIN + "\n"
+    "import _machine_time\n_machine_time.install()\ntry:\n    " + RUN_MAIN_PY + "\n"
     "finally:\n    _machine_time.uninstall()\n"
 )
 _CAUSES = {
@@ -133,7 +133,7 @@ class NodeWorld:
             pty.vm.start()
         self.bridge = bridge = HardwareBridge(view)
         result = pty.execute(
-            _REAL_BOARDS_MAIN if pty.real_boards else _MAIN, hw=pty.hw_handler(bridge)
+            _REAL_BOARDS_MAIN if pty.real_boards else RUN_MAIN_PY, hw=pty.hw_handler(bridge)
         )
         if bridge.pending_exit is not None:
             raise bridge.pending_exit

@@ -21,64 +21,77 @@ from binascii import hexlify, unhexlify
 
 import js
 import micropython
+from micropython import const
 
 _handlers = {}
 _objects = {}
-# peak mem_alloc, firmware bytes, link bytes, collections seen, last sample, exit measured,
-# depth in the link, sample at entry, sampling on
+# Slots of _heap (a list updated in place, so that counting allocates nothing).
+_PEAK = const(0)  # highest gc.mem_alloc() sampled
+_FW = const(1)  # bytes the firmware allocated between crossings
+_LINK = const(2)  # bytes the link allocated inside it
+_COLLECTIONS = const(3)  # samples lower than the one before: a collection ran
+_LAST = const(4)  # the sample when the firmware last left the link
+_MEASURED = const(5)  # the boot's end was measured
+_DEPTH = const(6)  # nesting of the link's own calls
+_ENTRY = const(7)  # the sample when the firmware entered the link
+_SAMPLING = const(8)  # sample_heap() was called
 _heap = [0, 0, 0, 0, gc.mem_alloc(), 0, 0, 0, 0]
 _end = {}
 _mem_total = getattr(micropython, "mem_total", None)
-# firmware bytes, link bytes, last sample, sample at entry (exact, from mem_total)
+# Slots of _total (exact, from mem_total).
+_T_FW = const(0)  # bytes the firmware allocated
+_T_LINK = const(1)  # bytes the link allocated
+_T_LAST = const(2)
+_T_ENTRY = const(3)
 _total = [0, 0, _mem_total() if _mem_total else 0, 0]
 
 
 def sample_heap():
     """Sample gc.mem_alloc() at every crossing of the link from now on."""
-    _heap[8] = 1
-    _heap[4] = gc.mem_alloc()
+    _heap[_SAMPLING] = 1
+    _heap[_LAST] = gc.mem_alloc()
 
 
 def _in():
     h = _heap
-    h[6] += 1
-    if h[6] > 1:
+    h[_DEPTH] += 1
+    if h[_DEPTH] > 1:
         return
     if _mem_total:
         t = _total
-        t[3] = _mem_total()
-        t[0] += t[3] - t[2]
-    if not h[8]:
+        t[_T_ENTRY] = _mem_total()
+        t[_T_FW] += t[_T_ENTRY] - t[_T_LAST]
+    if not h[_SAMPLING]:
         return
     a = gc.mem_alloc()
-    if a >= h[4]:
-        h[1] += a - h[4]
+    if a >= h[_LAST]:
+        h[_FW] += a - h[_LAST]
     else:
-        h[3] += 1
-    if a > h[0]:
-        h[0] = a
-    h[7] = a
+        h[_COLLECTIONS] += 1
+    if a > h[_PEAK]:
+        h[_PEAK] = a
+    h[_ENTRY] = a
 
 
 def _out():
     h = _heap
-    h[6] -= 1
-    if h[6]:
+    h[_DEPTH] -= 1
+    if h[_DEPTH]:
         return
     if _mem_total:
         t = _total
-        t[2] = _mem_total()
-        t[1] += t[2] - t[3]
-    if not h[8]:
+        t[_T_LAST] = _mem_total()
+        t[_T_LINK] += t[_T_LAST] - t[_T_ENTRY]
+    if not h[_SAMPLING]:
         return
     b = gc.mem_alloc()
-    if b >= h[7]:
-        h[2] += b - h[7]
+    if b >= h[_ENTRY]:
+        h[_LINK] += b - h[_ENTRY]
     else:
-        h[3] += 1
-    if b > h[0]:
-        h[0] = b
-    h[4] = b
+        h[_COLLECTIONS] += 1
+    if b > h[_PEAK]:
+        h[_PEAK] = b
+    h[_LAST] = b
 
 
 class HostExit(SystemExit):
@@ -123,8 +136,8 @@ def request(req):
         raise KeyboardInterrupt
     if "exit" in reply:
         h = _heap
-        if reply.get("measure") and not h[5]:  # asked for by the field's runtime only
-            h[5] = 1
+        if reply.get("measure") and not h[_MEASURED]:  # asked for by the field's runtime only
+            h[_MEASURED] = 1
             _measure_end()
         raise HostExit(reply["exit"])
     if "err" in reply:
@@ -146,11 +159,11 @@ def stats_json():
     """The heap counters of this interpreter (read by the host after main.py)."""
     h = _heap
     out = {}
-    if h[8]:
-        out = {"peak": h[0], "fw": h[1], "bridge": h[2], "collections": h[3]}
+    if h[_SAMPLING]:
+        out = {"peak": h[_PEAK], "fw": h[_FW], "bridge": h[_LINK], "collections": h[_COLLECTIONS]}
     out["block_bytes"] = 16 if sys.maxsize < 1 << 32 else 32  # 4 words: mem_info's blocks
     if _mem_total:
-        out["fw_total"], out["link_total"] = _total[0], _total[1]
+        out["fw_total"], out["link_total"] = _total[_T_FW], _total[_T_LINK]
     out.update(_end)
     return json.dumps(out)
 
