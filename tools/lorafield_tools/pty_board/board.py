@@ -160,6 +160,7 @@ class PtyBoard:
         data = self.read_input()
         if b"\x03" in data:
             self.pending += data[data.rindex(b"\x03") + 1 :]
+            self.interrupted = True
             return True
         self.pending += data
         return False
@@ -195,7 +196,13 @@ class PtyBoard:
 
     _reset_requested = False
 
+    # A Ctrl-C read while code ran (set by input_during_run). The VM delivers it at the code's
+    # next chance; a run that ends first (main.py's deep sleep) never sees it, so the node's
+    # world reads this flag instead of losing the Ctrl-C.
+    interrupted = False
+
     def execute(self, code, single=False, hw=None) -> RunResult:
+        self.interrupted = False
         result = self.vm.run(
             code,
             single=single,

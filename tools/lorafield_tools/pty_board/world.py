@@ -135,6 +135,8 @@ class NodeWorld:
         result = pty.execute(
             _REAL_BOARDS_MAIN if pty.real_boards else RUN_MAIN_PY, hw=pty.hw_handler(bridge)
         )
+        if pty.interrupted:  # Ctrl-C during this boot, delivered or not: the node stops
+            self._stop = True
         if bridge.pending_exit is not None:
             raise bridge.pending_exit
         if not result.ok:
