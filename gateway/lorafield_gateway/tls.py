@@ -6,6 +6,7 @@ does not verify: `ssl.SSLCertVerificationError` with its X.509 verify code) or a
 the broker sends (it refused our certificate: the alert's name in the error text, e.g.
 ``SSLV3_ALERT_CERTIFICATE_EXPIRED``). With TLS 1.3 that alert arrives after our side has
 finished, on the first read, so paho only logs it: `describe` therefore also takes text.
+When the broker closes at once, the alert can be lost (a reset) and only an EOF is left.
 """
 
 import datetime
@@ -137,6 +138,8 @@ def describe(error, section):
         return f"{host}: the broker does not trust the CA of our client certificate (cert_file)"
     if "ALERT_BAD_CERTIFICATE" in text or "ALERT_CERTIFICATE_UNKNOWN" in text:
         return f"{host}: the broker refused our client certificate ({_own_certificate(section)})"
+    if _hung_up(error, text):
+        return closed_before_connack(section)
     if "ALERT_PROTOCOL_VERSION" in text or "UNSUPPORTED_PROTOCOL" in text:
         return f"{host}: no common TLS version (we need TLS 1.2 or newer)"
     if "WRONG_VERSION_NUMBER" in text or "RECORD_LAYER_FAILURE" in text:
@@ -151,6 +154,15 @@ def describe(error, section):
             reason = f"cannot resolve the host name ({reason})"
         return f"{host}: {reason}"
     return f"{host}: {text or type(error).__name__}"
+
+
+def _hung_up(error, text):
+    """The broker closed the TCP connection with no TLS alert: a refusal of our certificate
+    looks like this whenever the alert is lost (it races our CONNECT; seen with mosquitto),
+    so it is named like a close before CONNACK, with our certificate's own facts."""
+    if isinstance(error, (ssl.SSLEOFError, ConnectionResetError, BrokenPipeError)):
+        return True
+    return "EOF occurred in violation of protocol" in text or "Connection reset by peer" in text
 
 
 def closed_before_connack(section):

@@ -2,6 +2,7 @@
 
 import collections
 import socket
+import ssl
 import threading
 import time
 
@@ -240,3 +241,30 @@ class TcpLink:
 
     def close(self):
         self.cut()
+
+
+class TlsServer:
+    """Accepts TLS connections with `issued`'s certificate, answers nothing, and hangs up after
+    the first byte with no TLS alert or close_notify (the handshake is the test)."""
+
+    def __init__(self, issued):
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(issued.cert, issued.key)
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._main, daemon=True).start()
+
+    def _main(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            try:
+                with self.context.wrap_socket(conn, server_side=True) as tls:
+                    tls.recv(1)
+            except (OSError, ssl.SSLError):
+                pass
+
+    def close(self):
+        self.sock.close()

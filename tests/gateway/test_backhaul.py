@@ -6,11 +6,9 @@ choosing more simply."""
 
 import datetime
 import socket
-import ssl
-import threading
 
 import pytest
-from gw_helpers import UdpServer
+from gw_helpers import TlsServer, UdpServer
 from lorafield_tools import mqtt_broker
 from lorafield_tools.cli import main
 from lorafield_tools.lab_pki import LabCA
@@ -26,6 +24,7 @@ def pki(tmp_path_factory):
         "ca": ca,
         "server": ca.server(),
         "client": ca.client(GW),
+        "client_expired": ca.client(GW, stem="client-expired", days=-2),
         "expired": ca.server("expired", days=-3),
         "future": ca.server("future", valid_from=now + datetime.timedelta(days=2)),
     }
@@ -85,32 +84,6 @@ def test_a_wrong_ca_fails_with_the_reason_and_exit_1(capsys, tmp_path, pki):
     assert err == "lorafield gateway check-backhaul: 1 of 1 failed: chirpstack\n"
 
 
-class TlsServer:
-    """Accepts TLS connections with `cert` and answers nothing (the handshake is the test)."""
-
-    def __init__(self, issued):
-        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.context.load_cert_chain(issued.cert, issued.key)
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._main, daemon=True).start()
-
-    def _main(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            try:
-                with self.context.wrap_socket(conn, server_side=True) as tls:
-                    tls.recv(1)
-            except (OSError, ssl.SSLError):
-                pass
-
-    def close(self):
-        self.sock.close()
-
-
 @pytest.mark.parametrize(
     "which, words",
     [
@@ -163,3 +136,22 @@ def test_the_local_server_check_loads_the_fleet_and_names_the_database(capsys, t
     assert status == 0, out + err
     assert "1 devices" in out and "lns.sqlite3 (created at the first start)" in out
     assert not (tmp_path / "state" / "lns.sqlite3").exists()
+
+
+def test_a_broker_that_hangs_up_after_the_handshake_is_named_with_our_certificate(
+    capsys, tmp_path, pki
+):
+    # A broker refusing our certificate without an alert reaching us (mosquitto in CI: an EOF
+    # after the handshake): the reason still says what our certificate is.
+    server = TlsServer(pki["server"])
+    try:
+        text = chirpstack(server.port, pki).replace(
+            str(pki["client"].cert), str(pki["client_expired"].cert)
+        )
+        text = text.replace(str(pki["client"].key), str(pki["client_expired"].key))
+        status, out, err = run(capsys, tmp_path, text, "--timeout", "2")
+    finally:
+        server.close()
+    assert status == 1
+    assert "the broker closed the connection before its CONNACK" in out, out
+    assert f"did it refuse our client certificate? cert_file CN={GW}, EXPIRED on" in out

@@ -14,7 +14,16 @@ import time
 
 import pytest
 from chirpstack_api import gw
-from gw_helpers import BROKERS_TO_TEST, Subscriber, TcpLink, make_config, uplink, wait
+from gw_helpers import (
+    BROKERS_TO_TEST,
+    Subscriber,
+    TcpLink,
+    TlsServer,
+    make_config,
+    uplink,
+    wait,
+)
+from lorafield_gateway import tls
 from lorafield_gateway.clock import MonotonicClock
 from lorafield_gateway.service import GatewayService
 from lorafield_tools import mqtt_broker
@@ -162,6 +171,20 @@ def test_a_client_certificate_from_an_unknown_ca_is_refused(tmp_path, kind, pki)
             service.stop()
 
 
+def test_a_broker_that_hangs_up_without_an_alert_is_named_with_our_certificate(tmp_path, pki):
+    # A refusal whose alert never reaches us (mosquitto in CI: an EOF after the handshake):
+    # the reason still names our certificate's facts.
+    server = TlsServer(pki["server"])
+    service, radio = gateway(tmp_path, server.port, **client_files(pki, "client_expired"))
+    try:
+        assert_refused_and_kept(
+            service, radio, ["closed the connection before its CONNACK", "EXPIRED on"]
+        )
+    finally:
+        service.stop()
+        server.close()
+
+
 def test_a_broker_that_demands_a_client_certificate_says_so(tmp_path, kind, pki):
     if kind != "mosquitto":
         pytest.skip(DEMANDING_ONLY)
@@ -283,3 +306,19 @@ def test_skipping_verification_is_explicit_and_warned_at_every_connection(
             sub.close()
     warnings = [r for r in caplog.records if "WITHOUT verifying" in r.getMessage()]
     assert len(warnings) >= 2
+
+
+@pytest.mark.parametrize(
+    "logged",
+    [
+        # paho's log line when mosquitto refused an expired client certificate in CI
+        "failed to receive on socket: EOF occurred in violation of protocol (_ssl.c:2427)",
+        "failed to receive on socket: [Errno 104] Connection reset by peer",
+    ],
+)
+def test_a_hang_up_without_an_alert_names_our_certificate(tmp_path, pki, logged):
+    section = {"host": "localhost", "port": 8883, "tls": True}
+    section.update(client_files(pki, "client_expired"))
+    problem = tls.describe(logged, make_config(tmp_path, chirpstack=section).chirpstack)
+    assert problem.startswith("localhost:8883: the broker closed the connection before its")
+    assert f"did it refuse our client certificate? cert_file CN={GW}, EXPIRED on" in problem
