@@ -27,13 +27,11 @@ except ImportError:  # CPython
         return x
 
 
-from . import maccmd as mc
 from . import owed
 from .adr import STEP_CHANNELS, STEP_DR, STEP_POWER, ack_req, backoff_step
 from .aes import new_aes
 from .airtime import symbol_us
 from .dutycycle import DutyCycle
-from .join import build_join_request, derive_session_keys, open_join_accept
 from .phy import (
     CONFIRMED_DOWN,
     CONFIRMED_UP,
@@ -58,11 +56,19 @@ _RX_CR = const(5)
 _PREAMBLE = const(8)
 _ACK_TIMEOUT_MS = const(2000)  # 1.0.4 section 6 table 17: ACK_TIMEOUT 2 s +- 1 s (random)
 _DUTY_KEY = "dc"  # store record of the duty-cycle silences (dutycycle.py)
-_STICKY = (mc.RX_PARAM_SETUP, mc.RX_TIMING_SETUP, mc.DL_CHANNEL)  # 1.0.4 section 5
+_STICKY = (0x05, 0x08, 0x0A)  # RXParamSetup, RXTimingSetup, DlChannel: 1.0.4 section 5
+
+
+def _mc():
+    """maccmd, imported when first needed: most boots carry no MAC command, and a module
+    loaded from flash costs heap on the device (firmware/boards/README.md, Heap)."""
+    from . import maccmd
+
+    return maccmd
 
 
 def _uplink_len(cid):
-    return mc.payload_len(cid, True)
+    return _mc().payload_len(cid, True)
 
 
 class MacError(Exception):
@@ -226,11 +232,13 @@ class Mac:
 
     def request_link_check(self):
         """Ask for a LinkCheckAns in the next uplink (result.link_check)."""
+        mc = _mc()
         self._once.append(mc.encode(mc.LINK_CHECK, (), True))
         self._answers_dirty = True
 
     def request_device_time(self):
         """Ask for a DeviceTimeAns in the next uplink (result.device_time)."""
+        mc = _mc()
         self._once.append(mc.encode(mc.DEVICE_TIME, (), True))
         self._answers_dirty = True
 
@@ -293,6 +301,8 @@ class Mac:
             raise MacError("join data rate outside the default channels' range")
         freq = self._pick_join_frequency()
         nonce = self.session.take_dev_nonce()
+        from .join import build_join_request  # only a joining boot loads join.py
+
         req = build_join_request(self._app_aes, self._join_eui, self._dev_eui, nonce)
         n = len(req)
         self._tx[:n] = req
@@ -306,6 +316,8 @@ class Mac:
         return bool(got) and self._accept(got, nonce, dr)
 
     def _accept(self, length, nonce, dr):
+        from .join import derive_session_keys, open_join_accept
+
         try:
             ja = open_join_accept(bytes(memoryview(self.radio.rx_buffer)[:length]), self._app_aes)
         except FrameError:
@@ -674,6 +686,7 @@ class Mac:
 
     # -- MAC commands (1.0.4 section 5, RP002 2.4) ---------------------------------------------
     def _mac_commands(self, data, result):
+        mc = _mc()
         try:
             cmds = mc.parse_commands(data, False)
         except mc.MacCommandError as e:
@@ -692,6 +705,7 @@ class Mac:
             i += 1
 
     def _answer(self, cid, fields):
+        mc = _mc()
         cmd = mc.encode(cid, fields, True)
         self._answers_dirty = True
         if cid in _STICKY:
@@ -702,6 +716,7 @@ class Mac:
     def _link_adr(self, block):
         """A contiguous block of LinkADRReq (1.0.4 5.3): masks applied in order, DR, power
         and NbTrans from the last; all or nothing; one LinkADRAns per request."""
+        mc = _mc()
         s = self.session
         r = self.region
         defined = s.defined_mask()
@@ -739,6 +754,7 @@ class Mac:
         return False
 
     def _command(self, cid, f, result):
+        mc = _mc()
         s = self.session
         r = self.region
         if cid == mc.LINK_CHECK:
@@ -779,6 +795,7 @@ class Mac:
         # TxParamSetupReq is not implemented in EU868 (RP002 2.4.9): no answer, as specified.
 
     def _new_channel(self, idx, freq, min_dr, max_dr):
+        mc = _mc()
         s = self.session
         r = self.region
         if idx < len(r.default_channels) or idx >= MAX_CHANNELS:

@@ -6,6 +6,7 @@ import io
 
 import pytest
 from lorafield_tools.bench.mac_programs import (
+    FAKES,
     FRAMES,
     JOIN_UPLINK,
     LOGIC,
@@ -139,3 +140,56 @@ def test_state_kept_across_boots_is_identical_on_micropython(micropython):
     # 120 ms at 1 %: 11,880 ms silent on the band and for joins, 4 s of it passed asleep;
     # DutyCycleReq's 3 x 120 ms aggregate is over.
     assert "ok True" in got and "wait 7880 0 7880" in got
+
+
+LOADED = (
+    FAKES
+    + """
+import sys
+from lorafield_node.mac import Mac
+
+
+def loaded():
+    names = [n for n in ("join", "maccmd") if "lorafield_node." + n in sys.modules]
+    return " ".join(names) or "-"
+
+
+def main(accept, with_mac_command):
+    board = Board()
+    radio = Radio(board.clock(), [b"", b"", b"", with_mac_command])
+    mac = Mac(board, radio=radio, store=Store(RamFlash()))
+    mac.activate_abp(0x26011234, TEST_NWK_S_KEY, TEST_APP_S_KEY)
+    print("built", loaded())
+    board.lightsleep(mac.time_until_send_ms())
+    mac.send(1, bytes(4))
+    print("uplink", loaded())
+    board.lightsleep(mac.time_until_send_ms())
+    mac.send(1, bytes(4))
+    print("downlink", loaded())
+    mac = Mac(
+        board,
+        radio=Radio(board.clock(), [accept]),
+        store=Store(RamFlash()),
+        dev_eui=bytes(8),
+        join_eui=bytes(8),
+        app_key=TEST_APP_KEY,
+    )
+    print("join", mac.join(), loaded())
+"""
+)
+
+
+def test_a_boot_loads_join_and_the_mac_command_parser_only_when_it_needs_them(
+    micropython_factory,
+):
+    """Most boots of a joined node send an uplink and hear nothing: they leave join.py and
+    maccmd.py in flash (each module loaded costs heap: firmware/boards/README.md, Heap)."""
+    from lorafield_node.phy import UNCONFIRMED_DOWN, SessionCrypto, build_data
+    from lorafield_tools.bench.keys import TEST_APP_S_KEY, TEST_NWK_S_KEY
+
+    accept, _ = accept_and_downlink()
+    crypto = SessionCrypto(TEST_NWK_S_KEY, TEST_APP_S_KEY, "cryptography")
+    dev_status_req = build_data(crypto, UNCONFIRMED_DOWN, 0x26011234, 1, fopts=b"\x06")
+    vm = micropython_factory(heap_kib=192)
+    out = vm.run(LOADED + f"\nmain({accept!r}, {dev_status_req!r})\n").splitlines()
+    assert out[-4:] == ["built -", "uplink -", "downlink maccmd", "join True join maccmd"], out

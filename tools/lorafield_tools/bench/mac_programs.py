@@ -187,6 +187,8 @@ def main():
 JOIN_UPLINK = (
     FAKES
     + """
+# the MAC loads these on first use: code, not the MAC's objects
+from lorafield_node import join, maccmd  # noqa: F401
 from lorafield_node.mac import Mac
 
 

@@ -162,6 +162,7 @@ def _fw(boot):
 def _row(day, vm):
     boots = [b for b in day.boots if b is not None]
     sleeps = [b for b in boots if b.end_largest_free is not None]
+    held = [b.end_live for b in sleeps if b.end_live is not None]
     fw = sum(_fw(b) for b in boots)
     memory = sum("MemoryError" in text for _, text in day.errors)
     free_end = _kib(sleeps[-1].end_largest_free) if sleeps else "-"
@@ -172,7 +173,7 @@ def _row(day, vm):
         f"{day.sent}/{day.heard}",
         f"{day.join_requests}/{day.join_accepts}",
         _kib(max((b.peak_alloc for b in boots), default=None)) if vm else "-",
-        _kib(max((b.end_live for b in sleeps), default=None)) if vm else "-",
+        _kib(max(held, default=None)) if vm else "-",
         f"{free_end}/{free_min}" if vm else "-",
         str(sum(b.collections for b in boots)) if vm else "-",
         _kib(fw / len(boots)) if vm and boots else "-",
