@@ -56,7 +56,6 @@ _RX_CR = const(5)
 _PREAMBLE = const(8)
 _ACK_TIMEOUT_MS = const(2000)  # 1.0.4 section 6 table 17: ACK_TIMEOUT 2 s +- 1 s (random)
 _DUTY_KEY = "dc"  # store record of the duty-cycle silences (dutycycle.py)
-_STICKY = (0x05, 0x08, 0x0A)  # RXParamSetup, RXTimingSetup, DlChannel: 1.0.4 section 5
 
 
 def _mc():
@@ -708,7 +707,7 @@ class Mac:
         mc = _mc()
         cmd = mc.encode(cid, fields, True)
         self._answers_dirty = True
-        if cid in _STICKY:
+        if cid in mc.STICKY:
             self._sticky.append(cmd)
         else:
             self._once.append(cmd)

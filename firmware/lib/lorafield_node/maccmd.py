@@ -44,6 +44,8 @@ RX_TIMING_SETUP = const(0x08)
 TX_PARAM_SETUP = const(0x09)
 DL_CHANNEL = const(0x0A)
 DEVICE_TIME = const(0x0D)
+# Answers repeated in every uplink until a downlink arrives (1.0.4 section 5).
+STICKY = (RX_PARAM_SETUP, RX_TIMING_SETUP, DL_CHANNEL)
 
 # Payload length (bytes after the CID) per CID 0x00..0x0D; -1 = not a LoRaWAN 1.0.4 command.
 _LEN_UP = b"\xff\xff\x00\x01\x00\x01\x02\x01\x00\x00\x01\xff\xff\x00"
