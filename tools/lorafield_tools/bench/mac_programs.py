@@ -187,8 +187,9 @@ def main():
 JOIN_UPLINK = (
     FAKES
     + """
-# the MAC loads these on first use: code, not the MAC's objects
-from lorafield_node import join, maccmd  # noqa: F401
+# the MAC loads these on first use (aes_py where there is no cryptolib, as in this VM):
+# code, not the MAC's objects
+from lorafield_node import aes_py, join, maccmd  # noqa: F401
 from lorafield_node.mac import Mac
 
 

@@ -312,6 +312,7 @@ def _snap():
     READINGS[STEP[0]] = gc.mem_alloc()
     STEP[0] += 1
     gc.collect()
+    micropython.qstr_info()  # "qstr pool: n_pool=N, ...": the pools grown per group
 
 
 def _keep(i):
@@ -375,6 +376,17 @@ def _program_files(root: Path | None) -> dict[str, bytes]:
     return files
 
 
+_N_POOL = re.compile(r"qstr pool: n_pool=(\d+)")
+
+
+def _pool_grown(out: str) -> set[str]:
+    """The groups during which the interpreter added a qstr pool (from _snap()'s
+    qstr_info() lines, two per group, and _report()'s group order)."""
+    pools = [int(n) for n in _N_POOL.findall(out)]
+    names = [line.split()[1] for line in out.splitlines() if line.startswith("group ")]
+    return {name for i, name in enumerate(names) if pools[2 * i + 1] > pools[2 * i]}
+
+
 def _parse_groups(out: str) -> dict[str, int]:
     groups = {}
     for line in out.splitlines():
@@ -392,6 +404,10 @@ class ScaleReport:
 
     wasm: dict[str, int]
     native: dict[str, int]
+    # groups during which either runtime added a qstr pool: a step (each pool holds twice
+    # the last's entries, from a ROM pool whose size differs per build) that lands in
+    # whichever module crosses the boundary, on each runtime at its own place
+    pool_grown: frozenset[str] = frozenset()
 
     def ratio(self, group: str) -> float:
         """nan for a group that holds nothing (a submodule its package already imported)."""
@@ -415,11 +431,12 @@ class ScaleReport:
         return self.combined(["imports", *self.data_groups])
 
     def module_ratios(self) -> dict[str, float]:
-        """Per module of at least 1 KB (below that the GC block rounding dominates)."""
+        """Per module of at least 1 KB (below that the GC block rounding dominates), except
+        those during whose import a runtime added a qstr pool (the pool is not the module's)."""
         return {
             g[7:]: self.ratio(g)
             for g in self.wasm
-            if g.startswith("import:") and self.wasm[g] >= 1024
+            if g.startswith("import:") and self.wasm[g] >= 1024 and g not in self.pool_grown
         }
 
     def lines(self, modules=False) -> list[str]:
@@ -449,13 +466,16 @@ def scale_report(root: Path | None = None) -> ScaleReport:
         vm.run('ROOT = ""\n' + program)
         vm.run("gc.collect()")
         count = int(vm.run("print(len(GROUPS))"))
+        wasm_out = []
         for i in range(count):
-            vm.run("_snap()")
+            wasm_out.append(vm.run("_snap()"))
             vm.run(f"_keep({i})")
-            vm.run("_snap()")
-        wasm = _parse_groups(vm.run("_report()"))
-    native = _parse_groups(run_native(program + _GROUPS_NATIVE_MAIN, 8 * 1024 * 1024, files))
-    return ScaleReport(wasm, native)
+            wasm_out.append(vm.run("_snap()"))
+        wasm_out.append(vm.run("_report()"))
+    native_out = run_native(program + _GROUPS_NATIVE_MAIN, 8 * 1024 * 1024, files)
+    wasm = _parse_groups(wasm_out[-1])
+    grown = _pool_grown("\n".join(wasm_out)) | _pool_grown(native_out)
+    return ScaleReport(wasm, _parse_groups(native_out), frozenset(grown))
 
 
 # -- imports at a budget --------------------------------------------------------------------

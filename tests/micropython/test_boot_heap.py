@@ -1,0 +1,69 @@
+"""What a boot loads, and so pays for in heap (firmware/boards/README.md, "Heap per board"):
+the device modules as .mpy in the real 32-bit MicroPython VM (objects laid out as on the
+ESP32), each step in a run() call of its own (this VM collects garbage only between calls).
+
+A parking node's ordinary deep-sleep wake must not load what only another boot, or another
+runtime, needs: the pure-Python AES (a device has `cryptolib`), the device-config validation
+(checked at the boot after a deploy or reset), the pin maps of the other boards."""
+
+import pytest
+from lorafield_tools.mpcheck import heap
+from lorafield_tools.mpvm import MicroPythonVM
+
+pytestmark = pytest.mark.micropython
+
+# MicroPython's cryptolib as far as aes.py uses it (aes(key, 1).encrypt(src[, dst])); the
+# WebAssembly build has none. Not AES: these tests look at what is loaded, not at bytes.
+FAKE_CRYPTOLIB = b"""
+class aes:
+    def __init__(self, key, mode):
+        self.key = key
+
+    def encrypt(self, src, dst=None):
+        out = bytes(a ^ b for a, b in zip(src, self.key))
+        if dst is None:
+            return out
+        dst[:] = out
+"""
+
+
+@pytest.fixture
+def device_vm():
+    """The 32-bit VM with the device packages as `lorafield deploy` compiles them."""
+    with MicroPythonVM(heap_kib=400) as vm:
+        vm.write_files(heap.mpy_files())
+        vm.write_files(heap.STUBS)
+        vm.run("import gc, sys\nsys.path.append('/stubs')")
+        yield vm
+
+
+def held(vm, code):
+    """Bytes of heap `code` leaves allocated (after a collection)."""
+    before = int(vm.run("gc.collect()\nprint(gc.mem_alloc())"))
+    vm.run(code)
+    return int(vm.run("gc.collect()\nprint(gc.mem_alloc())")) - before
+
+
+def loaded(vm, *names):
+    return vm.run(f"print(' '.join(n for n in {names!r} if n in sys.modules) or '-')").strip()
+
+
+def test_a_device_with_cryptolib_leaves_the_pure_python_aes_in_flash(device_vm):
+    vm = device_vm
+    vm.write_file("/stubs/cryptolib.py", FAKE_CRYPTOLIB)
+    vm.run("import lorafield_node")
+    # 1.9 KB; the S-box, xtime table and unrolled rounds made it 5.0 KB in aes.py itself
+    assert held(vm, "import lorafield_node.aes") < 2500
+    vm.run("from lorafield_node.aes import new_aes\naes = new_aes(bytes(range(16)))")
+    assert vm.run("print(aes.name)").strip() == "cryptolib"
+    assert loaded(vm, "lorafield_node.aes_py") == "-"
+
+
+def test_without_cryptolib_the_pure_python_aes_loads_and_is_right(device_vm):
+    """FIPS-197 appendix C.1 on the VM's own (pure-Python) backend."""
+    vm = device_vm
+    vm.run("from lorafield_node.aes import new_aes\naes = new_aes(bytes(range(16)))")
+    assert loaded(vm, "lorafield_node.aes_py") == "lorafield_node.aes_py"
+    block = bytes.fromhex("00112233445566778899aabbccddeeff")
+    out = vm.run(f"print(aes.name, aes.encrypt({block!r}).hex())").split()
+    assert out == ["python", "69c4e0d86a7b0430d8cdb78070b4c55a"]
