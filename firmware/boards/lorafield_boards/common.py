@@ -15,7 +15,6 @@ import time
 
 import machine
 from lorafield_node import board as contract
-from lorafield_node.pinmaps import PINS
 
 _BLOCK = const(4096)
 _SPI_HZ = const(5_000_000)  # SX1276 SCK up to 10 MHz (datasheet 2.6.4)
@@ -102,6 +101,8 @@ class MachineBoard(contract.Board):
     STORE_PATH = "/lorafield.store"
 
     def __init__(self, key, options=None):
+        from lorafield_node.pinmaps import PINS  # not kept: make_board unloads the table
+
         self.name = key
         self.pins = PINS[key]
         self.options = options or {}

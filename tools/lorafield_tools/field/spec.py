@@ -12,7 +12,8 @@ import tomllib
 from dataclasses import dataclass, field
 
 from lorafield_gateway.toml_text import toml_value
-from lorafield_node.deploy import ConfigError, check_settings
+from lorafield_node.deploy import ConfigError
+from lorafield_node.settings import check_settings
 
 from . import setups
 

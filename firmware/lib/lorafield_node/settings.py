@@ -1,0 +1,91 @@
+"""The app settings of a device config (``/lorafield.json``, lorafield_node.deploy): which
+ones each app knows and their ranges. `check_settings` is shared by the device (deploy.parse)
+and the host's tools (`lorafield deploy`, scenarios). In a module of its own so that a boot
+that does not check them leaves its tables and messages in flash (firmware/main.py)."""
+
+from lorafield_codec import CodecError, encode
+
+from .deploy import ConfigError
+
+# The app settings a device config may hold besides its identity, per app ("" = every
+# app): (low, high) an integer range, _REAL a number range, a tuple of str the choices,
+# dict a table checked in _check_table. firmware/README.md says what each one does.
+_REAL = "real"
+_SETTINGS = {
+    "": {
+        "interval_s": (60, 86400),
+        "status_s": (60, 604800),
+        "dr": (0, 5),
+        "watchdog_ms": (1000, 600000),
+        "thresholds": dict,
+        "tpl5110": dict,
+    },
+    "parking": {
+        "sample_s": (1, 3600),
+        "debounce": (1, 20),
+        "magnetometer": ("qmc5883l", "hmc5883l"),
+        "sampling": ("light_sleep", "ulp"),
+        "ulp_i2c": dict,
+    },
+    "water_level": {
+        "sensor": ("a02yyuw", "jsn_sr04t"),
+        "mount_height_mm": (100, 20000),
+        "pings": (1, 16),
+        "batch": (1, 16),
+        "alarm_interval_s": (10, 3600),
+        "air_sensor": ("ds18b20",),
+        "air_temp_c": (-40, 60, _REAL),
+    },
+    "temperature": {
+        "sensor": ("ds18b20", "sht31", "bme280"),
+        "check_s": (10, 3600),
+    },
+}
+_IDENTITY = ("board", "app", "dev_eui", "join_eui", "app_key", "dev_addr", "nwk_skey", "app_skey")
+
+
+def check_settings(app, settings):
+    """Raise ConfigError for an app setting that is unknown to `app` or out of its range
+    (the identity fields are parse()'s). Shared by the device and the host's tools."""
+    for name in settings:
+        if name in _IDENTITY:
+            continue
+        rule = _SETTINGS[""].get(name)
+        if rule is None:
+            rule = _SETTINGS.get(app, {}).get(name)
+        if rule is None:
+            raise ConfigError("unknown setting %r for a %s node" % (name, app))
+        value = settings[name]
+        if rule is dict:
+            _check_table(name, value)
+        elif isinstance(rule[0], str):
+            if value not in rule:
+                raise ConfigError("%s must be one of: %s" % (name, ", ".join(rule)))
+        else:
+            number = isinstance(value, int) and not isinstance(value, bool)
+            if len(rule) > 2:
+                number = number or isinstance(value, float)
+            if not number or not rule[0] <= value <= rule[1]:
+                kind = "a number" if len(rule) > 2 else "an integer"
+                raise ConfigError("%s must be %s %d..%d" % (name, kind, rule[0], rule[1]))
+
+
+def _check_table(name, value):
+    if not isinstance(value, dict):
+        raise ConfigError("%s must be an object" % name)
+    if name == "thresholds":
+        if value:
+            try:  # the same limits as a config downlink (they are stored in that form)
+                encode("config", {"thresholds": value})
+            except CodecError as e:
+                raise ConfigError("thresholds: %s" % e) from None
+    elif name == "tpl5110":
+        period = value.get("period_s")
+        if not (
+            isinstance(value.get("done"), int)
+            and isinstance(period, int)
+            and 1 <= period <= 7200  # the TPL5110's range (datasheet 7.5.1)
+        ):
+            raise ConfigError("tpl5110 needs done (a GPIO number) and period_s 1..7200")
+    elif not (isinstance(value.get("scl"), int) and isinstance(value.get("sda"), int)):
+        raise ConfigError("%s needs scl and sda (GPIO numbers)" % name)
