@@ -104,6 +104,14 @@ def test_answers_written_only_when_they_change():
     board.lightsleep(mac.time_until_send_ms() + 1)
     mac.send(1, b"u")
     assert store.puts["ma"] == 2  # cleared by the downlink
+    assert store.get("ma") == b""  # nothing owed: the next boot does not load owed.py
+
+
+def test_mac_knows_the_owed_record_and_the_adr_limit_it_checks_before_loading_them():
+    from lorafield_node import adr, mac, owed
+
+    assert mac._OWED_KEY == owed.KEY
+    assert mac._ADR_ACK_LIMIT == adr.ADR_ACK_LIMIT
 
 
 def test_new_session_voids_stored_answers():

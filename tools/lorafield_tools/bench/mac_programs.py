@@ -188,7 +188,7 @@ JOIN_UPLINK = (
     FAKES
     + """
 # the MAC loads these on first use: code, not the MAC's objects
-from lorafield_node import join, maccmd  # noqa: F401
+from lorafield_node import join, maccmd, macjoin, macrx, phyrx  # noqa: F401
 from lorafield_node.mac import Mac
 
 
