@@ -30,17 +30,21 @@ except ImportError:  # CPython
 from .aes import new_aes
 from .airtime import symbol_us
 from .dutycycle import DutyCycle
-from .phy import (
-    CONFIRMED_UP,
-    FCTRL_ACK,
-    FCTRL_ADR,
-    FCTRL_ADR_ACK_REQ,
-    UNCONFIRMED_UP,
-    SessionCrypto,
-    build_data_into,
-)
-from .region import FSK, eu868
-from .session import ABP, MAX_CHANNELS, Session
+from .phy import SessionCrypto, build_data_into
+from .region import eu868
+from .session import Session
+
+# Constants of phy, region and session, folded into the bytecode here (a name imported from
+# another module is a global looked up at run time); tests/lorawan/mac/test_mac_persist.py
+# checks they are the same.
+_UNCONFIRMED_UP = const(2)  # phy.UNCONFIRMED_UP
+_CONFIRMED_UP = const(4)  # phy.CONFIRMED_UP
+_FCTRL_ADR = const(0x80)  # phy.FCTRL_ADR
+_FCTRL_ADR_ACK_REQ = const(0x40)  # phy.FCTRL_ADR_ACK_REQ
+_FCTRL_ACK = const(0x20)  # phy.FCTRL_ACK
+_FSK = const(0)  # region.FSK
+_ABP = const(2)  # session.ABP
+_MAX_CHANNELS = const(16)  # session.MAX_CHANNELS
 
 _MIN_RX_SYMBOLS = const(6)  # symbols a window must last to detect a preamble (Semtech AN1200.24)
 _RX_CR = const(5)
@@ -176,7 +180,7 @@ class Mac:
         # Preallocated: the uplink frame, FOpts, the candidate channel list.
         self._tx = bytearray(256)
         self._fopts = bytearray(15)
-        self._cands = [0] * MAX_CHANNELS
+        self._cands = [0] * _MAX_CHANNELS
         self._once = []  # encoded MAC answers/requests sent in the next uplink only
         self._sticky = []  # encoded sticky answers, repeated until a downlink arrives
         self._once_sent = 0
@@ -203,7 +207,7 @@ class Mac:
 
     def set_dr(self, dr):
         """Data rate for the next uplinks (ADR may change it again)."""
-        if not self.region.valid_dr(dr) or self.region.dr_sf[dr] == FSK:
+        if not self.region.valid_dr(dr) or self.region.dr_sf[dr] == _FSK:
             raise MacError("data rate not usable by a LoRa radio in this region")
         self.session.dr = dr
         self.session.save()
@@ -248,9 +252,9 @@ class Mac:
         counters continue (an ABP device must never restart FCntUp at 0)."""
         s = self.session
         same = s.nwk_skey == bytes(nwk_skey) and s.app_skey == bytes(app_skey)
-        if not (s.mode == ABP and s.dev_addr == dev_addr and same):
+        if not (s.mode == _ABP and s.dev_addr == dev_addr and same):
             s.reset_settings()
-            s.start(ABP, dev_addr, nwk_skey, app_skey)
+            s.start(_ABP, dev_addr, nwk_skey, app_skey)
             self._new_session()
         self._crypto = SessionCrypto(nwk_skey, app_skey, self._backend)
         self.duty.max_dcycle = s.max_dcycle
@@ -338,21 +342,21 @@ class Mac:
         ch = self._pick_channel(dr)
         fctrl = 0
         if s.adr:
-            fctrl |= FCTRL_ADR
+            fctrl |= _FCTRL_ADR
             # ADR_ACK_CNT before this uplink: the uplinks already sent since the last downlink.
             cnt = s.adr_ack_cnt()
             if cnt >= _ADR_ACK_LIMIT:
                 from .adr import ack_req
 
                 if ack_req(cnt, dr, s.tx_power, r.default_dr_min, r.default_tx_power):
-                    fctrl |= FCTRL_ADR_ACK_REQ
+                    fctrl |= _FCTRL_ADR_ACK_REQ
         fcnt = s.take_fcnt_up()
         self._fpending = False  # this uplink opens the windows the network asked for
         if self._ack_pending:
-            fctrl |= FCTRL_ACK
+            fctrl |= _FCTRL_ACK
             self._ack_pending = False
             self._answers_dirty = True
-        mtype = CONFIRMED_UP if confirmed else UNCONFIRMED_UP
+        mtype = _CONFIRMED_UP if confirmed else _UNCONFIRMED_UP
         fopts = bytes(self._fopts[:nfo]) if nfo else b""  # allocates only with MAC answers
         n = build_data_into(
             self._tx, self._crypto, mtype, s.dev_addr, fcnt, fctrl, fopts, fport, payload
@@ -447,7 +451,7 @@ class Mac:
         s = self.session
         count = 0
         best = -1
-        for i in range(MAX_CHANNELS):
+        for i in range(_MAX_CHANNELS):
             if not (s.ch_mask >> i) & 1 or not s.ch_freq[i]:
                 continue
             rng = s.ch_drange[i]
@@ -515,7 +519,7 @@ class Mac:
     def _window(self, tx_end, delay_us, freq, dr):
         """Open one receive window; the frame length (in radio.rx_buffer) or 0."""
         r = self.region
-        if dr < 0 or not r.valid_dr(dr) or r.dr_sf[dr] == FSK:
+        if dr < 0 or not r.valid_dr(dr) or r.dr_sf[dr] == _FSK:
             return 0
         margin, symbols = self.rx_timing(delay_us, dr)
         clock = self._clock

@@ -107,11 +107,15 @@ def test_answers_written_only_when_they_change():
     assert store.get("ma") == b""  # nothing owed: the next boot does not load owed.py
 
 
-def test_mac_knows_the_owed_record_and_the_adr_limit_it_checks_before_loading_them():
-    from lorafield_node import adr, mac, owed
+def test_the_constants_mac_py_folds_are_those_of_their_modules():
+    from lorafield_node import adr, mac, owed, phy, region, session
 
     assert mac._OWED_KEY == owed.KEY
     assert mac._ADR_ACK_LIMIT == adr.ADR_ACK_LIMIT
+    for name in ("UNCONFIRMED_UP", "CONFIRMED_UP", "FCTRL_ADR", "FCTRL_ADR_ACK_REQ", "FCTRL_ACK"):
+        assert getattr(mac, "_" + name) == getattr(phy, name), name
+    assert (mac._FSK, mac._ABP, mac._MAX_CHANNELS) == (region.FSK, session.ABP, 16)
+    assert session.MAX_CHANNELS == 16
 
 
 def test_new_session_voids_stored_answers():
