@@ -27,35 +27,34 @@ except ImportError:  # CPython
         return x
 
 
-from . import owed
-from .adr import STEP_CHANNELS, STEP_DR, STEP_POWER, ack_req, backoff_step
 from .aes import new_aes
 from .airtime import symbol_us
 from .dutycycle import DutyCycle
-from .phy import (
-    CONFIRMED_DOWN,
-    CONFIRMED_UP,
-    FCTRL_ACK,
-    FCTRL_ADR,
-    FCTRL_ADR_ACK_REQ,
-    UNCONFIRMED_DOWN,
-    UNCONFIRMED_UP,
-    FrameError,
-    SessionCrypto,
-    build_data_into,
-    check_mic,
-    decrypt_payload,
-    fcnt32_from16,
-    parse_data,
-)
-from .region import DR_KEEP, FSK, TX_POWER_KEEP, eu868
-from .session import ABP, MAX_CHANNELS, OTAA, Session
+from .phy import SessionCrypto, build_data_into
+from .region import eu868
+from .session import Session
+
+# Constants of phy, region and session, folded into the bytecode here (a name imported from
+# another module is a global looked up at run time); tests/lorawan/mac/test_mac_persist.py
+# checks they are the same.
+_UNCONFIRMED_UP = const(2)  # phy.UNCONFIRMED_UP
+_CONFIRMED_UP = const(4)  # phy.CONFIRMED_UP
+_FCTRL_ADR = const(0x80)  # phy.FCTRL_ADR
+_FCTRL_ADR_ACK_REQ = const(0x40)  # phy.FCTRL_ADR_ACK_REQ
+_FCTRL_ACK = const(0x20)  # phy.FCTRL_ACK
+_FSK = const(0)  # region.FSK
+_ABP = const(2)  # session.ABP
+_MAX_CHANNELS = const(16)  # session.MAX_CHANNELS
 
 _MIN_RX_SYMBOLS = const(6)  # symbols a window must last to detect a preamble (Semtech AN1200.24)
 _RX_CR = const(5)
 _PREAMBLE = const(8)
 _ACK_TIMEOUT_MS = const(2000)  # 1.0.4 section 6 table 17: ACK_TIMEOUT 2 s +- 1 s (random)
 _DUTY_KEY = "dc"  # store record of the duty-cycle silences (dutycycle.py)
+_OWED_KEY = "ma"  # owed.KEY: MAC answers and ACK still owed; empty when nothing is
+# ADR_ACK_LIMIT (adr.py): below it no uplink sets ADRACKReq or takes a backoff step, so only
+# a node that has heard nothing for that many uplinks loads adr.py.
+_ADR_ACK_LIMIT = const(64)
 
 
 def _mc():
@@ -112,21 +111,6 @@ class Stats:
         self.dropped_replay = 0
         self.dropped_addr = 0
         self.dropped_malformed = 0
-
-
-class Downlink:
-    """An authentic downlink: ``fport`` None (no FRMPayload) or 0 (MAC only) or 1..255."""
-
-    def __init__(self, fport, payload, fcnt, window, rssi, snr, confirmed, ack, fpending):
-        self.fport = fport
-        self.payload = payload
-        self.fcnt = fcnt
-        self.window = window
-        self.rssi = rssi
-        self.snr = snr
-        self.confirmed = confirmed
-        self.ack = ack
-        self.fpending = fpending
 
 
 class TxResult:
@@ -196,7 +180,7 @@ class Mac:
         # Preallocated: the uplink frame, FOpts, the candidate channel list.
         self._tx = bytearray(256)
         self._fopts = bytearray(15)
-        self._cands = [0] * MAX_CHANNELS
+        self._cands = [0] * _MAX_CHANNELS
         self._once = []  # encoded MAC answers/requests sent in the next uplink only
         self._sticky = []  # encoded sticky answers, repeated until a downlink arrives
         self._once_sent = 0
@@ -205,8 +189,11 @@ class Mac:
         self._fpending = False  # the last downlink announced more (FPending)
         self._answers_dirty = False  # the three above differ from the stored "ma" record
         self._tx_end_us = 0
-        if self.session.active:
-            # What a previous boot (deep sleep, reset) still owed the network.
+        if self.session.active and self.session._store.get(_OWED_KEY):
+            # What a previous boot (deep sleep, reset) still owed the network; owed.py is
+            # loaded only when something is owed (owed.save stores nothing as b"").
+            from . import owed
+
             self._once, self._sticky, self._ack_pending = owed.load(self.session, _uplink_len)
 
     # -- state --------------------------------------------------------------------------------
@@ -220,7 +207,7 @@ class Mac:
 
     def set_dr(self, dr):
         """Data rate for the next uplinks (ADR may change it again)."""
-        if not self.region.valid_dr(dr) or self.region.dr_sf[dr] == FSK:
+        if not self.region.valid_dr(dr) or self.region.dr_sf[dr] == _FSK:
             raise MacError("data rate not usable by a LoRa radio in this region")
         self.session.dr = dr
         self.session.save()
@@ -251,8 +238,10 @@ class Mac:
 
     def time_until_join_ms(self):
         """ms until a Join-request may start (duty cycle and join back-off); 0 = now."""
+        from .macjoin import pick_frequency
+
         try:
-            self._pick_join_frequency()
+            pick_frequency(self)
         except DutyCycleWait as e:
             return e.wait_ms
         return 0
@@ -263,27 +252,19 @@ class Mac:
         counters continue (an ABP device must never restart FCntUp at 0)."""
         s = self.session
         same = s.nwk_skey == bytes(nwk_skey) and s.app_skey == bytes(app_skey)
-        if not (s.mode == ABP and s.dev_addr == dev_addr and same):
+        if not (s.mode == _ABP and s.dev_addr == dev_addr and same):
             s.reset_settings()
-            s.start(ABP, dev_addr, nwk_skey, app_skey)
+            s.start(_ABP, dev_addr, nwk_skey, app_skey)
             self._new_session()
         self._crypto = SessionCrypto(nwk_skey, app_skey, self._backend)
         self.duty.max_dcycle = s.max_dcycle
 
     def join_dr(self):
-        """The data rate join() uses when given none: attempts alternate between the fastest
-        default data rate and, in turn, each slower one (EU868: DR5 DR4 DR5 DR3 DR5 DR2 DR5
-        DR1 DR5 DR0, then again), so a node out of reach at SF7 finds the rate that reaches
-        a gateway within ten attempts while half of them cost the least airtime (LoRaWAN
-        1.0.4 section 7: join on a random default channel at varying data rates). The
-        attempt number is the persisted DevNonce, so the sequence goes on across boots."""
-        r = self.region
-        hi = r.default_dr_max
-        span = hi - r.default_dr_min
-        n = self.session.dev_nonce
-        if n % 2 == 0 or span <= 0:
-            return hi
-        return hi - 1 - (n // 2) % span
+        """The data rate join() uses when given none: the fastest default one and, in turn,
+        each slower one, alternately, indexed by the persisted DevNonce (``macjoin.join_dr``)."""
+        from .macjoin import join_dr  # only a joining boot loads macjoin.py and join.py
+
+        return join_dr(self)
 
     def join(self, dr=None):
         """Send one Join-request and listen in both join windows; True when joined.
@@ -291,60 +272,9 @@ class Mac:
 
         Raises DutyCycleWait when no default channel may send yet (nothing is sent then).
         """
-        if self._app_aes is None or self._dev_eui is None or self._join_eui is None:
-            raise MacError("OTAA needs dev_eui, join_eui and app_key")
-        r = self.region
-        if dr is None:
-            dr = self.join_dr()
-        if not 0 <= dr <= r.default_dr_max:
-            raise MacError("join data rate outside the default channels' range")
-        freq = self._pick_join_frequency()
-        nonce = self.session.take_dev_nonce()
-        from .join import build_join_request  # only a joining boot loads join.py
+        from .macjoin import join
 
-        req = build_join_request(self._app_aes, self._join_eui, self._dev_eui, nonce)
-        n = len(req)
-        self._tx[:n] = req
-        self.stats.join_attempts += 1
-        tx_end = self._send_frame(n, freq, dr, r.default_tx_power, True)
-        d1 = 5000000  # JOIN_ACCEPT_DELAY1, 1.0.4 section 6 table 17
-        got = self._window(tx_end, d1, freq, dr)
-        if got and self._accept(got, nonce, dr):
-            return True
-        got = self._window(tx_end, d1 + 1000000, r.rx2_frequency, r.rx2_dr)
-        return bool(got) and self._accept(got, nonce, dr)
-
-    def _accept(self, length, nonce, dr):
-        from .join import derive_session_keys, open_join_accept
-
-        try:
-            ja = open_join_accept(bytes(memoryview(self.radio.rx_buffer)[:length]), self._app_aes)
-        except FrameError:
-            self.stats.dropped_mic += 1
-            return False
-        nwk, app = derive_session_keys(self._app_aes, ja.join_nonce, ja.net_id, nonce)
-        s = self.session
-        r = self.region
-        s.reset_settings()
-        if r.rx1_dr(0, ja.rx1_dr_offset) >= 0:
-            s.rx1_dr_offset = ja.rx1_dr_offset
-        if r.valid_dr(ja.rx2_dr) and r.dr_sf[ja.rx2_dr] != FSK:
-            s.rx2_dr = ja.rx2_dr
-        s.rx1_delay = ja.rx1_delay
-        s.dr = dr
-        if ja.cflist_type == 0:
-            base = len(r.default_channels)
-            for i in range(len(ja.channels)):
-                f = ja.channels[i]
-                if f and base + i < MAX_CHANNELS and r.valid_frequency(f) and r.subband(f) >= 0:
-                    s.ch_freq[base + i] = f
-                    s.ch_dl[base + i] = f
-                    s.ch_drange[base + i] = r.default_dr_min | (r.default_dr_max << 4)
-                    s.ch_mask |= 1 << (base + i)
-        s.start(OTAA, ja.dev_addr, nwk, app)
-        self._crypto = SessionCrypto(nwk, app, self._backend)
-        self._new_session()
-        return True
+        return join(self, dr)
 
     def _new_session(self):
         # A new session has a new generation: the stored answers of the old one are void.
@@ -359,6 +289,8 @@ class Mac:
         """Persist the MAC answers still owed and the pending ACK, if they changed (a node
         that deep-sleeps after the uplink must still send them next boot)."""
         if self._answers_dirty:
+            from . import owed
+
             owed.save(self.session, self._once, self._sticky, self._ack_pending)
             self._answers_dirty = False
 
@@ -410,17 +342,21 @@ class Mac:
         ch = self._pick_channel(dr)
         fctrl = 0
         if s.adr:
-            fctrl |= FCTRL_ADR
+            fctrl |= _FCTRL_ADR
             # ADR_ACK_CNT before this uplink: the uplinks already sent since the last downlink.
-            if ack_req(s.adr_ack_cnt(), dr, s.tx_power, r.default_dr_min, r.default_tx_power):
-                fctrl |= FCTRL_ADR_ACK_REQ
+            cnt = s.adr_ack_cnt()
+            if cnt >= _ADR_ACK_LIMIT:
+                from .adr import ack_req
+
+                if ack_req(cnt, dr, s.tx_power, r.default_dr_min, r.default_tx_power):
+                    fctrl |= _FCTRL_ADR_ACK_REQ
         fcnt = s.take_fcnt_up()
         self._fpending = False  # this uplink opens the windows the network asked for
         if self._ack_pending:
-            fctrl |= FCTRL_ACK
+            fctrl |= _FCTRL_ACK
             self._ack_pending = False
             self._answers_dirty = True
-        mtype = CONFIRMED_UP if confirmed else UNCONFIRMED_UP
+        mtype = _CONFIRMED_UP if confirmed else _UNCONFIRMED_UP
         fopts = bytes(self._fopts[:nfo]) if nfo else b""  # allocates only with MAC answers
         n = build_data_into(
             self._tx, self._crypto, mtype, s.dev_addr, fcnt, fctrl, fopts, fport, payload
@@ -456,10 +392,17 @@ class Mac:
         d1 = s.rx1_delay * 1000000
         rx1_dr = r.rx1_dr(dr, s.rx1_dr_offset)
         got = self._window(tx_end, d1, s.ch_dl[ch], rx1_dr)
-        if got and self._downlink(got, 1, result):
+        if got and self._receive(got, 1, result):
             return True
         got = self._window(tx_end, d1 + 1000000, s.rx2_freq, s.rx2_dr)
-        return bool(got) and self._downlink(got, 2, result)
+        return bool(got) and self._receive(got, 2, result)
+
+    def _receive(self, length, window, result):
+        """A frame was received: authenticate it and act on it (``macrx.receive``); True if
+        it was ours and authentic. Only a boot that hears a frame loads macrx.py."""
+        from .macrx import receive
+
+        return receive(self, length, window, result)
 
     def _build_fopts(self):
         """Copy queued MAC answers that fit into the FOpts buffer; returns their length."""
@@ -481,12 +424,14 @@ class Mac:
 
     def _adr_backoff(self):
         s = self.session
-        if not s.adr:
-            return
-        r = self.region
         cnt = s.adr_ack_cnt()
+        if not s.adr or cnt < _ADR_ACK_LIMIT:
+            return  # no step before ADR_ACK_LIMIT + ADR_ACK_DELAY (adr.backoff_step)
         if cnt == self._adr_step_cnt:
             return  # this count's step is done (an attempt refused by the duty cycle retries)
+        from .adr import STEP_CHANNELS, STEP_DR, STEP_POWER, backoff_step
+
+        r = self.region
         step = backoff_step(cnt, s.dr, s.tx_power, r.default_dr_min, r.default_tx_power)
         self._adr_step_cnt = cnt
         if step == STEP_POWER:
@@ -506,7 +451,7 @@ class Mac:
         s = self.session
         count = 0
         best = -1
-        for i in range(MAX_CHANNELS):
+        for i in range(_MAX_CHANNELS):
             if not (s.ch_mask >> i) & 1 or not s.ch_freq[i]:
                 continue
             rng = s.ch_drange[i]
@@ -522,22 +467,6 @@ class Mac:
             return self._cands[self._random(count)]
         if best < 0:
             raise NoChannel("no enabled channel for DR%d" % dr)
-        raise DutyCycleWait(best)
-
-    def _pick_join_frequency(self):
-        """A random default channel that may send now (joins use only those, RP002 2.4.2)."""
-        chans = self.region.default_channels
-        count = 0
-        best = -1
-        for i in range(len(chans)):
-            wait = self.duty.wait_ms(chans[i], True)
-            if wait == 0:
-                self._cands[count] = chans[i]
-                count += 1
-            elif wait > 0 and (best < 0 or wait < best):
-                best = wait
-        if count:
-            return self._cands[self._random(count)]
         raise DutyCycleWait(best)
 
     def _channel_when_free(self, dr):
@@ -590,7 +519,7 @@ class Mac:
     def _window(self, tx_end, delay_us, freq, dr):
         """Open one receive window; the frame length (in radio.rx_buffer) or 0."""
         r = self.region
-        if dr < 0 or not r.valid_dr(dr) or r.dr_sf[dr] == FSK:
+        if dr < 0 or not r.valid_dr(dr) or r.dr_sf[dr] == _FSK:
             return 0
         margin, symbols = self.rx_timing(delay_us, dr)
         clock = self._clock
@@ -620,214 +549,3 @@ class Mac:
     def _sleep_ms(self, ms):
         clock = self._clock
         self._sleep_until_us(clock.ticks_add(clock.ticks_us(), ms * 1000))
-
-    # -- downlink -----------------------------------------------------------------------------
-    def _downlink(self, length, window, result):
-        """Authenticate and act on a received data frame; True if it was ours and authentic."""
-        s = self.session
-        raw = bytes(memoryview(self.radio.rx_buffer)[:length])
-        try:
-            frame = parse_data(raw)
-        except FrameError:
-            self.stats.dropped_malformed += 1
-            return False
-        if frame.mtype != UNCONFIRMED_DOWN and frame.mtype != CONFIRMED_DOWN:
-            self.stats.dropped_malformed += 1
-            return False
-        if frame.dev_addr != s.dev_addr:
-            self.stats.dropped_addr += 1
-            return False
-        crypto = self._crypto
-        try:
-            fcnt = fcnt32_from16(s.fcnt_down, frame.fcnt)
-        except FrameError:
-            self.stats.dropped_replay += 1
-            return False
-        if not check_mic(raw, crypto, fcnt):
-            old = fcnt - 0x10000
-            if 0 <= old < s.fcnt_down and check_mic(raw, crypto, old):
-                self.stats.dropped_replay += 1  # authentic but already seen: a replay
-            else:
-                self.stats.dropped_mic += 1
-            return False
-        decrypt_payload(frame, crypto, fcnt)
-        s.downlink_received(fcnt)
-        self.stats.downlinks += 1
-        if self._sticky:
-            self._sticky = []
-            self._answers_dirty = True
-        if frame.mtype == CONFIRMED_DOWN:
-            self._ack_pending = True
-            self._answers_dirty = True
-        if frame.fport == 0:
-            self._mac_commands(frame.payload, result)
-        elif frame.fopts:
-            self._mac_commands(frame.fopts, result)
-        dl = Downlink(
-            frame.fport,
-            frame.payload if frame.fport else b"",
-            fcnt,
-            window,
-            self.radio.rssi,
-            self.radio.snr,
-            frame.mtype == CONFIRMED_DOWN,
-            frame.ack,
-            frame.fpending,
-        )
-        result.downlink = dl
-        result.fpending = frame.fpending
-        self._fpending = frame.fpending
-        if frame.ack:
-            result.acked = True
-        if frame.fport and self.on_downlink is not None:
-            self.on_downlink(dl)
-        return True
-
-    # -- MAC commands (1.0.4 section 5, RP002 2.4) ---------------------------------------------
-    def _mac_commands(self, data, result):
-        mc = _mc()
-        try:
-            cmds = mc.parse_commands(data, False)
-        except mc.MacCommandError as e:
-            cmds = list(e.parsed)  # act on the commands before the unknown one (section 5)
-        i = 0
-        while i < len(cmds):
-            cid, f = cmds[i]
-            if cid == mc.LINK_ADR:
-                j = i
-                while j < len(cmds) and cmds[j][0] == mc.LINK_ADR:
-                    j += 1
-                self._link_adr(cmds[i:j])
-                i = j
-                continue
-            self._command(cid, f, result)
-            i += 1
-
-    def _answer(self, cid, fields):
-        mc = _mc()
-        cmd = mc.encode(cid, fields, True)
-        self._answers_dirty = True
-        if cid in mc.STICKY:
-            self._sticky.append(cmd)
-        else:
-            self._once.append(cmd)
-
-    def _link_adr(self, block):
-        """A contiguous block of LinkADRReq (1.0.4 5.3): masks applied in order, DR, power
-        and NbTrans from the last; all or nothing; one LinkADRAns per request."""
-        mc = _mc()
-        s = self.session
-        r = self.region
-        defined = s.defined_mask()
-        mask = s.ch_mask
-        ch_ok = True
-        for _, f in block:
-            new = r.apply_ch_mask(mask, f[2], f[3], defined)
-            if new < 0:
-                ch_ok = False
-            else:
-                mask = new
-        dr, power, _, _, nb = block[-1][1]
-        if dr == DR_KEEP:
-            dr = s.dr
-        dr_ok = r.valid_dr(dr) and r.dr_sf[dr] != FSK and self._dr_on_mask(dr, mask)
-        if power == TX_POWER_KEEP:
-            power = s.tx_power
-        power_ok = r.tx_power_dbm(power) >= 0
-        if ch_ok and dr_ok and power_ok:
-            s.ch_mask = mask
-            s.dr = dr
-            s.tx_power = power
-            if nb:  # NbTrans 0: keep the current value
-                s.nb_trans = nb
-            s.save()
-        for _ in block:
-            self._answer(mc.LINK_ADR, (power_ok, dr_ok, ch_ok))
-
-    def _dr_on_mask(self, dr, mask):
-        s = self.session
-        for i in range(MAX_CHANNELS):
-            rng = s.ch_drange[i]
-            if (mask >> i) & 1 and s.ch_freq[i] and (rng & 0x0F) <= dr <= (rng >> 4):
-                return True
-        return False
-
-    def _command(self, cid, f, result):
-        mc = _mc()
-        s = self.session
-        r = self.region
-        if cid == mc.LINK_CHECK:
-            result.link_check = f
-        elif cid == mc.DEVICE_TIME:
-            result.device_time = f
-        elif cid == mc.DUTY_CYCLE:
-            s.max_dcycle = f[0]
-            self.duty.max_dcycle = f[0]
-            s.save()
-            self._answer(mc.DUTY_CYCLE, ())
-        elif cid == mc.RX_PARAM_SETUP:
-            off_ok = r.rx1_dr(0, f[0]) >= 0
-            dr_ok = r.valid_dr(f[1]) and r.dr_sf[f[1]] != FSK
-            fr_ok = r.valid_frequency(f[2])
-            if off_ok and dr_ok and fr_ok:
-                s.rx1_dr_offset, s.rx2_dr, s.rx2_freq = f
-                s.save()
-            self._answer(mc.RX_PARAM_SETUP, (off_ok, dr_ok, fr_ok))
-        elif cid == mc.DEV_STATUS:
-            margin = int(self.radio.snr)
-            margin = -32 if margin < -32 else (31 if margin > 31 else margin)
-            self._answer(mc.DEV_STATUS, (self._battery_level(), margin))
-        elif cid == mc.NEW_CHANNEL:
-            self._new_channel(*f)
-        elif cid == mc.RX_TIMING_SETUP:
-            s.rx1_delay = f[0] or 1
-            s.save()
-            self._answer(mc.RX_TIMING_SETUP, ())
-        elif cid == mc.DL_CHANNEL:
-            idx, freq = f
-            exists = idx < MAX_CHANNELS and s.ch_freq[idx] != 0
-            fr_ok = r.valid_frequency(freq)
-            if exists and fr_ok:
-                s.ch_dl[idx] = freq
-                s.save()
-            self._answer(mc.DL_CHANNEL, (exists, fr_ok))
-        # TxParamSetupReq is not implemented in EU868 (RP002 2.4.9): no answer, as specified.
-
-    def _new_channel(self, idx, freq, min_dr, max_dr):
-        mc = _mc()
-        s = self.session
-        r = self.region
-        if idx < len(r.default_channels) or idx >= MAX_CHANNELS:
-            self._answer(mc.NEW_CHANNEL, (False, False))  # default channels are fixed
-            return
-        if freq == 0:  # deletes the channel (RP002 2.4.8)
-            s.ch_freq[idx] = 0
-            s.ch_dl[idx] = 0
-            s.ch_drange[idx] = 0
-            s.ch_mask &= ~(1 << idx)
-            s.save()
-            self._answer(mc.NEW_CHANNEL, (True, True))
-            return
-        fr_ok = r.valid_frequency(freq) and r.subband(freq) >= 0
-        dr_ok = min_dr <= max_dr and r.valid_dr(max_dr)
-        if fr_ok and dr_ok:
-            s.ch_freq[idx] = freq
-            s.ch_dl[idx] = freq
-            s.ch_drange[idx] = min_dr | (max_dr << 4)
-            s.ch_mask |= 1 << idx
-            s.save()
-        self._answer(mc.NEW_CHANNEL, (dr_ok, fr_ok))
-
-    def _battery_level(self):
-        """DevStatusAns battery: 0 external power, 1..254 level, 255 unknown (1.0.4 5.5)."""
-        if self.battery is not None:
-            return self.battery()
-        try:
-            mv = self._board.battery_mv()
-        except (NotImplementedError, OSError):
-            return 255
-        if mv is None:
-            return 255
-        # Li-ion cell: 3.0 V empty .. 4.2 V full, linear (the board may pass its own curve).
-        level = 1 + (mv - 3000) * 253 // 1200
-        return 1 if level < 1 else (254 if level > 254 else level)

@@ -8,7 +8,8 @@ only when that state changes.
 
 Record: session generation u16 (a new session voids it), flags u8 (bit 0: ACK pending),
 length u8 of the one-shot part, then the encoded uplink commands: one-shot answers/requests,
-then sticky answers. Commands are self-delimiting (CID + the command's known length).
+then sticky answers. Commands are self-delimiting (CID + the command's known length). Empty
+when nothing is owed: the MAC loads this module at boot only for a non-empty record.
 """
 
 import struct
@@ -29,6 +30,9 @@ def save(session, once, sticky, ack):
     """Store the one-shot and sticky commands (lists of encoded uplink commands) and the ACK
     flag for ``session``. What does not fit in ``_MAX`` bytes is left out, one-shot commands
     first (a sticky answer left out would make the network repeat its request forever)."""
+    if not (once or sticky or ack):
+        session._put(KEY, b"")  # nothing owed: the next boot need not even load this module
+        return
     keep = 0
     for cmd in sticky:
         keep += len(cmd)

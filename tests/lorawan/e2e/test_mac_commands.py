@@ -5,6 +5,7 @@ exchanges use the new settings on the air."""
 from field import DEV_EUI, Field, join, send
 from lorafield_gateway.lns.macanswers import gps_time
 from lorafield_node import maccmd as mc
+from lorafield_node import macrx
 from lorafield_node.phy import parse_data
 
 EXTRA = 867_100_000
@@ -100,7 +101,7 @@ def test_dev_status():
         request(field, mc.DEV_STATUS)
         r = send(mac, field.view, 1, b"x")
         field.note("snr", r.downlink.snr)
-        field.note("battery", mac._battery_level())
+        field.note("battery", macrx.battery_level(mac))
         send(mac, field.view, 1, b"y")
 
     f = joined_field(app)

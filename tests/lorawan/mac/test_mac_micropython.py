@@ -150,7 +150,8 @@ from lorafield_node.mac import Mac
 
 
 def loaded():
-    names = [n for n in ("join", "maccmd") if "lorafield_node." + n in sys.modules]
+    lazy = ("join", "macjoin", "maccmd", "macrx", "phyrx")
+    names = [n for n in lazy if "lorafield_node." + n in sys.modules]
     return " ".join(names) or "-"
 
 
@@ -182,8 +183,9 @@ def main(accept, with_mac_command):
 def test_a_boot_loads_join_and_the_mac_command_parser_only_when_it_needs_them(
     micropython_factory,
 ):
-    """Most boots of a joined node send an uplink and hear nothing: they leave join.py and
-    maccmd.py in flash (each module loaded costs heap: firmware/boards/README.md, Heap)."""
+    """Most boots of a joined node send an uplink and hear nothing: they leave the join code
+    (join.py, macjoin.py), the receive path (macrx.py, phyrx.py) and maccmd.py in flash (each
+    module loaded costs heap: firmware/boards/README.md, Heap)."""
     from lorafield_node.phy import UNCONFIRMED_DOWN, SessionCrypto, build_data
     from lorafield_tools.bench.keys import TEST_APP_S_KEY, TEST_NWK_S_KEY
 
@@ -192,4 +194,88 @@ def test_a_boot_loads_join_and_the_mac_command_parser_only_when_it_needs_them(
     dev_status_req = build_data(crypto, UNCONFIRMED_DOWN, 0x26011234, 1, fopts=b"\x06")
     vm = micropython_factory(heap_kib=192)
     out = vm.run(LOADED + f"\nmain({accept!r}, {dev_status_req!r})\n").splitlines()
-    assert out[-4:] == ["built -", "uplink -", "downlink maccmd", "join True join maccmd"], out
+    assert out[-4:] == [
+        "built -",
+        "uplink -",
+        "downlink maccmd macrx phyrx",
+        "join True join macjoin maccmd macrx phyrx",
+    ], out
+
+
+# A joined node's ordinary boot, on the device's .mpy files: build the Mac from the stored
+# session, send one uplink, hear nothing in RX1 and RX2. Each step is a call of its own (this
+# VM collects garbage only between calls).
+QUIET_BOOT = (
+    """
+from lorafield_node.mac import Mac
+import lorafield_node.sx127x  # what Mac() builds from board.radio() on a device
+""",
+    """
+mac = Mac(board, radio=Radio(board.clock(), []), store=store, dev_eui=bytes(8),
+          join_eui=bytes(8), app_key=TEST_APP_KEY, fcnt_reserve=1)
+board.lightsleep(mac.time_until_send_ms())
+r = mac.send(1, bytes(4))
+assert r.downlink is None and r.transmissions == 1
+""",
+)
+
+
+def quiet_boot_image():
+    """The flash of a node that joined and sent an uplink (run on CPython)."""
+    from lorafield_tools.bench.keys import TEST_APP_KEY
+
+    ns = {}
+    exec(FAKES + "\nfrom lorafield_node.mac import Mac\n", ns)  # noqa: S102
+    board = ns["Board"]()
+    flash = ns["RamFlash"]()
+    radio = ns["Radio"](board.clock(), [host_join_accept(TEST_APP_KEY)[0]])
+    mac = ns["Mac"](
+        board,
+        radio=radio,
+        store=ns["Store"](flash),
+        dev_eui=bytes(8),
+        join_eui=bytes(8),
+        app_key=TEST_APP_KEY,
+        fcnt_reserve=1,
+    )
+    assert mac.join()
+    board.lightsleep(mac.time_until_send_ms())
+    mac.send(1, bytes(4))
+    return bytes(flash.data)
+
+
+def test_an_uplink_boot_that_hears_nothing_leaves_the_receive_path_in_flash():
+    """Most boots of a joined node send one uplink and hear nothing: the code that parses,
+    authenticates and acts on a received frame (macrx, phyrx), the join code (macjoin, join)
+    and the MAC command parser stay in flash. Module heap of that boot for the MAC stack
+    (aes and sx127x included) and its state, 32-bit VM, .mpy files as `lorafield deploy`
+    writes them: 44,608 B before the split (firmware/README.md)."""
+    from lorafield_tools.mpcheck import heap
+    from lorafield_tools.mpvm import MicroPythonVM
+
+    image = quiet_boot_image()
+    with MicroPythonVM(heap_kib=256) as vm:
+        vm.write_files(heap.mpy_files())
+        vm.run(FAKES + f"\nflash = RamFlash()\nflash.data[:] = {image!r}\n")
+        vm.run("import gc, sys\nboard = Board()\nstore = Store(flash)\nbefore = set(sys.modules)")
+        vm.run("gc.collect()")
+        base = int(vm.run("print(gc.mem_alloc())"))
+        for step in QUIET_BOOT:
+            vm.run(step)
+        vm.run("gc.collect()")
+        held = int(vm.run("print(gc.mem_alloc())")) - base
+        loaded = vm.run("print(*sorted(n[15:] for n in set(sys.modules) - before))").split()
+    # adr.py only from ADR_ACK_LIMIT uplinks without a downlink on, owed.py only when an
+    # answer or an ACK is owed
+    assert loaded == [
+        "aes",
+        "airtime",
+        "cmac",
+        "dutycycle",
+        "mac",
+        "phy",
+        "region",
+        "session",
+        "sx127x",
+    ], loaded
+    assert held <= 38000, held  # 6 KB less

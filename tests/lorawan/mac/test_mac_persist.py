@@ -104,6 +104,18 @@ def test_answers_written_only_when_they_change():
     board.lightsleep(mac.time_until_send_ms() + 1)
     mac.send(1, b"u")
     assert store.puts["ma"] == 2  # cleared by the downlink
+    assert store.get("ma") == b""  # nothing owed: the next boot does not load owed.py
+
+
+def test_the_constants_mac_py_folds_are_those_of_their_modules():
+    from lorafield_node import adr, mac, owed, phy, region, session
+
+    assert mac._OWED_KEY == owed.KEY
+    assert mac._ADR_ACK_LIMIT == adr.ADR_ACK_LIMIT
+    for name in ("UNCONFIRMED_UP", "CONFIRMED_UP", "FCTRL_ADR", "FCTRL_ADR_ACK_REQ", "FCTRL_ACK"):
+        assert getattr(mac, "_" + name) == getattr(phy, name), name
+    assert (mac._FSK, mac._ABP, mac._MAX_CHANNELS) == (region.FSK, session.ABP, 16)
+    assert session.MAX_CHANNELS == 16
 
 
 def test_new_session_voids_stored_answers():
