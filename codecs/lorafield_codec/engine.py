@@ -19,7 +19,7 @@ from .errors import (
     WRONG_TYPE,
     CodecError,
 )
-from .schema import KINDS
+from .schema import PORTS, table
 
 
 def _is_int(v):
@@ -449,21 +449,27 @@ def _dec_slot(slot, v, out):
 
 
 def _spec(kind):
-    if type(kind) is not str or kind not in KINDS:
-        raise CodecError(UNKNOWN_KIND, kind)
-    return KINDS[kind]
+    # Only this kind's table is loaded (schema.table): a node never holds the others.
+    for name, _ in PORTS:
+        if name == kind:
+            return table(kind)
+    raise CodecError(UNKNOWN_KIND, kind)
 
 
 def fport_of(kind):
     """The fixed LoRaWAN FPort of a message kind."""
-    return _spec(kind)["fport"]
+    for name, port in PORTS:
+        if name == kind:
+            return port
+    raise CodecError(UNKNOWN_KIND, kind)
 
 
 def kind_of(fport):
     """The message kind sent on `fport` (CodecError 'unknown fPort' if none)."""
-    for kind in KINDS:
-        if KINDS[kind]["fport"] == fport and _is_int(fport):
-            return kind
+    if _is_int(fport):
+        for kind, port in PORTS:
+            if port == fport:
+                return kind
     raise CodecError(UNKNOWN_FPORT, None, str(fport) if _is_int(fport) else "not an int")
 
 
@@ -491,7 +497,7 @@ def encode(kind, data):
 def decode(fport, payload):
     """(kind, data) for an application payload received on `fport`."""
     kind = kind_of(fport)
-    slots = KINDS[kind]["items"]
+    slots = table(kind)["items"]
     value = loads(payload)
     if type(value) is list:
         n = len(value)
