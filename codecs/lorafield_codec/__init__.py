@@ -11,6 +11,15 @@ Every failure raises CodecError (with `.reason` and `.field`).
 
 from .engine import decode, encode, fport_of, kind_of
 from .errors import CodecError
-from .schema import KINDS
+
+
+def __getattr__(name):
+    # KINDS (every kind's table) is built on access: importing the package loads no table.
+    if name == "KINDS":
+        from .schema import kinds
+
+        return kinds()
+    raise AttributeError(name)
+
 
 __all__ = ["KINDS", "CodecError", "decode", "encode", "fport_of", "kind_of"]

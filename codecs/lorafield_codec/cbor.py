@@ -14,8 +14,6 @@ Supported values: int (-2**64 .. 2**64-1), bytes, str, list/tuple, dict (int or 
 False/True/None, float.
 """
 
-import struct
-
 from .errors import (
     MALFORMED,
     NOT_CANONICAL,
@@ -47,8 +45,6 @@ _MAP = const(5)
 _TAG = const(6)
 _SIMPLE = const(7)
 
-_F16_EXP_BIAS = const(15)
-
 
 def _head(out, major, n):
     """Append the shortest head for major type `major` and argument `n` (RFC 8949 §3)."""
@@ -69,75 +65,6 @@ def _head(out, major, n):
         out.extend(n.to_bytes(8, "big"))
     else:
         raise CodecError(OUT_OF_RANGE, None, "integer needs more than 64 bits")
-
-
-def _f16_bits(x):
-    """IEEE 754 half-precision bits of `x` if `x` converts exactly, else -1.
-
-    Done with integer maths (not struct 'e') because not every MicroPython port has 'e'.
-    `x` is finite and non-zero here.
-    """
-    sign = 0
-    if x < 0:
-        sign = 0x8000
-        x = -x
-    # Largest half is 65504; smallest subnormal is 2**-24.
-    if x > 65504.0 or x < 5.960464477539063e-08:
-        return -1
-    scaled = x * 16777216.0  # x * 2**24: exact (power of two), whole iff x is a multiple of 2**-24
-    units = int(scaled)
-    if units != scaled:
-        return -1
-    if units < 1024:  # subnormal: value = frac * 2**-24
-        return sign | units
-    # Normal: value = (1024 + frac) * 2**(e - 25); find e so the mantissa has 11 bits.
-    e = 1
-    while units >= 2048:
-        if units & 1:
-            return -1  # would need more than 11 significant bits
-        units >>= 1
-        e += 1
-    return sign | (e << 10) | (units - 1024)
-
-
-def _f16_value(h):
-    exp = (h >> 10) & 0x1F
-    frac = h & 0x3FF
-    if exp == 0:
-        val = frac / 16777216.0
-    elif exp == 0x1F:
-        val = float("inf") if frac == 0 else float("nan")
-    else:
-        val = (1024 + frac) * (2.0 ** (exp - 25))
-    return -val if h & 0x8000 else val
-
-
-def _float(out, x):
-    if x != x:  # NaN: the canonical quiet NaN in half precision
-        out.extend(b"\xf9\x7e\x00")
-        return
-    if x in (float("inf"), float("-inf")):
-        out.extend(b"\xf9\x7c\x00" if x > 0 else b"\xf9\xfc\x00")
-        return
-    if x == 0:
-        neg = str(x)[0] == "-"  # keeps -0.0 (copysign is not on every port)
-        out.extend(b"\xf9\x80\x00" if neg else b"\xf9\x00\x00")
-        return
-    h = _f16_bits(x)
-    if h >= 0:
-        out.append(0xF9)
-        out.extend(h.to_bytes(2, "big"))
-        return
-    try:
-        f32 = struct.pack(">f", x)
-        if struct.unpack(">f", f32)[0] == x:
-            out.append(0xFA)
-            out.extend(f32)
-            return
-    except (OverflowError, ValueError):
-        pass
-    out.append(0xFB)
-    out.extend(struct.pack(">d", x))
 
 
 def _key_order(enc):
@@ -163,7 +90,10 @@ def _encode(out, v, depth):
         else:
             _head(out, _NINT, -1 - v)
     elif t is float:
-        _float(out, v)
+        # Message payloads never hold floats: the float code loads only when one is met.
+        from .cbor_float import encode_float
+
+        encode_float(out, v)
     elif t is str:
         b = v.encode("utf-8")
         _head(out, _TEXT, len(b))
@@ -258,28 +188,10 @@ def _decode_simple(r, info):
         return True
     if info == 22:
         return None
-    if info == 25:
-        h = int.from_bytes(r.take(2), "big")
-        v = _f16_value(h)
-        if v != v and h != 0x7E00:
-            raise CodecError(NOT_CANONICAL, None, "NaN not in canonical form")
-        return v
-    if info == 26:
-        raw = r.take(4)
-        v = struct.unpack(">f", raw)[0]
-        shorter = bytearray()
-        _float(shorter, v)
-        if len(shorter) != 5 or bytes(shorter[1:]) != bytes(raw):
-            raise CodecError(NOT_CANONICAL, None, "float not in shortest form")
-        return v
-    if info == 27:
-        raw = r.take(8)
-        v = struct.unpack(">d", raw)[0]
-        shorter = bytearray()
-        _float(shorter, v)
-        if len(shorter) != 9 or bytes(shorter[1:]) != bytes(raw):
-            raise CodecError(NOT_CANONICAL, None, "float not in shortest form")
-        return v
+    if 25 <= info <= 27:  # half, single, double float (2, 4, 8 bytes)
+        from .cbor_float import decode_float
+
+        return decode_float(info, r.take(1 << (info - 24)))
     if info == 31:
         raise CodecError(MALFORMED, None, "break outside indefinite item")
     if info >= 28:

@@ -9,7 +9,6 @@ encode(decode(b)) == b for every payload the decoder accepts.
 
 from .cbor import dumps, loads
 from .errors import (
-    CONFLICT,
     MISSING,
     NOT_CANONICAL,
     OUT_OF_RANGE,
@@ -19,7 +18,7 @@ from .errors import (
     WRONG_TYPE,
     CodecError,
 )
-from .schema import KINDS
+from .schema import PORTS, table
 
 
 def _is_int(v):
@@ -307,54 +306,6 @@ def _dec_bits(slot, v, out):
         raise CodecError(NOT_CANONICAL, fields[0]["name"], "empty packed item")
 
 
-# ---- delta packing: [interval, first, delta, delta, ...] ---------------------------------
-
-
-def _enc_delta(slot, data):
-    f, fi = slot["field"], slot["interval"]
-    name = f["name"]
-    if name not in data:
-        if fi["name"] in data:
-            raise CodecError(MISSING, name)
-        return None
-    if fi["name"] not in data:
-        raise CodecError(MISSING, fi["name"])
-    seq = data[name]
-    if type(seq) is not list and type(seq) is not tuple:
-        raise CodecError(WRONG_TYPE, name, "list expected")
-    _check_len(f, seq, name)
-    out = [_enc_int(fi, data[fi["name"]], fi["name"])]
-    prev = 0
-    for i in range(len(seq)):
-        try:
-            n = _enc_int(f, seq[i], name)
-        except CodecError as exc:
-            raise _at(exc, name, i) from None
-        out.append(n - prev)
-        prev = n
-    return out
-
-
-def _dec_delta(slot, v, out):
-    f, fi = slot["field"], slot["interval"]
-    name = f["name"]
-    if type(v) is not list or len(v) < 2:
-        raise CodecError(WRONG_TYPE, name)
-    _check_len(f, v[1:], name)
-    out[fi["name"]] = _dec_int(fi, v[0], fi["name"])
-    levels = []
-    level = 0
-    for i in range(1, len(v)):
-        if not _is_int(v[i]):
-            raise CodecError(WRONG_TYPE, name)
-        level += v[i]
-        try:
-            levels.append(_dec_int(f, level, name))
-        except CodecError as exc:
-            raise _at(exc, name, i - 1) from None
-    out[name] = levels
-
-
 # ---- slots --------------------------------------------------------------------------------
 
 
@@ -388,20 +339,13 @@ def _enc_slot(slot, data):
     if pack == "bits":
         return _enc_bits(slot, data)
     if pack == "delta":
-        return _enc_delta(slot, data)
-    # choice: exactly one option may carry fields
-    chosen = None
-    for option in slot["options"]:
-        for name in _slot_fields(option, []):
-            if name in data:
-                if chosen is not None and chosen is not option:
-                    raise CodecError(CONFLICT, name)
-                chosen = option
-    if chosen is None:
-        if not slot["optional"]:
-            raise CodecError(MISSING, _slot_fields(slot["options"][0], [])[0])
-        return None
-    return _enc_slot(chosen, data)
+        from .series import enc_delta
+
+        return enc_delta(slot, data)
+    # choice (only water_level has one, like delta): code loaded on first use
+    from .series import enc_choice
+
+    return enc_choice(slot, data)
 
 
 def _is_required(slot):
@@ -415,14 +359,6 @@ def _is_required(slot):
     return not slot["optional"]
 
 
-def _cbor_kind(slot):
-    """'array' when the slot is sent as a CBOR array, else 'scalar' (choice: told apart)."""
-    pack = slot["pack"]
-    if pack == "delta" or (pack == "item" and slot["field"]["type"] == "enum_list"):
-        return "array"
-    return "scalar"
-
-
 def _dec_slot(slot, v, out):
     pack = slot["pack"]
     if v is None:
@@ -434,36 +370,37 @@ def _dec_slot(slot, v, out):
         out[f["name"]] = _dec_value(f, v)
     elif pack == "bits":
         _dec_bits(slot, v, out)
-    elif pack == "delta":
-        _dec_delta(slot, v, out)
     else:
-        want = "array" if type(v) is list else "scalar"
-        for option in slot["options"]:
-            if _cbor_kind(option) == want:
-                _dec_slot(option, v, out)
-                return
-        raise CodecError(WRONG_TYPE, _slot_fields(slot, [])[0])
+        from .series import dec_delta_or_choice
+
+        dec_delta_or_choice(slot, v, out)
 
 
 # ---- public API ---------------------------------------------------------------------------
 
 
 def _spec(kind):
-    if type(kind) is not str or kind not in KINDS:
-        raise CodecError(UNKNOWN_KIND, kind)
-    return KINDS[kind]
+    # Only this kind's table is loaded (schema.table): a node never holds the others.
+    for name, _ in PORTS:
+        if name == kind:
+            return table(kind)
+    raise CodecError(UNKNOWN_KIND, kind)
 
 
 def fport_of(kind):
     """The fixed LoRaWAN FPort of a message kind."""
-    return _spec(kind)["fport"]
+    for name, port in PORTS:
+        if name == kind:
+            return port
+    raise CodecError(UNKNOWN_KIND, kind)
 
 
 def kind_of(fport):
     """The message kind sent on `fport` (CodecError 'unknown fPort' if none)."""
-    for kind in KINDS:
-        if KINDS[kind]["fport"] == fport and _is_int(fport):
-            return kind
+    if _is_int(fport):
+        for kind, port in PORTS:
+            if port == fport:
+                return kind
     raise CodecError(UNKNOWN_FPORT, None, str(fport) if _is_int(fport) else "not an int")
 
 
@@ -491,7 +428,7 @@ def encode(kind, data):
 def decode(fport, payload):
     """(kind, data) for an application payload received on `fport`."""
     kind = kind_of(fport)
-    slots = KINDS[kind]["items"]
+    slots = table(kind)["items"]
     value = loads(payload)
     if type(value) is list:
         n = len(value)

@@ -195,3 +195,63 @@ def test_all_vectors_run_within_a_64_kib_heap(micropython_factory):
     assert len(vector_lines) == total
     for line in vector_lines:
         assert vm.run(f"print(check({line!r}))") == "True\n", line
+
+
+# What a node does with the codec at each boot (firmware: apps/framework.py, deploy.py): encode
+# its own kind and status, decode the stored config, check the deployed thresholds.
+NODE_BOOT = r"""
+import gc, sys
+from lorafield_codec import decode, encode
+from lorafield_codec.schema import ERROR_CODES
+encode(KIND, DATA)
+encode("status", {"battery_mv": 3300, "errors": [ERROR_CODES[0]], "fw": "1.2.3"})
+decode(30, encode("config", {"interval_s": 600, "thresholds": {"low_battery_mv": 3300}}))
+gc.collect()
+
+def strings(v, acc, depth=0):
+    if type(v) is str:
+        acc.add(v)
+    elif depth < 8 and type(v) in (tuple, list):
+        for x in v:
+            strings(x, acc, depth + 1)
+    elif depth < 8 and type(v) is dict:
+        for k in v:
+            strings(k, acc, depth + 1)
+            strings(v[k], acc, depth + 1)
+    return acc
+
+held = set()
+for name in sorted(sys.modules):
+    if name.startswith("lorafield_codec"):
+        strings(sys.modules[name].__dict__, held)
+print(sorted(held))
+"""
+
+NODE_READINGS = {
+    "parking": {"occupied": True, "since_s": 60},
+    "water_level": {"level_mm": 1200},
+    "temperature": {"temperature_c": 21.5},
+}
+# Fields found in no other table (mag_uT is also a config threshold key).
+OWN_FIELDS = {
+    "parking": {"occupied", "since_s"},
+    "water_level": {"level_mm", "levels_mm", "alarm", "distance_mm"},
+    "temperature": {"temperature_c", "humidity_pct", "pressure_hpa"},
+}
+
+
+@pytest.mark.parametrize("kind", sorted(NODE_READINGS))
+def test_a_node_holds_only_the_tables_of_its_own_kind(kind):
+    # The deployed form (.mpy in /lib): a node encoding its kind and status and decoding config
+    # must not have loaded the tables of the other sensor kinds (on MicroPython every module
+    # imported from the filesystem, and every name in it, stays in the heap).
+    from lorafield_tools.mpcheck import heap
+    from lorafield_tools.mpvm import MicroPythonVM
+
+    with MicroPythonVM(heap_kib=256) as vm:
+        vm.write_files(heap.mpy_files())
+        code = f"KIND = {kind!r}\nDATA = {NODE_READINGS[kind]!r}\n" + NODE_BOOT
+        held = set(json.loads(vm.run(code).replace("'", '"')))
+    assert OWN_FIELDS[kind] <= held
+    for other in set(OWN_FIELDS) - {kind}:
+        assert not OWN_FIELDS[other] & held, f"{kind} node holds {other}'s table"

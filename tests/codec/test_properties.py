@@ -4,7 +4,10 @@ import cbor2
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lorafield_codec import KINDS, CodecError, decode, encode, fport_of
-from lorafield_codec.schema import ALARMS, ERROR_CODES, RESET_CAUSES, THRESHOLDS
+from lorafield_codec.kind_config import THRESHOLDS
+from lorafield_codec.kind_status import RESET_CAUSES
+from lorafield_codec.kind_water_level import ALARMS
+from lorafield_codec.schema import ERROR_CODES
 
 U32 = 2**32 - 1
 
