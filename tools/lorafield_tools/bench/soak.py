@@ -23,6 +23,7 @@ from ..field.spec import DownlinkSpec, FieldSpec, GatewaySpec, NodeSpec, gateway
 HELP = "one node for days on the MicroPython VM with its heap budget: heap, GC, MemoryError"
 
 KINDS = ("parking", "water_level", "temperature")
+MCU_NAMES = {"esp32": "ESP32", "rp2040": "RP2040"}
 DAY_S = 86400
 # (fraction of the run, config command): what the network asks of the node, per kind
 COMMON_DOWNLINKS = ((0.70, {"rejoin": True}), (0.85, {"reboot": True}))
@@ -47,6 +48,12 @@ def add_arguments(parser):
         type=int,
         metavar="KIB",
         help="MicroPython heap (default: the board's budget, field/vm_runtime.py)",
+    )
+    parser.add_argument(
+        "--budget",
+        choices=("esp32", "rp2040"),
+        help="the heap budget of that MCU instead of the node's own board's (e.g. a water "
+        "level node's firmware on the ESP32's heap)",
     )
     parser.add_argument(
         "--runtime",
@@ -210,9 +217,16 @@ def run(args):
             raise UsageError(str(exc)) from None
     spec = soak_spec(args.kind, args.days, args.seed)
     node_spec = spec.nodes[0]
-    heap = args.heap_kib or vm_runtime.heap_budget_kib(node_spec.setup.board, args.vm)
+    if args.heap_kib is not None and args.budget is not None:
+        raise UsageError("give --heap-kib or --budget, not both")
+    heap = args.heap_kib or vm_runtime.heap_budget_kib(node_spec.setup.board, args.vm, args.budget)
     out_dir = args.out or tempfile.mkdtemp(prefix="lorafield-soak-")
     where = f"{args.vm} VM, heap {heap} KiB" if vm else "CPython"
+    if vm and args.heap_kib is None:
+        from lorafield_hw.profiles import HEAP
+
+        mcu = args.budget or HEAP[node_spec.setup.board].mcu
+        where += f", the {MCU_NAMES[mcu]} budget"
     print(
         f"soak: {args.kind} on {node_spec.board}, {args.days:g} days, {args.runtime} ({where}), "
         f"seed {args.seed}"

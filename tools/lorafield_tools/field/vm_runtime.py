@@ -53,13 +53,15 @@ class RuntimeUnavailable(RuntimeError):
     """The VM a runtime needs is not installed (one line, for the CLI)."""
 
 
-def heap_budget_kib(board_key, vm="native"):
-    """The default heap of a node on `board_key`: the device's heap (profiles.HEAP, with its
-    source), scaled for the native 64-bit build's larger objects; the 32-bit WebAssembly VM
-    gets the device's figure as it is."""
+def heap_budget_kib(board_key, vm="native", mcu=None):
+    """The default heap of a node on `board_key` (or of any board with that `mcu`): the
+    device's heap (profiles.HEAP, with its source), scaled for the native 64-bit build's
+    larger objects; the 32-bit WebAssembly VM gets the device's figure as it is."""
     from lorafield_hw.profiles import HEAP
 
     budget = HEAP[board_key]
+    if mcu is not None:
+        budget = next(b for b in HEAP.values() if b.mcu == mcu)
     if vm == "webassembly":
         return -(-budget.device_heap // 1024)
     return budget.native_heapsize // 1024
