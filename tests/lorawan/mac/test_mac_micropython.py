@@ -185,7 +185,8 @@ def test_a_boot_loads_join_and_the_mac_command_parser_only_when_it_needs_them(
 ):
     """Most boots of a joined node send an uplink and hear nothing: they leave the join code
     (join.py, macjoin.py), the receive path (macrx.py, phyrx.py) and maccmd.py in flash (each
-    module loaded costs heap: firmware/boards/README.md, Heap)."""
+    module loaded costs heap: firmware/boards/README.md, Heap); a boot that joined unloads
+    the join code again (it joins once at most)."""
     from lorafield_node.phy import UNCONFIRMED_DOWN, SessionCrypto, build_data
     from lorafield_tools.bench.keys import TEST_APP_S_KEY, TEST_NWK_S_KEY
 
@@ -198,7 +199,7 @@ def test_a_boot_loads_join_and_the_mac_command_parser_only_when_it_needs_them(
         "built -",
         "uplink -",
         "downlink maccmd macrx phyrx",
-        "join True join macjoin maccmd macrx phyrx",
+        "join True maccmd macrx phyrx",
     ], out
 
 
@@ -256,6 +257,8 @@ def test_an_uplink_boot_that_hears_nothing_leaves_the_receive_path_in_flash():
     image = quiet_boot_image()
     with MicroPythonVM(heap_kib=256) as vm:
         vm.write_files(heap.mpy_files())
+        # a device's C AES, which this VM lacks (else aes_py loads): frames are not checked
+        vm.write_file("/lib/cryptolib.py", heap.FAKE_CRYPTOLIB)
         vm.run(FAKES + f"\nflash = RamFlash()\nflash.data[:] = {image!r}\n")
         vm.run("import gc, sys\nboard = Board()\nstore = Store(flash)\nbefore = set(sys.modules)")
         vm.run("gc.collect()")
