@@ -4,6 +4,15 @@ MAC. `setup()` builds the world (kept between VM calls), `cycle(...)` runs one w
 prints what went on the air and how long the node sleeps."""
 
 from lorafield_tools.bench.mac_programs import CLOCK, RAM_FLASH
+from lorafield_tools.mpcheck import heap
+
+
+def deployed(vm):
+    """The device packages as `lorafield deploy` compiles them (.mpy), ahead of the sources
+    on the VM's path: what a device loads, and loads again after an unload."""
+    vm.write_files({"/mpy" + path: data for path, data in heap.mpy_files().items()})
+    vm.run("import sys\nsys.path.insert(0, '/mpy/lib')\n")
+
 
 HEAD = (
     """
@@ -207,11 +216,15 @@ class FakeMac:
         self.on_downlink = None
         self.downlinks = downlinks
         self.sent = []
+        self.codec_resident = []  # at each send: was the codec in sys.modules (not printed)
 
     def join(self):
         return True
 
     def send(self, fport, payload, confirmed=False):
+        import sys
+
+        self.codec_resident.append("lorafield_codec" in sys.modules)
         self.sent.append((fport, bytes(payload)))
         if self.downlinks:
             self.on_downlink(self.downlinks.pop(0))

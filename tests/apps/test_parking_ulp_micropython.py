@@ -9,7 +9,7 @@ import io
 import pytest
 from lorafield_node.ulp import parking as prog
 from lorafield_tools.mpcheck import compile_file
-from mp_apps import fakes
+from mp_apps import deployed, fakes
 
 pytestmark = pytest.mark.micropython
 
@@ -144,10 +144,11 @@ IMPORTS = (
 
 
 def test_each_ulp_wake_fits_96_kib(micropython_factory, tmp_path):
-    """As the apps' heap test (test_apps_micropython.py): modules compiled one per call,
-    the fakes precompiled, then one wake per call (the image is assembled at deploy time:
-    the device never imports the assembler)."""
+    """As the apps' heap test (test_apps_micropython.py): modules as deployed (.mpy) one
+    per call, the fakes precompiled, then one wake per call (the image is assembled at
+    deploy time: the device never imports the assembler)."""
     vm = micropython_factory(heap_kib=96)
+    deployed(vm)
     for module in IMPORTS:
         vm.run(f"import {module}\n")
     src = tmp_path / "lf_ulp_fakes.py"

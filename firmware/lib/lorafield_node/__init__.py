@@ -2,12 +2,17 @@
 
 
 def unload(name):
-    """Forget the module `name` once a boot is done with it: its code and tables are freed
-    at the next collection (its interned names stay: MicroPython never frees a qstr). A
-    later import loads it again."""
+    """Forget the module `name` and its submodules once a boot is done with them: their
+    code and tables are freed at the next collection, as long as nothing still refers to
+    them (their interned names stay: MicroPython never frees a qstr). A later import loads
+    them again. On CPython (the host, where the emulated field's nodes share one process
+    with the server) it does nothing: there is no device heap to save."""
     import sys
 
-    sys.modules.pop(name, None)
+    if sys.implementation.name != "micropython":
+        return
+    for key in [k for k in sys.modules if k == name or k.startswith(name + ".")]:
+        del sys.modules[key]
     package, _, attr = name.rpartition(".")
     parent = sys.modules.get(package)
     if parent is not None and attr in parent.__dict__:

@@ -272,9 +272,14 @@ class Mac:
 
         Raises DutyCycleWait when no default channel may send yet (nothing is sent then).
         """
+        from . import unload
         from .macjoin import join
 
-        return join(self, dr)
+        joined = join(self, dr)
+        if joined:  # a boot joins once at most: room for what the uplink needs
+            unload("lorafield_node.macjoin")
+            unload("lorafield_node.join")
+        return joined
 
     def _new_session(self):
         # A new session has a new generation: the stored answers of the old one are void.

@@ -31,10 +31,8 @@ except ImportError:  # CPython
 
 import struct
 
-from lorafield_codec import CodecError, decode, encode, fport_of
-from lorafield_codec.schema import ERROR_CODES
-
 from .. import board as contract
+from .. import unload
 
 FW_VERSION = "0.1.0"
 WDT_MS = const(30_000)
@@ -58,7 +56,20 @@ RESET_NAMES = {
 }
 
 
+def _codec():
+    """The shared codec, imported where it is used and never kept in this module's globals:
+    a boot unloads it before the MAC loads (Node.send), so the two are seldom in the heap
+    at once; it loads again for a status or a config downlink (firmware/README.md, Heap)."""
+    import lorafield_codec
+
+    return lorafield_codec
+
+
 def _mask(codes):
+    if not codes:  # the usual case: no codec needed
+        return 0
+    from lorafield_codec.schema import ERROR_CODES
+
     m = 0
     for code in codes:
         if code in ERROR_CODES:
@@ -67,6 +78,10 @@ def _mask(codes):
 
 
 def _codes(mask):
+    if not mask:
+        return []
+    from lorafield_codec.schema import ERROR_CODES
+
     return [ERROR_CODES[i] for i in range(len(ERROR_CODES)) if mask >> i & 1]
 
 
@@ -122,10 +137,11 @@ class Config:
         self.thresholds = dict(defaults.get("thresholds", {}))
         raw = store.get("cfg")
         if raw is not None:
+            codec = _codec()
             try:
-                _, data = decode(_CONFIG_PORT, raw)
+                _, data = codec.decode(_CONFIG_PORT, raw)
                 self._merge(data)
-            except CodecError:
+            except codec.CodecError:
                 pass  # a stored config we cannot read: the defaults stand
 
     def _merge(self, data):
@@ -146,7 +162,7 @@ class Config:
         saved = {"interval_s": self.interval_s}
         if self.thresholds:
             saved["thresholds"] = self.thresholds
-        self._store.put("cfg", encode("config", saved))
+        self._store.put("cfg", _codec().encode("config", saved))
         return True
 
 
@@ -273,13 +289,17 @@ class Node:
         (fed light sleep); a longer one is an error ("radio"), except with max_wait_ms 0:
         then the caller keeps the data and tries again at its next wake (parking samples
         on instead of waiting)."""
-        payload = encode(kind, data)
+        codec = _codec()
+        payload = codec.encode(kind, data)
+        fport = codec.fport_of(kind)
+        codec = None
+        unload("lorafield_codec")  # room for the MAC, the heap's largest user
         mac = self.mac()
         if not self._joined(mac):
             return None
         while True:
             try:
-                result = mac.send(fport_of(kind), payload)
+                result = mac.send(fport, payload)
                 self.uplinks += 1
                 return result
             except Exception as e:
@@ -302,9 +322,10 @@ class Node:
             dl = self._downlinks.pop(0)
             if dl.fport != _CONFIG_PORT:
                 continue
+            codec = _codec()
             try:
-                kind, data = decode(_CONFIG_PORT, bytes(dl.payload))
-            except CodecError:
+                kind, data = codec.decode(_CONFIG_PORT, bytes(dl.payload))
+            except codec.CodecError:
                 self.error("downlink")
                 continue
             if kind != "config":

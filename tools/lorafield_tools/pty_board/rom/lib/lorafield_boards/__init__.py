@@ -55,4 +55,7 @@ def make_board(key, options=None):
     emulated, _port = link.identity()
     if key != emulated:
         raise ValueError("this emulated board is a " + emulated + ", the config says " + repr(key))
+    from lorafield_node import unload
+
+    unload("lorafield_node.pinmaps")  # as the firmware's make_board does once it is built
     return EmulatedBoard(key, options)
