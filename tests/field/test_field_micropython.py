@@ -305,7 +305,7 @@ def test_bench_soak_prints_a_row_per_day_with_the_heap_figures(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == (
         "soak: temperature on pico_rfm95w+tpl5110, 0.06 days, micropython (webassembly VM, "
-        "heap 229 KiB), seed 1"
+        "heap 229 KiB, the RP2040 budget), seed 1"
     )
     assert "{'rejoin': True}" in lines[1] and "power cut at" in lines[1]
     assert "heap peak KiB" in lines[2] and "fw alloc B/uplink" in lines[2]
