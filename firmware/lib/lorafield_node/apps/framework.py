@@ -292,7 +292,7 @@ class Node:
         codec = _codec()
         payload = codec.encode(kind, data)
         fport = codec.fport_of(kind)
-        codec = None
+        codec = None  # no reference left here, so the unload below frees it
         unload("lorafield_codec")  # room for the MAC, the heap's largest user
         mac = self.mac()
         if not self._joined(mac):
