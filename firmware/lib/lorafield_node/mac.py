@@ -113,6 +113,23 @@ class Stats:
         self.dropped_malformed = 0
 
 
+class Downlink:
+    """An authentic downlink: ``fport`` None (no FRMPayload) or 0 (MAC only) or 1..255.
+    Defined here, not in macrx: an app keeps downlinks after the receive path is unloaded,
+    and an instance of a class of macrx would keep all of macrx in the heap."""
+
+    def __init__(self, fport, payload, fcnt, window, rssi, snr, confirmed, ack, fpending):
+        self.fport = fport
+        self.payload = payload
+        self.fcnt = fcnt
+        self.window = window
+        self.rssi = rssi
+        self.snr = snr
+        self.confirmed = confirmed
+        self.ack = ack
+        self.fpending = fpending
+
+
 class TxResult:
     """What one send() achieved."""
 
@@ -405,9 +422,15 @@ class Mac:
     def _receive(self, length, window, result):
         """A frame was received: authenticate it and act on it (``macrx.receive``); True if
         it was ours and authentic. Only a boot that hears a frame loads macrx.py."""
+        from . import unload
         from .macrx import receive
 
-        return receive(self, length, window, result)
+        ok = receive(self, length, window, result)
+        # done with it for this frame: room for what the app does with the downlink (the
+        # codec for a config command); a second frame in this boot loads them again
+        for name in ("macrx", "phyrx", "maccmd"):
+            unload("lorafield_node." + name)
+        return ok
 
     def _build_fopts(self):
         """Copy queued MAC answers that fit into the FOpts buffer; returns their length."""

@@ -8,25 +8,11 @@ Every function takes the ``Mac`` whose state it changes.
 """
 
 from . import maccmd as mc
+from .mac import Downlink
 from .phy import CONFIRMED_DOWN, UNCONFIRMED_DOWN, FrameError
 from .phyrx import check_mic, decrypt_payload, fcnt32_from16, parse_data
 from .region import DR_KEEP, FSK, TX_POWER_KEEP
 from .session import MAX_CHANNELS
-
-
-class Downlink:
-    """An authentic downlink: ``fport`` None (no FRMPayload) or 0 (MAC only) or 1..255."""
-
-    def __init__(self, fport, payload, fcnt, window, rssi, snr, confirmed, ack, fpending):
-        self.fport = fport
-        self.payload = payload
-        self.fcnt = fcnt
-        self.window = window
-        self.rssi = rssi
-        self.snr = snr
-        self.confirmed = confirmed
-        self.ack = ack
-        self.fpending = fpending
 
 
 def receive(mac, length, window, result):
