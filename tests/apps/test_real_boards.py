@@ -262,6 +262,7 @@ MAIN = Path(__file__).resolve().parents[2] / "firmware" / "main.py"
 
 
 def test_main_builds_the_configured_board_and_app(boards, monkeypatch):
+    import gc
     import runpy
 
     import lorafield_node.apps as apps
@@ -270,9 +271,12 @@ def test_main_builds_the_configured_board_and_app(boards, monkeypatch):
     lb, machine = boards
     settings = {"board": "pico_rfm95w", "app": "temperature", "interval_s": 600}
     started = []
+    thresholds = []  # MicroPython's gc.threshold, which CPython's gc lacks
+    monkeypatch.setattr(gc, "threshold", thresholds.append, raising=False)
     monkeypatch.setattr(deploy, "load", lambda: dict(settings))
     monkeypatch.setattr(apps, "start", lambda board, s: started.append((board, s)))
     runpy.run_path(str(MAIN))
+    assert thresholds == [8192]  # a collection every 8 KiB allocated (firmware/main.py)
     ((board, s),) = started
     assert type(board).__name__ == "Rp2Board" and board.name == "pico_rfm95w"
     assert s["interval_s"] == 600
