@@ -78,8 +78,9 @@ def check_fits(report):
 
 
 ESP32_TOO_SMALL = (
-    "a parking node's 27 modules as .mpy hold ~104 KB of the ESP32's 111,936-byte heap on "
-    "the 32-bit VM (149 KB native): the MAC join then runs out (firmware/boards/README.md, Heap)"
+    "every module a joining parking boot imports (BOOT_ORDER), held at once as no boot does "
+    "since the unloads, leaves less than 25 % of the ESP32's heap; the soak runs the boots as "
+    "they are (firmware/boards/README.md, Heap per board)"
 )
 
 
