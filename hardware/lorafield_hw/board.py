@@ -32,6 +32,7 @@ active until the next reset. An exception from the firmware propagates out of th
 scheduler (a test sees it) instead of dropping to the REPL.
 """
 
+import bisect
 import random
 
 from lorafield_node import board as contract
@@ -510,7 +511,10 @@ class EmulatedBoard:
         self.wake_reason = None  # "timer" / "ulp" for the boot a deep sleep's end starts
         self.ulp = None
         if self.profile.mcu == "esp32":
-            self.ulp = UlpFsm(scheduler, self.i2c_devices, self.energy, self._ulp_wake)
+            self.ulp = UlpFsm(
+                scheduler, self.i2c_devices, self.energy, self._ulp_wake, horizon=self._ulp_horizon
+            )
+        self._expected = []  # sorted times the field acts on or looks at this board (expect)
         self.rtc_epoch_us = 0
         self.rail_on = False
         self.process = None
@@ -684,6 +688,33 @@ class EmulatedBoard:
         if self.powered:
             self.wake_reason = "timer"
             self._schedule_boot(contract.DEEPSLEEP_RESET)
+
+    def expect(self, time_us):
+        """Something outside the board acts on it or reads its meter at `time_us` (the
+        field's power cuts and hourly meter readings): the ULP does not run ahead past it."""
+        bisect.insort(self._expected, int(time_us))
+
+    def _ulp_horizon(self):
+        """How far the ULP may run ahead of the scheduler (UlpFsm `horizon`). While the CPU
+        deep-sleeps with its radio asleep and no boot pending, nothing but the ULP touches
+        the ULP, the I2C devices or the energy meter until the board's next own event: the
+        deep sleep's timer or an expected time; and never past the time the scheduler is
+        running to. None (no running ahead) otherwise: an awake CPU may touch it any time."""
+        limit = self.scheduler._limit
+        if limit is None or self._boot_event is not None or not self.powered:
+            return None
+        if self.tpl5110 is not None or self.energy.state("mcu")[0] != "deepsleep":
+            return None
+        if self.radio is not None and self.energy.state("radio")[0] != "sleep":
+            return None
+        horizon = limit + 1
+        if self._wake_event is not None:
+            horizon = min(horizon, self._wake_event.time_us)
+        expected = self._expected
+        i = bisect.bisect_left(expected, self.scheduler.now_us)  # at now: it may be to come
+        if i < len(expected):
+            horizon = min(horizon, expected[i])
+        return horizon
 
     def _ulp_wake(self):
         """The ULP's WAKE: ends a deep sleep (lost while the CPU is awake or booting)."""

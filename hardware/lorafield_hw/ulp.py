@@ -38,14 +38,53 @@ class UlpError(RuntimeError):
     """The program did something the chip would hang on (no HALT, an unknown opcode)."""
 
 
-class UlpFsm:
-    MAX_STEPS = 100_000  # a run longer than this never HALTs: a program bug
+# What executing a segment (the instructions up to the next WAIT, I2C or HALT) returns
+# besides a pause in us: HALT, and a WAKE deferred to the time it happens (_advance).
+HALT = -1
+DEFER_WAKE = -2
+# A program that has written into its own code this often runs on the interpreter from then
+# on: each write costs a new translation.
+SELF_MODIFYING = 8
 
-    def __init__(self, scheduler, i2c_devices=(), energy=None, on_wake=None):
+
+def _is_wake(word):
+    """WAKE with its enable bit (op 9, sub-opcode 0, bit 0): it reaches the main CPU."""
+    return word >> 28 == 9 and not (word >> 25) & 7 and word & 1
+
+
+class UlpFsm:
+    """`engine`: "translated" (the program compiled to Python by lorafield_hw.ulp_translate,
+    the default) or "interpreter" (one instruction at a time: the reference the translated
+    code is tested against). `horizon`: a callable giving the virtual time before which
+    nothing but the ULP itself can touch the ULP, its I2C devices or its energy meter (the
+    board: while its CPU deep-sleeps, its next own event), or None when something may
+    (the CPU is awake). Up to it the ULP runs ahead of the scheduler in one event: each
+    WAIT and I2C pause and each timer period between runs is virtual time the ULP moves
+    through on its own, with the scheduler's clock set to it, so what a device and the
+    meter see and the results are the same as with one scheduler event per pause; a WAKE
+    is not run ahead: it happens in an event at its own time. Without `horizon` every
+    pause is a scheduler event (the chip as the main CPU would see it at any instant)."""
+
+    MAX_STEPS = 100_000  # instructions between two pauses: more never HALTs, a program bug
+
+    def __init__(
+        self,
+        scheduler,
+        i2c_devices=(),
+        energy=None,
+        on_wake=None,
+        *,
+        horizon=None,
+        engine="translated",
+    ):
+        if engine not in ("translated", "interpreter"):
+            raise ValueError(f"engine must be translated or interpreter, not {engine!r}")
         self.scheduler = scheduler
         self.i2c_devices = i2c_devices
         self.energy = energy
         self.on_wake = on_wake
+        self.horizon = horizon
+        self.engine = engine
         self.mem = [0] * MEM_WORDS
         self.registers = {}  # REG_WR targets (word address -> value)
         self.slave_addr = [0] * 8
@@ -58,11 +97,19 @@ class UlpFsm:
         self.wakes = 0
         self.i2c_errors = 0
         self.active_us = 0
+        self.ahead_runs = 0  # runs begun ahead of the scheduler (without an event of their own)
         self._event = None
         self._pc = 0
+        self._cycles = 0  # cycles of the segment so far (kept over a deferred WAKE)
+        self._steps = 0  # instructions of the segment so far (for MAX_STEPS)
         self._run_start = 0
+        self._now = 0  # the ULP's time while it runs ahead of the scheduler
         self._i2c_us = 0
         self._sleep_sel = 0
+        self._code = None  # the translation in use (ulp_translate), None: look it up
+        self._code_writes = 0  # STs into translated code
+        self._i2c_decoded = {}  # I2C instruction word -> _decode_i2c()
+        self._i2c_at = {}  # slave address -> the devices at it (_devices_at)
 
     # -- what the main CPU does (esp32.ULP, machine.mem32, the RTC I2C registers) --------------
     def load(self, word, image):
@@ -71,6 +118,7 @@ class UlpFsm:
             raise ValueError("ULP image must be whole words inside RTC slow memory")
         for i in range(0, len(image), 4):
             self.mem[word + i // 4] = int.from_bytes(image[i : i + 4], "little")
+        self._code = None
 
     def load_binary(self, word, binary):
         """esp-idf ulp_load_binary(): header "ulp\\0", text offset, text/data/bss sizes."""
@@ -92,6 +140,7 @@ class UlpFsm:
 
     def write(self, word, value):
         self.mem[word] = value & 0xFFFFFFFF
+        self._code = None  # it may have been an instruction
 
     def start(self, entry, period_us=None):
         if period_us is not None:
@@ -116,44 +165,135 @@ class UlpFsm:
         self.stop()
         self.mem = [0] * MEM_WORDS
         self.slave_addr = [0] * 8
+        self._code = None
 
     # -- execution --------------------------------------------------------------------------
     def _begin(self):
         self._event = None
+        self._start_run(self.scheduler.now_us)
+        self._advance()
+
+    def _start_run(self, now):
         self.runs += 1
-        self._run_start = self.scheduler.now_us
+        self._run_start = now
         self._i2c_us = 0
         self._pc = self.entry
-        self._continue()
+        self._cycles = self._steps = 0
 
     def _continue(self):
         self._event = None
-        cycles = 0
-        for _ in range(self.MAX_STEPS):
-            word = self.mem[self._pc & (MEM_WORDS - 1)]
-            op = word >> 28
-            cycles += _FETCH + _EXEC.get(op, 2)
-            pause_us = self._execute(word, op)
-            if pause_us is None:
-                continue
-            if pause_us < 0:  # HALT
-                self._halt(cycles)
-                return
-            delay = pause_us + cycles * 1_000_000 // CLOCK_HZ
-            self._event = self.scheduler.after(delay, self._continue)
-            return
-        raise UlpError(f"ULP program ran {self.MAX_STEPS} instructions without HALT")
+        self._advance()
 
-    def _halt(self, cycles):
-        end = self.scheduler.now_us + cycles * 1_000_000 // CLOCK_HZ
+    def _advance(self):
+        """Execute from now: segment after segment, run after run, as long as the next one
+        begins before the horizon (the scheduler's clock follows the ULP's, `_now`, and is
+        put back at the end); then the next pause's end or the next run is a scheduler
+        event. The translated code moves through the pauses inside a run by itself."""
+        scheduler = self.scheduler
+        real = self._now = scheduler.now_us
+        horizon = self.horizon() if self.horizon is not None else None
+        segment = self._translated if self.engine == "translated" else self._interpreted
+        try:
+            while True:
+                wakes = self.wakes
+                pause = segment(real, -1 if horizon is None else horizon)
+                now = self._now
+                if pause == DEFER_WAKE:  # the WAKE happens at `now`, in an event of its own
+                    self._event = scheduler.at(now, self._continue)
+                    return
+                if self.wakes != wakes and horizon is not None:
+                    horizon = self.horizon()  # the CPU is waking: it may touch the ULP
+                elapsed = self._cycles * 1_000_000 // CLOCK_HZ
+                self._cycles = 0
+                if pause == HALT:
+                    now = self._halt(now + elapsed)
+                    if now is None:
+                        return  # stopped
+                    if horizon is None or now >= horizon:
+                        self._event = scheduler.at(now, self._begin)
+                        return
+                    scheduler.now_us = self._now = now
+                    self.ahead_runs += 1
+                    self._start_run(now)
+                    continue
+                now += pause + elapsed
+                if horizon is None or now >= horizon:
+                    self._event = scheduler.at(now, self._continue)
+                    return
+                scheduler.now_us = self._now = now
+        finally:
+            scheduler.now_us = real
+
+    def _halt(self, end):
+        """A run ended at `end`: count it; the time the next one begins (None: stopped)."""
         run_us = end - self._run_start
         self.active_us += run_us
         if self.energy is not None:
             mas = ACTIVE_MA * run_us / 1e6 + PULLUP_MA * self._i2c_us / 1e6
             self.energy.add_charge("ulp", mas)
-        if self.entry is not None:
-            period = self.period_us[self._sleep_sel] or 0
-            self._event = self.scheduler.at(end + max(period, 1), self._begin)
+        if self.entry is None:
+            return None
+        period = self.period_us[self._sleep_sel] or 0
+        return end + max(period, 1)
+
+    def _interpret(self, defer_wake, single=False):
+        """Execute instructions one at a time to the end of the segment: a pause in us
+        (WAIT, I2C), HALT, or DEFER_WAKE (`defer_wake`: stop before a WAKE). `single`: one
+        instruction only (None if it did not end the segment)."""
+        cycles, steps, limit, mem = self._cycles, self._steps, self.MAX_STEPS, self.mem
+        while True:
+            if steps >= limit:
+                raise UlpError(f"ULP program ran {limit} instructions without HALT")
+            word = mem[self._pc & (MEM_WORDS - 1)]
+            if defer_wake and _is_wake(word):
+                self._cycles, self._steps = cycles, steps
+                return DEFER_WAKE
+            op = word >> 28
+            cycles += _FETCH + _EXEC.get(op, 2)
+            steps += 1
+            pause_us = self._execute(word, op)
+            if pause_us is not None:
+                self._cycles, self._steps = cycles, 0
+                return pause_us
+            if single:
+                self._cycles, self._steps = cycles, steps
+                return None
+
+    def _interpreted(self, real, _horizon):
+        return self._interpret(self._now > real)
+
+    def _translated(self, real, horizon):
+        """Translated code (lorafield_hw.ulp_translate) to the end of a segment, or through
+        the pauses that end before `horizon`; what it leaves to the interpreter (WAKE, rare
+        instructions, the last steps before MAX_STEPS) runs there, so both engines give the
+        same results by construction of the hand-over."""
+        from lorafield_hw import ulp_translate as t
+
+        if self.engine != "translated":  # it turned out to be self-modifying
+            return self._interpret(self._now > real)
+        while True:
+            code = self._code
+            if code is None:
+                code = self._code = t.translation(self.mem, self._pc & (MEM_WORDS - 1))
+            result = code(self, horizon)
+            if result >= DEFER_WAKE:
+                return result
+            defer_wake = self._now > real
+            if result == t.INTERPRET_ONE:
+                result = self._interpret(defer_wake, single=True)
+                if result is not None:
+                    return result
+            elif result == t.NOT_TRANSLATED:
+                self._code = None
+            elif result == t.CODE_WRITTEN:
+                self._code = None
+                self._code_writes += 1
+                if self._code_writes > SELF_MODIFYING:  # translating it costs more than it saves
+                    self.engine = "interpreter"
+                return self._interpret(defer_wake)
+            else:  # t.STEPS_LEFT: the interpreter counts the last steps to MAX_STEPS
+                self._code = None
+                return self._interpret(defer_wake)
 
     def _alu(self, sel, a, b):
         if sel == 0:
@@ -182,7 +322,7 @@ class UlpFsm:
 
     def _execute(self, w, op):
         """One instruction; None to go on, a pause in us (WAIT, I2C), or -1 for HALT."""
-        pc = self._pc
+        pc = self._pc & (MEM_WORDS - 1)  # a branch may have left it outside; fetch wraps
         self._pc = pc + 1
         regs = self.regs
         if op == 7:  # ALU
@@ -264,18 +404,17 @@ class UlpFsm:
         return None
 
     def _i2c(self, w):
-        sub_addr, data = w & 0xFF, (w >> 8) & 0xFF
-        low, high = (w >> 16) & 7, (w >> 19) & 7
-        write = (w >> 27) & 1
-        address = self.slave_addr[(w >> 22) & 0xF]
-        mask = ((1 << (high - low + 1)) - 1) << low
-        device = None
-        for d in self.i2c_devices:
-            if d.address == address and d.present():
-                device = d
-        # START, address+W, register, [RESTART, address+R, data | data], STOP: 9 bits a byte
-        bits = 9 * (3 if write else 4) + 2
-        us = bits * 1_000_000 // I2C_HZ
+        decoded = self._i2c_decoded.get(w)
+        if decoded is None:
+            decoded = self._i2c_decoded[w] = _decode_i2c(w)
+        sub_addr, data, low, mask, write, slave, us = decoded
+        devices = self._i2c_at.get(self.slave_addr[slave])
+        if devices is None:
+            devices = self._devices_at(self.slave_addr[slave])
+        device = read_register = None
+        for d, reader in devices:
+            if d.present():
+                device, read_register = d, reader  # the last one present answers
         self._i2c_us += us
         if device is None:
             self.i2c_errors += 1
@@ -288,10 +427,31 @@ class UlpFsm:
                 value = (old & ~mask) | (value & mask)
             if not device.i2c_write(bytes((sub_addr, value & 0xFF))):
                 self.i2c_errors += 1
+            return us
+        if read_register is not None:  # the same as the write of the pointer and a 1-byte read
+            got = read_register(sub_addr)
         else:
             got = device.i2c_read(1) if device.i2c_write(bytes((sub_addr,))) else None
-            if got is None:
-                self.i2c_errors += 1
-            else:
-                self.regs[0] = (got[0] & mask) >> low
+        if got is None:
+            self.i2c_errors += 1
+        else:
+            self.regs[0] = (got[0] & mask) >> low
         return us
+
+    def _devices_at(self, address):
+        """(device, its read_register or None) at `address`, in the board's order (the
+        list is the board's for its life)."""
+        devices = self._i2c_at[address] = [
+            (d, getattr(d, "read_register", None)) for d in self.i2c_devices if d.address == address
+        ]
+        return devices
+
+
+def _decode_i2c(w):
+    """(register, data, low bit, mask, write, slave index, bus time in us) of an I2C word."""
+    low, high = (w >> 16) & 7, (w >> 19) & 7
+    write = (w >> 27) & 1
+    # START, address+W, register, [RESTART, address+R, data | data], STOP: 9 bits a byte
+    bits = 9 * (3 if write else 4) + 2
+    mask = ((1 << (high - low + 1)) - 1) << low
+    return w & 0xFF, (w >> 8) & 0xFF, low, mask, write, (w >> 22) & 0xF, bits * 1_000_000 // I2C_HZ

@@ -102,6 +102,29 @@ def test_qmc_burst_reads_as_byte_by_byte_reads():
             assert burst.regs == single.regs
 
 
+def test_qmc_register_read_is_a_pointer_write_and_a_one_byte_read():
+    """read_register (the ULP's I2C_RD in one call) against the two bus operations, over a
+    random walk of registers, modes, rollover and time, charge included."""
+    rnd = random.Random(5)
+    clock, (fast, plain) = twin_magnetometers(False)
+    charges = {id(fast): [], id(plain): []}
+    for chip in (fast, plain):
+        chip.charge_hook = charges[id(chip)].append
+    for _ in range(2000):
+        clock.t += rnd.choice((0, 1, 300, 2_000, 5_000, 40_000))
+        if rnd.random() < 0.1:
+            reg, value = rnd.choice(((0x09, rnd.choice((0x0D, 0x00, 0x01, 0x1D))), (0x0A, 0x40)))
+            value = value if rnd.random() < 0.8 else rnd.randrange(256) & 0x7F
+            for chip in (fast, plain):
+                chip.i2c_write(bytes((reg, value)))
+            continue
+        reg = rnd.choice((0, 1, 2, 3, 4, 5, 6, 7, 0x0D, 0x0E, 0x20))
+        plain.i2c_write(bytes((reg,)))
+        assert fast.read_register(reg) == plain.i2c_read(1)
+        assert (fast._pointer, fast.regs, fast._read) == (plain._pointer, plain.regs, plain._read)
+    assert charges[id(fast)] == charges[id(plain)] and len(charges[id(fast)]) > 100
+
+
 def test_qmc_data_read_clears_drdy_seen_later_in_the_same_burst():
     clock, (chip, _) = twin_magnetometers(False)
     clock.t = 1_000_000

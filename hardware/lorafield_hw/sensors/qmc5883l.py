@@ -179,6 +179,29 @@ class QMC5883L(Sensor):
             elif mode != MODE_CONTINUOUS:
                 self._mode_start_us = None
 
+    def read_register(self, reg):
+        """What `i2c_write(bytes((reg,)))` and then `i2c_read(1)` do, in one call: the ESP32
+        ULP's I2C_RD (six a sample, 17,000 samples a day on a parking node)."""
+        now = self._clock()
+        self._accrue(now)
+        latest = self._latest(now)
+        regs = self.regs
+        if latest > self._loaded:
+            self._load(latest)
+        if latest > self._read:
+            regs[REG_STATUS] |= STATUS_DRDY
+        value = 0
+        if reg < len(regs):
+            value = regs[reg]
+            if reg <= 0x05:  # reading data clears DRDY and DOR (status register)
+                self._read = self._loaded
+                regs[REG_STATUS] &= ~(STATUS_DRDY | STATUS_DOR)
+        pointer = (reg + 1) & 0xFF
+        if regs[REG_CONTROL2] & 0x40 and pointer == REG_STATUS + 1:
+            pointer = REG_X_LSB
+        self._pointer = pointer
+        return bytes((value,))
+
     def i2c_read(self, n):
         now = self._clock()  # one instant for the whole read (no time passes in here)
         self._accrue(now)

@@ -216,8 +216,14 @@ class Field:
             self.nodes.append(field_node)
             self.scheduler.at(round(node.start_s * S), board.power_on)
             for at_s, off_s in node.power_cycles:
-                self.scheduler.at(round(at_s * S), board.power_cut)
-                self.scheduler.at(round((at_s + off_s) * S), board.power_on)
+                for at_us, action in (
+                    (round(at_s * S), board.power_cut),
+                    (round((at_s + off_s) * S), board.power_on),
+                ):
+                    self.scheduler.at(at_us, action)
+                    board.expect(at_us)
+            for hour in range(1, int(spec.hours) + 1):
+                board.expect(hour * 3600 * S)  # _read_meters
 
     def _vm_node(self, node):
         """The runtime of a node whose deployed firmware runs in a MicroPython VM."""
