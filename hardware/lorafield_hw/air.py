@@ -24,6 +24,10 @@ Model (choices and sources):
   collision a frame at least 6 dB stronger than the other survives (capture) and the other
   is lost; within 6 dB both are lost. Different SFs are orthogonal. Frames below
   sensitivity neither get received nor interfere (as in LoRaSim).
+* `Air(..., capture=False)` swaps that for LoRaSim's "simple" check instead: two frames on
+  the same channel and SF that overlap in time at all destroy each other, whatever their
+  powers and whenever the later one starts (no capture, no lock point). The rest of the
+  model (sensitivity, channels, demodulators) is the same code path.
 * A receiver demodulates at most `demodulators` frames at once (8 for a concentrator, 1
   for an SX1276); a frame that finds them all busy is lost to "busy", unless it captures
   a frame being demodulated, in which case the receiver re-locks onto it.
@@ -234,8 +238,9 @@ class _Listening:
 
 
 class Air:
-    def __init__(self, scheduler, path_loss=None, *, noise_figure_db=NOISE_FIGURE_DB):
+    def __init__(self, scheduler, path_loss=None, *, noise_figure_db=NOISE_FIGURE_DB, capture=True):
         self.scheduler = scheduler
+        self.capture = bool(capture)
         self.path_loss = path_loss if path_loss is not None else PathLoss(seed=scheduler.seed)
         self.noise_figure_db = noise_figure_db
         self.endpoints = []
@@ -352,18 +357,22 @@ class Air:
         key = _channel_key(frame)
         by_channel = listening.by_channel
         sf, bw, frequency_bin = key
+        if self.capture:
+            vulnerable_from_us, threshold_db = frame.lock_us, CAPTURE_THRESHOLD_DB
+        else:  # LoRaSim's simple check: any overlap, both lost
+            vulnerable_from_us, threshold_db = frame.start_us, math.inf
         for neighbour in (key, (sf, bw, frequency_bin - 1), (sf, bw, frequency_bin + 1)):
             for other in by_channel.get(neighbour, ()):
                 other_frame = other.frame
-                if other_frame.end_us <= frame.lock_us or not same_channel(
+                if other_frame.end_us <= vulnerable_from_us or not same_channel(
                     other_frame.frequency_hz, frame.frequency_hz, frame.bw_hz
                 ):
                     continue
                 difference = rssi - other.rssi_dbm
-                if difference >= CAPTURE_THRESHOLD_DB:
+                if difference >= threshold_db:
                     other.collided = True
                     captured.append(other)
-                elif difference <= -CAPTURE_THRESHOLD_DB:
+                elif difference <= -threshold_db:
                     reception.collided = True
                 else:
                     other.collided = True

@@ -11,7 +11,11 @@ frame, and repeats. Placement:
   strong and capture never helps: the pure-ALOHA case.
 
 With `sf=None` each node gets the smallest SF that reaches it (as ADR would) in a disc sized
-for SF12, and each frame picks one of the channels at random (as LoRaWAN nodes do).
+for SF12. With more than one channel each frame picks one of them at random (as LoRaWAN
+nodes do); `channels(n)` gives the first n of EU868's eight-channel plan.
+
+`capture=False` judges collisions with LoRaSim's simple check (any overlap on the same
+channel and SF loses both frames) through the same air model (`Air(capture=False)`).
 """
 
 import math
@@ -25,6 +29,20 @@ from .scheduler import US_PER_S, Scheduler
 
 # The three default channels (RP002 2.4.2), from the firmware's region table.
 EU868_CHANNELS_HZ = eu868().default_channels
+# The usual eight-channel EU868 plan: the three defaults, then the five channels a network
+# adds in the Join-Accept CFList (channels 3..7). The region table has no CFList plan (the
+# network server chooses it); these five are The Things Network's EU863-870 plan
+# (thethingsnetwork.org/docs/lorawan/frequency-plans; EU_863_870_TTN.yml in
+# TheThingsNetwork/lorawan-frequency-plans), all 125 kHz, DR0..5.
+EU868_CFLIST_CHANNELS_HZ = (867_100_000, 867_300_000, 867_500_000, 867_700_000, 867_900_000)
+EU868_PLAN_HZ = EU868_CHANNELS_HZ + EU868_CFLIST_CHANNELS_HZ
+
+
+def channels(count):
+    """The first `count` channels (1..8) of EU868's eight-channel plan."""
+    if not 1 <= count <= len(EU868_PLAN_HZ):
+        raise ValueError(f"channels must be 1..{len(EU868_PLAN_HZ)}")
+    return EU868_PLAN_HZ[:count]
 
 
 def disc_radius_m(path_loss, power_dbm, sf, bw_hz):
@@ -32,9 +50,9 @@ def disc_radius_m(path_loss, power_dbm, sf, bw_hz):
     return path_loss.range_m(power_dbm - sensitivity_dbm(sf, bw_hz))
 
 
-def aloha_der(nodes, interval_s, airtime_s):
-    """Pure-ALOHA data extraction rate without capture: exp(-2 N T / S)."""
-    return math.exp(-2 * nodes * airtime_s / interval_s)
+def aloha_der(nodes, interval_s, airtime_s, channels=1):
+    """Pure-ALOHA data extraction rate without capture: exp(-2 N T / (S C))."""
+    return math.exp(-2 * nodes * airtime_s / (interval_s * channels))
 
 
 def run(
@@ -51,14 +69,20 @@ def run(
     placement="disc",
     demodulators=8,
     path_loss=None,
+    capture=True,
 ):
     if nodes < 1 or interval_s <= 0 or hours <= 0:
         raise ValueError("need at least one node, a positive interval and positive hours")
     if placement not in ("disc", "ring"):
         raise ValueError(f"unknown placement {placement!r}")
+    channels_hz = tuple(channels_hz)
+    if not channels_hz:
+        raise ValueError("need at least one channel")
     scheduler = Scheduler(seed)
     rng = scheduler.random
-    air = Air(scheduler, path_loss if path_loss is not None else PathLoss(seed=seed))
+    air = Air(
+        scheduler, path_loss if path_loss is not None else PathLoss(seed=seed), capture=capture
+    )
     sfs = (sf,) if sf is not None else (7, 8, 9, 10, 11, 12)
     gateway = Gateway(
         air, "gateway", (0.0, 0.0), channels_hz=channels_hz, bw_hz=bw_hz, sfs=sfs,
@@ -70,8 +94,11 @@ def run(
     end_us = round(hours * 3600 * US_PER_S)
     mean_gap_us = interval_s * US_PER_S
 
+    sent_per_channel = dict.fromkeys(channels_hz, 0)
+
     def send(node):
         channel = channels_hz[0] if len(channels_hz) == 1 else rng.choice(channels_hz)
+        sent_per_channel[channel] += 1
         node.send(payload, frequency_hz=channel)
 
     def after_frame(frame):
@@ -108,7 +135,10 @@ def run(
         "lost_to_range": counts.lost_sensitivity,
         "lost_to_busy": counts.lost_busy,
         "data_extraction_rate": counts.received / sent if sent else 0.0,
-        "aloha_der": aloha_der(nodes, interval_s, airtime_s),
+        "aloha_der": aloha_der(nodes, interval_s, airtime_s, len(channels_hz)),
+        "channels_hz": channels_hz,
+        "sent_per_channel": sent_per_channel,
+        "capture": capture,
         "airtime_s": airtime_s,
         "symbol_s": symbol_time_us(sfs[0], bw_hz) / US_PER_S,
         "radius_m": radius,

@@ -16,6 +16,7 @@ from lorafield_hw.air import (
 from lorafield_hw.airtime import symbol_time_us, time_on_air_us
 from lorafield_hw.scheduler import Scheduler
 from lorafield_hw.sx1276 import SX1276
+from lorafield_node.region import eu868
 from lorafield_tools.cli import main
 from radio_helpers import configure, read_packet, set_mode, start_tx
 
@@ -123,9 +124,9 @@ def test_shadowing_is_seeded_per_link_and_order_independent():
     assert abs(mean) < 0.6 and spread == pytest.approx(8.0, rel=0.08)
 
 
-def _two_frames(rssi_a, rssi_b, gap_us, sf_b=7, freq_b=868_100_000, demodulators=8):
+def _two_frames(rssi_a, rssi_b, gap_us, sf_b=7, freq_b=868_100_000, demodulators=8, capture=True):
     scheduler = Scheduler(1)
-    air = Air(scheduler)
+    air = Air(scheduler, capture=capture)
     gateway = Gateway(air, "gw", demodulators=demodulators).start()
     a = Transmitter(air, "a", at_rssi(air, rssi_a))
     b = Transmitter(air, "b", at_rssi(air, rssi_b), sf=sf_b, frequency_hz=freq_b)
@@ -223,6 +224,94 @@ def test_frame_in_flight_when_listening_starts_is_missed_but_interferes():
     assert gateway.rx.lost_collision == 1  # b, corrupted by a
 
 
+@pytest.mark.parametrize("stronger", ["a", "b"])
+def test_without_capture_any_overlap_loses_both(stronger):
+    rssi = {"a": -110.0, "b": -110.0}
+    rssi[stronger] = -90.0  # 20 dB: the capture model keeps the stronger frame
+    assert _two_frames(rssi["a"], rssi["b"], T_SF7 // 2)[3] == {stronger}
+    gateway, a, b, received = _two_frames(rssi["a"], rssi["b"], T_SF7 // 2, capture=False)
+    assert received == set()
+    assert gateway.rx.lost_collision == 2 and a.tx.lost_collision == b.tx.lost_collision == 1
+    # An overlap only in b's first preamble symbols is harmless with capture, not without.
+    gap = T_SF7 - round(2.5 * SYMBOL_SF7)
+    assert _two_frames(-100, -100, gap)[3] == {"a", "b"}
+    assert _two_frames(-100, -100, gap, capture=False)[3] == set()
+
+
+def test_without_capture_other_rules_still_apply():
+    assert _two_frames(-100, -100, 1_000, sf_b=8, capture=False)[3] == {"a", "b"}
+    assert _two_frames(-100, -100, 1_000, freq_b=868_300_000, capture=False)[3] == {"a", "b"}
+    assert _two_frames(-100, -100, T_SF7, capture=False)[3] == {"a", "b"}
+    gateway, _, b, received = _two_frames(-100, -100, 1_000, sf_b=8, demodulators=1, capture=False)
+    assert received == {"a"} and gateway.rx.lost_busy == 1 and b.tx.lost_busy == 1
+
+
+def _no_capture_der(nodes, interval_s, airtime_s, channels=1):
+    """The DER of LoRaSim's traffic under the simple check, for independent nodes.
+
+    A node sends, then waits Exp(S): another node is on air at a random instant with
+    probability T / (S + T), and otherwise starts within the next T with probability
+    1 - exp(-T / S). A frame survives if none of the other N - 1 nodes does either on its
+    channel (probability 1 / C per frame).
+    """
+    t, s = airtime_s, interval_s
+    clear = s / (s + t) * math.exp(-t / s)
+    return (1 - (1 - clear) / channels) ** (nodes - 1)
+
+
+def test_lorasim_without_capture_matches_pure_aloha_on_one_channel():
+    # Nodes spread over the disc (unequal powers): capture would help; the simple check
+    # does not let it, so the DER is pure ALOHA's.
+    nodes, interval_s = 50, 10.0
+    kwargs = dict(sf=7, payload_bytes=20, hours=1, seed=3)
+    result = lorasim.run(nodes, interval_s, capture=False, **kwargs)
+    t = result["airtime_s"]
+    assert result["capture"] is False and len(result["channels_hz"]) == 1
+    assert result["lost_to_range"] == 0 and result["lost_to_busy"] == 0
+    assert result["sent"] == result["received"] + result["collided"]
+    der = result["data_extraction_rate"]
+    assert der == pytest.approx(_no_capture_der(nodes, interval_s, t), abs=0.02)
+    assert der == pytest.approx(result["aloha_der"], abs=0.02)
+    assert result["aloha_der"] == pytest.approx(math.exp(-2 * nodes * t / interval_s))
+    with_capture = lorasim.run(nodes, interval_s, **kwargs)
+    assert with_capture["data_extraction_rate"] > der + 0.03
+
+
+def test_lorasim_without_capture_scales_with_the_channels():
+    # Eight times the nodes on eight channels: about the same DER as one channel.
+    nodes, interval_s, channels = 240, 10.0, 8
+    result = lorasim.run(
+        nodes, interval_s, sf=7, hours=0.25, channels_hz=lorasim.channels(channels),
+        capture=False, seed=4,
+    )  # fmt: skip
+    t = result["airtime_s"]
+    expected = _no_capture_der(nodes, interval_s, t, channels)
+    assert result["data_extraction_rate"] == pytest.approx(expected, abs=0.02)
+    assert result["aloha_der"] == pytest.approx(math.exp(-2 * nodes * t / interval_s / channels))
+    assert result["aloha_der"] == pytest.approx(lorasim.aloha_der(nodes // 8, interval_s, t))
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 5, 8])
+def test_lorasim_channels_are_the_first_n_of_the_plan(count):
+    plan = lorasim.EU868_PLAN_HZ
+    assert len(plan) == len(set(plan)) == 8
+    assert plan[:3] == eu868().default_channels
+    assert all(867_000_000 < f < 868_000_000 for f in plan[3:])
+    assert lorasim.channels(count) == plan[:count]
+    result = lorasim.run(60, 5.0, hours=0.2, channels_hz=lorasim.channels(count), seed=count)
+    per_channel = result["sent_per_channel"]
+    assert set(per_channel) == set(plan[:count])
+    assert sum(per_channel.values()) == result["sent"]
+    share = result["sent"] / count
+    assert all(abs(n - share) < 0.15 * share for n in per_channel.values())
+
+
+@pytest.mark.parametrize("count", [0, 9, -1])
+def test_lorasim_channels_outside_the_plan_are_refused(count):
+    with pytest.raises(ValueError):
+        lorasim.channels(count)
+
+
 def test_chip_and_plain_endpoints_share_the_air():
     scheduler, air, gateway = field()
     chip = SX1276(scheduler, air, name="node", position=(20.0, 0.0))
@@ -300,9 +389,39 @@ def test_bench_air_lorasim_output(capsys):
         ["--nodes", "10", "--bw", "100"],
         ["--nodes", "10", "--hours", "-1"],
         ["--nodes", "ten"],
+        ["--nodes", "10", "--channels", "0"],
+        ["--nodes", "10", "--channels", "9"],
+        ["--nodes", "10", "--channels", "99"],
+        ["--nodes", "10", "--channels", "-1"],
+        ["--nodes", "10", "--channels", "x"],
+        ["--channels", "3"],
+        ["--nodes", "10", "--no-capture=yes"],
     ],
 )
 def test_bench_air_bad_arguments(argv, capsys):
     assert main(["bench", "air", *argv]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "Traceback" not in err
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
+    assert captured.err.startswith("lorafield bench air: ") and captured.out == ""
+
+
+def test_bench_air_channels_and_no_capture(capsys):
+    def bench(*extra):
+        argv = ["bench", "air", "--nodes", "60", "--interval-s", "5", "--hours", "0.2"]
+        assert main([*argv, *extra]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        return dict(line.split(": ", 1) for line in lines)
+
+    values = bench("--channels", "5", "--no-capture")
+    assert values["channels"] == "5" and values["capture"] == "off"
+    per_channel = dict(item.split("=") for item in values["sent_per_channel_mhz"].split())
+    assert [float(f) * 1e6 for f in per_channel] == list(lorasim.channels(5))
+    assert all(int(n) > 0 for n in per_channel.values())
+    assert sum(int(n) for n in per_channel.values()) == int(values["sent"])
+    default = bench()
+    assert default["channels"] == "1" and default["capture"] == "on"
+    assert list(default["sent_per_channel_mhz"].split("=")) == ["868.1", default["sent"]]
+    # Fewer channels, more collisions; no capture, fewer frames saved.
+    one_channel = bench("--no-capture")
+    assert float(one_channel["data_extraction_rate"]) < float(values["data_extraction_rate"])
+    assert float(default["data_extraction_rate"]) > float(one_channel["data_extraction_rate"])

@@ -5,9 +5,13 @@ Without --nodes: a mixed field (EU868's three channels, SF by distance as ADR wo
 10,000 transmitters, one emulated hour each; prints frames per wall-second and the
 emulated-time to wall-time ratio.
 
-With --nodes: the LoRaSim experiment (Bor et al. 2016) on one channel and one SF, nodes
-uniformly in the disc where the farthest is still above sensitivity; prints one
+With --nodes: the LoRaSim experiment (Bor et al. 2016) on one SF, nodes uniformly in the
+disc where the farthest is still above sensitivity, each frame on a channel picked at random
+from the first --channels of EU868's eight-channel plan (default 1); prints one
 `name: value` per line.
+
+--no-capture (both modes): LoRaSim's simple collision check (any overlap on the same channel
+and SF loses both frames) instead of the capture model.
 """
 
 from lorafield_hw import lorasim
@@ -27,6 +31,17 @@ def add_arguments(parser):
     parser.add_argument("--payload-bytes", type=int, default=20, help="PHYPayload bytes")
     parser.add_argument("--hours", type=float, default=1.0, help="emulated hours")
     parser.add_argument("--seed", type=int, default=1, help="random seed")
+    parser.add_argument(
+        "--channels",
+        type=int,
+        help=f"LoRaSim mode: each frame on one of the first N of EU868's "
+        f"{len(lorasim.EU868_PLAN_HZ)} channels (default 1)",
+    )
+    parser.add_argument(
+        "--no-capture",
+        action="store_true",
+        help="LoRaSim's simple check: any overlap on the same channel and SF loses both frames",
+    )
 
 
 def _check(args):
@@ -40,6 +55,12 @@ def _check(args):
         raise UsageError("--payload-bytes must be 1..255")
     if not 0 < args.hours <= 10_000:
         raise UsageError("--hours must be in (0, 10000]")
+    most = len(lorasim.EU868_PLAN_HZ)
+    if args.channels is not None:
+        if args.nodes is None:
+            raise UsageError("--channels needs --nodes (the mixed field uses EU868's 3 channels)")
+        if not 1 <= args.channels <= most:
+            raise UsageError(f"--channels must be 1..{most} (EU868's channel plan)")
 
 
 def run(args):
@@ -54,7 +75,13 @@ def run(args):
         payload_bytes=args.payload_bytes,
         hours=args.hours,
         seed=args.seed,
+        channels_hz=lorasim.channels(args.channels or 1),
+        capture=not args.no_capture,
     )
+    print(f"channels: {len(result['channels_hz'])}")
+    print(f"capture: {'on' if result['capture'] else 'off'}")
+    per_channel = result["sent_per_channel"]
+    print("sent_per_channel_mhz: " + " ".join(f"{f / 1e6:g}={n}" for f, n in per_channel.items()))
     for name in ("sent", "received", "collided", "lost_to_range", "lost_to_busy"):
         print(f"{name}: {result[name]}")
     print(f"data_extraction_rate: {result['data_extraction_rate']:.4f}")
@@ -76,6 +103,7 @@ def _throughput(args):
             hours=args.hours,
             seed=args.seed,
             channels_hz=lorasim.EU868_CHANNELS_HZ,
+            capture=not args.no_capture,
         )
         print(f"transmitters_{nodes}_frames: {result['sent']}")
         print(
