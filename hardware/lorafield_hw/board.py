@@ -361,6 +361,7 @@ class BootView(contract.Board):
             board = self._board
             scheduler = board.scheduler
             deadline = scheduler.now_us + max(0, int(ms)) * 1000
+            board.light_sleeps += 1
             board._set_mcu("lightsleep")
             board._check_battery()
             wait = board.process.wait
@@ -520,6 +521,7 @@ class EmulatedBoard:
         self.process = None
         self.view = None
         self.boots = []  # (time_us, reset cause) of every boot
+        self.light_sleeps = 0  # each ends in a wake without a boot
         self.halted = False
         self._wake_event = None
         self._boot_event = None

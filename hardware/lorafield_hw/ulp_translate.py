@@ -169,19 +169,19 @@ def _alu(word, flags):
 
 
 def _block(mem, block, code_words):
-    """(lines, how it ends) for one block; the lines leave `pc` at the next block's start
-    and end with `continue`, or save the state and `return`."""
-    lines, cycles = [], 0
+    """(lines, transfer) of one block: the lines do its instructions; the transfer is where
+    it goes, ("goto", pc) or ("branch", condition, taken, not taken), or None when the lines
+    end it themselves (`continue` after setting `pc`, or `return` with the state saved)."""
+    lines, cycles, start = [], 0, block[0]
+    if not _translated(mem[start]):  # the interpreter's instruction
+        return [f"pc = {start}; {_SAVE}; return {INTERPRET_ONE}"], None
     # Flags are read by a branch (the block's end) or saved where an ST may leave the block:
     # only the last ALU operation before each of those needs to compute them.
     exits = [i for i, pc in enumerate(block) if mem[pc] >> 28 == 6] + [len(block) - 1]
     alus = [i for i, pc in enumerate(block) if mem[pc] >> 28 == 7]
     flagged = {max((i for i in alus if i <= e), default=-1) for e in exits}
-    first = mem[block[0]]
-    if not _translated(first):  # the interpreter's instruction
-        return [f"pc = {block[0]}", _SAVE, f"return {INTERPRET_ONE}"]
     lines.append(f"if steps > limit - {len(block)}:")
-    lines.append(f"    {_SAVE}; return {STEPS_LEFT}")
+    lines.append(f"    pc = {start}; {_SAVE}; return {STEPS_LEFT}")
     ending = None
     for i, pc in enumerate(block):
         word = mem[pc]
@@ -210,21 +210,25 @@ def _block(mem, block, code_words):
         else:
             ending = (pc, word)
     lines.append(f"cycles += {cycles}; steps += {len(block)}")
-    if ending is None:  # a block cut at _MAX_BLOCK or before the interpreter's instruction
-        lines.append(f"pc = {(block[-1] + 1) & _MASK}; continue")
-        return lines
+    if ending is None:  # a block cut at _MAX_BLOCK or before another block
+        return lines, ("goto", (block[-1] + 1) & _MASK)
     pc, word = ending
     op, nxt = word >> 28, (pc + 1) & _MASK
     if op == 8:
-        lines.extend(_branch(word, pc, nxt))
-    elif op == 3:  # I2C: the interpreter's own transaction (it may set R0)
+        transfer = _branch(word, pc, nxt)
+        if isinstance(transfer, str):
+            lines.append(transfer)
+            transfer = None
+        return lines, transfer
+    if op == 3:  # I2C: the interpreter's own transaction (it may set R0)
         lines.append(f"R[0] = r0; p = i2c({word}); r0 = R[0]")
         lines.extend(_pause("p", nxt))
-    elif op == 4:  # WAIT n > 0
+        return lines, ("goto", nxt)
+    if op == 4:  # WAIT n > 0
         lines.extend(_pause(str((word & 0xFFFF) * 1_000_000 // CLOCK_HZ), nxt))
-    else:  # HALT
-        lines.append(f"pc = {nxt}; steps = 0; {_SAVE}; return -1")
-    return lines
+        return lines, ("goto", nxt)
+    lines.append(f"pc = {nxt}; steps = 0; {_SAVE}; return -1")  # HALT
+    return lines, None
 
 
 def _pause(pause, nxt):
@@ -235,29 +239,47 @@ def _pause(pause, nxt):
     return [
         f"t = now + {pause} + (cycles >> 3)",
         f"if t >= horizon: pc = {nxt}; steps = 0; {_SAVE}; return {pause}",
-        f"now = sched.now_us = t; cycles = steps = 0; pc = {nxt}; continue",
+        "now = sched.now_us = t; cycles = steps = 0",
     ]
 
 
 def _branch(word, pc, nxt):
+    """The transfer of a branch, or a line that ends the block itself (to a register)."""
     sub = (word >> 25) & 7
     if sub == 0:  # JUMP
         cond = (word >> 22) & 7
-        target = f"r{word & 3} & {_MASK}" if (word >> 21) & 1 else str((word >> 2) & 0x7FF)
+        flag = "zero" if cond == 1 else "ov" if cond == 2 else None
+        if (word >> 21) & 1:
+            if cond == 0:
+                return f"pc = r{word & 3} & {_MASK}; continue"
+            if flag is not None:
+                return f"pc = (r{word & 3} & {_MASK}) if {flag} else {nxt}; continue"
+            return ("goto", nxt)
+        target = (word >> 2) & 0x7FF
         if cond == 0:
-            return [f"pc = {target}; continue"]
-        if cond in (1, 2):
-            flag = "zero" if cond == 1 else "ov"
-            return [f"pc = ({target}) if {flag} else {nxt}; continue"]
-        return [f"pc = {nxt}; continue"]  # a condition the chip never meets
+            return ("goto", target)
+        if flag is not None:
+            return ("branch", flag, target, nxt)
+        return ("goto", nxt)  # a condition the chip never meets
     step = (word >> 17) & 0x7F
     target = ((pc - step) if (word >> 24) & 1 else (pc + step)) & _MASK
     if sub == 1:  # JUMPR: R0 against the immediate
         compare = ">=" if (word >> 16) & 1 else "<"
-        return [f"pc = {target} if r0 {compare} {word & 0xFFFF} else {nxt}; continue"]
+        return ("branch", f"r0 {compare} {word & 0xFFFF}", target, nxt)
     imm, cmp = word & 0xFF, (word >> 15) & 3  # JUMPS: the stage counter
     compare = "<" if cmp == 0 else ">" if cmp == 1 else "=="
-    return [f"pc = {target} if u.stage {compare} {imm} else {nxt}; continue"]
+    return ("branch", f"u.stage {compare} {imm}", target, nxt)
+
+
+def _code(part):
+    """A block's lines with its transfer: `pc` set to where it goes, then `continue`."""
+    lines, transfer = part
+    if transfer is None:
+        return lines
+    if transfer[0] == "goto":
+        return [*lines, f"pc = {transfer[1]}; continue"]
+    _, condition, taken, not_taken = transfer
+    return [*lines, f"pc = {taken} if {condition} else {not_taken}; continue"]
 
 
 def _dispatch(starts, bodies, indent):
@@ -282,7 +304,7 @@ def _dispatch(starts, bodies, indent):
 
 def _compile(mem, blocks):
     code_words = frozenset(pc for block in blocks for pc in block)
-    bodies = {block[0]: _block(mem, block, code_words) for block in blocks}
+    bodies = {block[0]: _code(_block(mem, block, code_words)) for block in blocks}
     starts = sorted(bodies)
     source = [
         "def segment(u, horizon):",

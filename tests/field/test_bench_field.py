@@ -3,14 +3,39 @@
 from lorafield_tools.cli import main
 
 
-def test_bench_field_prints_a_row_per_size_and_the_profile(capsys):
+def _rows(out):
+    lines = out.splitlines()
+    header = lines[0]
+    rows = []
+    for line in lines[1:]:
+        if not line.strip():
+            break
+        rows.append(line.split())
+    return header, rows
+
+
+def test_bench_field_prints_a_row_per_mix_and_size_and_the_profile(capsys):
     assert main(["bench", "field", "--nodes", "12,24", "--hours", "0.3"]) == 0
     out = capsys.readouterr().out
-    lines = out.splitlines()
-    assert lines[0].split()[:3] == ["nodes", "gateways", "emulated"]
-    assert lines[1].split()[:3] == ["12", "2", "0.3"] and lines[2].split()[0] == "24"
-    assert out.count("where the time went") == 2
-    assert "emulated hardware" in out and "firmware" in out
+    header, rows = _rows(out)
+    for column in ("nodes", "workers", "wall s", "CPU s", "emulated:wall", "wakes/day"):
+        assert column in header
+    for column in ("boots/day", "ULP runs/day", "uplinks", "peak RSS"):
+        assert column in header
+    assert [(r[0], r[1], r[2], r[3]) for r in rows] == [
+        ("field", "12", "2", "0.3"),
+        ("field", "24", "2", "0.3"),
+        ("dev", "12", "2", "0.3"),
+        ("dev", "24", "2", "0.3"),
+    ]
+    ulp_runs = [int(r[13].replace(",", "")) for r in rows]
+    wakes, boots = ([int(r[i].replace(",", "")) for r in rows] for i in (11, 12))
+    # field: parking nodes sample with the ULP, ~17,000 runs a node-day; dev: no ULP
+    assert 12 * 15_000 < ulp_runs[0] < 12 * 18_000 and ulp_runs[2:] == [0, 0]
+    assert all(w >= b > 0 for w, b in zip(wakes, boots, strict=True))
+    assert wakes[2] > boots[2]  # dev boards wake from light sleep without a boot
+    assert out.count("where the time went") == 4
+    assert "ULP (the sampler's runs)" in out and "firmware" in out and "network server" in out
     # The 24-node field has all three kinds; every process's time is attributed somewhere.
     last = out.rsplit("by process", 1)[1].splitlines()[1:]
     shares = {
@@ -25,10 +50,14 @@ def test_bench_field_user_errors(capsys):
     assert main(["bench", "field", "--nodes", "10,20", "--hours", "1,2,3"]) == 2
     assert main(["bench", "field", "--nodes", "x"]) == 2
     assert main(["bench", "field", "--nodes", "10", "--hours", "0"]) == 2
+    assert main(["bench", "field", "--nodes", "10", "--mix", "lab"]) == 2
+    assert main(["bench", "field", "--nodes", "10", "--mix", "dev,dev"]) == 2
+    assert "--mix is a comma-separated list of field, dev" in capsys.readouterr().err
 
 
 def test_bench_field_of_one_kind(capsys):
-    assert main(["bench", "field", "--nodes", "6", "--hours", "0.2", "--kind", "temperature"]) == 0
+    arguments = ["--nodes", "6", "--hours", "0.2", "--kind", "temperature", "--mix", "dev"]
+    assert main(["bench", "field", *arguments]) == 0
     section = capsys.readouterr().out.rsplit("by process", 1)[1]
     assert "temperature, 6 nodes:" in section
     assert "parking" not in section and "water_level" not in section

@@ -1,20 +1,29 @@
 """`lorafield bench field`: the whole pipeline at scale -- firmware on emulated boards, the
 air, the gateway service, the local network server and SQLite.
 
-For each size (default 100, 1,000 and 10,000 nodes, the demo's 12:4:8 mix of kinds,
+For each mix of boards (`--mix`, default both: "field", the demo's field-grade setups --
+parking on the ESP32 with ULP sampling, water level and temperature behind a TPL5110 power
+gate; "dev", every node on the development board sampling in light sleep, parking every
+30 s) and each size (default 100, 1,000 and 10,000 nodes, the demo's 12:4:8 mix of kinds,
 installed over the first 10 % of the run, placed at random in a 2 km x 1.2 km town with
 one gateway per 1,000 nodes, at least two) it runs the field for an emulated span (default
-6 h, 1 h and 15 min: the larger fields get shorter spans so the benchmark ends in minutes)
-and prints the frames the nodes sent and how many collided, uplinks received (joins
-included) per wall second, the emulated-to-wall ratio, the wall time a whole day would take
-at that rate, process switches per second, and where the time went:
-a sampling profiler (1 kHz, on the emulation's thread) attributes each sample to the layer
-of the innermost lorafield frame, and the greenlet switches give each node kind's wall time
-per node-day. `--kind` runs a field of one kind only.
+6 h, 1 h and 15 min) in a process of its own (so each row's peak RSS is its own) and prints
+one row: wall and CPU seconds, the emulated-to-wall ratio and what a whole day would take at
+it, the field's wakes (boots and light-sleep wakes), boots and ULP runs per emulated day,
+the uplinks received (joins included) and those lost to collisions, and the peak RSS.
+
+Unless `--no-profile`: where the time went -- a sampling profiler (1 kHz, on the emulation's
+thread) attributes each sample to the component of the innermost lorafield frame (firmware,
+the ULP, MCU sleep/wake, peripheral models, air, gateway, network server), and the greenlet
+switches give each node kind's wall time per node-day. `--kind` runs a field of one kind.
+All nodes run in one process (`workers` 1): node firmware in worker processes is issue 17's
+open lever.
 """
 
 import collections
+import multiprocessing
 import random
+import resource
 import shutil
 import sys
 import tempfile
@@ -24,27 +33,47 @@ import weakref
 
 from ..cli import UsageError
 from ..field.run import Field
-from ..field.setups import DEV_BOARD
+from ..field.setups import DEV_BOARD, FIELD_GRADE
 from ..field.spec import FieldSpec, GatewaySpec, NodeSpec, gateway_id
 
-HELP = "whole field pipeline: uplinks per wall second at 100, 1,000, 10,000 nodes"
+HELP = "whole field pipeline: wall and CPU time at 100, 1,000, 10,000 nodes, two board mixes"
 
 DEFAULT_NODES = "100,1000,10000"
 DEFAULT_HOURS = "6,1,0.25"
-LAYERS = (
-    ("lorafield_node", "firmware (MAC, apps, drivers)"),
-    ("lorafield_hw", "emulated hardware (boards, SX1276, air, sensors, energy)"),
-    ("lorafield_gateway/lns", "local network server + SQLite"),
-    ("lorafield_gateway", "gateway service (radio loop, queue, forwarder)"),
-    ("lorafield_codec", "payload codec"),
-    ("lorafield_tools", "field runner"),
+MIXES = ("field", "dev")
+# Components by the path of the innermost lorafield frame (first match); the ULP's translated
+# program is compiled code without a file of its own.
+COMPONENTS = (
+    ("<ulp translation>", "ULP (the sampler's runs)"),
+    ("/lorafield_hw/ulp", "ULP (the sampler's runs)"),
+    ("/lorafield_node/", "firmware (MAC, apps, drivers, codec)"),
+    ("/lorafield_codec/", "firmware (MAC, apps, drivers, codec)"),
+    ("/lorafield_hw/air", "air (propagation, collisions)"),
+    ("/lorafield_hw/sensors/", "peripheral models (sensors, buses, flash, SX1276)"),
+    ("/lorafield_hw/scenarios", "peripheral models (sensors, buses, flash, SX1276)"),
+    ("/lorafield_hw/buses", "peripheral models (sensors, buses, flash, SX1276)"),
+    ("/lorafield_hw/flash", "peripheral models (sensors, buses, flash, SX1276)"),
+    ("/lorafield_hw/sx1276", "peripheral models (sensors, buses, flash, SX1276)"),
+    ("/lorafield_hw/radio_bus", "peripheral models (sensors, buses, flash, SX1276)"),
+    ("/lorafield_hw/", "MCU sleep/wake (board, energy meter, scheduler, power gate)"),
+    ("/lorafield_gateway/lns/", "network server + SQLite"),
+    ("/lorafield_gateway/", "gateway service (radio loop, queue, forwarder)"),
+    ("/lorafield_tools/field/gateway", "gateway service (radio loop, queue, forwarder)"),
+    ("/lorafield_tools/", "field runner"),
 )
+OTHER = "other (stdlib, greenlet)"
 
 
 def add_arguments(parser):
     parser.add_argument("--nodes", default=DEFAULT_NODES, help=f"sizes (default {DEFAULT_NODES})")
     parser.add_argument(
         "--hours", default=DEFAULT_HOURS, help=f"emulated hours per size (default {DEFAULT_HOURS})"
+    )
+    parser.add_argument(
+        "--mix",
+        default="field,dev",
+        help="board mixes: field (the demo's field-grade setups), dev (dev boards in light "
+        "sleep); default both",
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-profile", action="store_true", help="skip the sampling profiler")
@@ -58,7 +87,7 @@ def add_arguments(parser):
 KINDS = ("parking", "water_level", "temperature")
 
 
-def bench_spec(nodes, hours, seed, kind=None):
+def bench_spec(nodes, hours, seed, kind=None, mix="dev"):
     rnd = random.Random(f"bench/{seed}/{nodes}")
     spec = FieldSpec(name=f"bench {nodes}", hours=hours, seed=seed)
     gateways = max(2, round(nodes / 1000))
@@ -73,7 +102,7 @@ def bench_spec(nodes, hours, seed, kind=None):
         node_kind = kind or mixed
         settings = {}
         scenario = {}
-        if node_kind == "parking":
+        if node_kind == "parking" and mix == "dev":
             settings = {"sample_s": 30}
         elif node_kind == "water_level":
             settings = {"thresholds": {"high_mm": 1200}, "mount_height_mm": 3000}
@@ -83,9 +112,9 @@ def bench_spec(nodes, hours, seed, kind=None):
                 f"n{i + 1}",
                 node_kind,
                 (rnd.uniform(0, 2000), rnd.uniform(0, 1200)),
-                # the dev-board mix (light-sleep parking at 30 s): the workload the
-                # figures in the field README were measured on
-                board=DEV_BOARD,
+                # field: what the demo deploys; dev: light-sleep dev boards, parking at
+                # 30 s (the workload of the earlier figures in the field README)
+                board=FIELD_GRADE[node_kind] if mix == "field" else DEV_BOARD,
                 settings=settings,
                 scenario=scenario,
                 start_s=rnd.uniform(0, install_s),
@@ -171,10 +200,10 @@ class Sampler:
     def _main(self):
         while not self._stop.wait(self.interval_s):
             frame = sys._current_frames().get(self.thread_id)
-            layer, function = "other (stdlib, sqlite3, cryptography, greenlet)", None
+            layer, function = OTHER, None
             while frame is not None:
                 path = frame.f_code.co_filename.replace("\\", "/")
-                found = next((name for key, name in LAYERS if f"/{key}/" in path), None)
+                found = next((name for key, name in COMPONENTS if key in path), None)
                 if found is not None:
                     layer = found
                     function = f"{path.rsplit('/', 1)[-1]}:{frame.f_code.co_name}"
@@ -185,11 +214,12 @@ class Sampler:
                 self.functions[function] += 1
 
 
-def run_size(nodes, hours, seed, profile, kind=None):
+def run_size(nodes, hours, seed, profile, kind=None, mix="dev"):
+    """One field, in this process: (figures, sampler or None)."""
     directory = tempfile.mkdtemp(prefix="lorafield-bench-")
     try:
         build = time.perf_counter()
-        field_run = Field(bench_spec(nodes, hours, seed, kind), directory)
+        field_run = Field(bench_spec(nodes, hours, seed, kind, mix), directory)
         build = time.perf_counter() - build
         sampler = Sampler(threading.get_ident()).start() if profile else None
         clock = ProcessClock(field_run.scheduler, field_run.spec).start() if profile else None
@@ -200,11 +230,44 @@ def run_size(nodes, hours, seed, profile, kind=None):
             clock.stop()
             sampler.stop()
             sampler.kinds = clock
+        boards = [node.board for node in field_run.nodes]
         results = field_run.finish()
-        switches = field_run.scheduler.handoffs
     finally:
         shutil.rmtree(directory, ignore_errors=True)
-    return results, build, cpu, switches, sampler
+    per_day = 24 / hours
+    boots = sum(len(b.boots) for b in boards)
+    figures = {
+        "wall": results.wall_s,
+        "build": build,
+        "cpu": cpu,
+        "gateways": len(results.gateway_rx),
+        "speedup": results.speedup,
+        "uplinks": results.total("received"),
+        "sent": results.total("sent"),
+        "collided": results.total("lost_collision"),
+        "wakes_day": (boots + sum(b.light_sleeps for b in boards)) * per_day,
+        "boots_day": boots * per_day,
+        "ulp_day": sum(b.ulp.runs for b in boards if b.ulp is not None) * per_day,
+        "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+    if sampler is not None:
+        sampler = {
+            "counts": sampler.counts,
+            "functions": sampler.functions,
+            "seconds": clock.seconds,
+            "kinds": collections.Counter(clock.kinds.values()),
+        }
+    return figures, sampler
+
+
+def _in_child(arguments):
+    return run_size(*arguments)
+
+
+def run_isolated(*arguments):
+    """`run_size` in a forked process of its own: the row's peak RSS is the field's."""
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        return pool.apply(_in_child, (arguments,))
 
 
 def run(args):
@@ -213,6 +276,9 @@ def run(args):
         spans = [float(h) for h in args.hours.split(",")]
     except ValueError:
         raise UsageError("--nodes and --hours are comma-separated numbers") from None
+    mixes = args.mix.split(",")
+    if not mixes or any(m not in MIXES for m in mixes) or len(set(mixes)) != len(mixes):
+        raise UsageError(f"--mix is a comma-separated list of {', '.join(MIXES)}")
     if len(spans) == 1:
         spans *= len(sizes)
     if len(spans) != len(sizes) or not all(1 <= n <= 100_000 for n in sizes):
@@ -220,47 +286,50 @@ def run(args):
     if not all(0 < h <= 168 for h in spans):
         raise UsageError("--hours must be in (0, 168]")
     print(
-        "nodes  gateways  emulated  wall s  build s  frames sent  lost to collisions  uplinks"
-        "  uplinks/wall s  emulated:wall  day would take  switches/s"
+        "mix    nodes  gateways  emulated  workers  wall s   CPU s  emulated:wall"
+        "  day would take   wakes/day   boots/day  ULP runs/day  uplinks  lost to collisions"
+        "  peak RSS"
     )
     profiles = []
-    for nodes, hours in zip(sizes, spans, strict=True):
-        results, build, cpu, switches, sampler = run_size(
-            nodes, hours, args.seed, not args.no_profile, args.kind
-        )
-        wall = results.wall_s
-        uplinks = results.total("received")
-        sent = results.total("sent")
-        collided = results.total("lost_collision")
-        day = wall * 24 / hours
-        print(
-            f"{nodes:>5}  {len(results.gateway_rx):>8}  {hours:>6g} h  {wall:>6.1f}  {build:>7.1f}"
-            f"  {sent:>11}  {collided:>12} ({100 * collided / max(1, sent):2.0f}%)"
-            f"  {uplinks:>7}  {uplinks / wall:>14,.1f}  {results.speedup:>12,.1f}x"
-            f"  {day:>12,.0f} s  {switches / wall:>10,.0f}",
-            flush=True,
-        )
-        profiles.append((nodes, hours, wall, cpu, sampler))
-    for nodes, hours, wall, cpu, sampler in profiles:
-        if sampler is None:
-            continue
-        total = sum(sampler.counts.values()) or 1
-        print(
-            f"\nwhere the time went, {nodes} nodes for {hours:g} h ({wall:.1f} s wall, "
-            f"{cpu:.1f} s CPU; samples of the emulation thread):"
-        )
-        for layer, count in sampler.counts.most_common():
-            print(f"  {100 * count / total:5.1f} %  {layer}")
-        print("  hottest functions (innermost lorafield frame):")
-        for function, count in sampler.functions.most_common(8):
-            print(f"  {100 * count / total:5.1f} %  {function}")
-        clock = sampler.kinds
-        counts = collections.Counter(clock.kinds.values())
-        print("  by process (wall time between greenlet switches):")
-        for label, seconds in clock.seconds.most_common():
-            per = ""
-            if counts.get(label):
-                day_ms = 1000 * seconds / counts[label] * 24 / hours
-                per = f", {counts[label]} nodes: {day_ms:,.0f} ms per node-day"
-            print(f"  {100 * seconds / wall:5.1f} %  {label}{per}")
+    for mix in mixes:
+        for nodes, hours in zip(sizes, spans, strict=True):
+            row, sampler = run_isolated(
+                nodes, hours, args.seed, not args.no_profile, args.kind, mix
+            )
+            wall, collided = row["wall"], row["collided"]
+            print(
+                f"{mix:<5}  {nodes:>5}  {row['gateways']:>8}  {hours:>6g} h  {1:>7}"
+                f"  {wall:>6.1f}  {row['cpu']:>6.1f}  {row['speedup']:>12,.1f}x"
+                f"  {wall * 24 / hours:>12,.0f} s  {row['wakes_day']:>10,.0f}"
+                f"  {row['boots_day']:>10,.0f}  {row['ulp_day']:>12,.0f}  {row['uplinks']:>7}"
+                f"  {collided:>7} ({100 * collided / max(1, row['sent']):2.0f}%)"
+                f"  {row['rss_mib']:>5,.0f} MiB",
+                flush=True,
+            )
+            profiles.append((mix, nodes, hours, row, sampler))
+    for mix, nodes, hours, row, sampler in profiles:
+        if sampler is not None:
+            _print_profile(mix, nodes, hours, row, sampler)
     return 0
+
+
+def _print_profile(mix, nodes, hours, row, sampler):
+    counts = sampler["counts"]
+    total = sum(counts.values()) or 1
+    print(
+        f"\nwhere the time went, {mix} mix, {nodes} nodes for {hours:g} h ({row['wall']:.1f} s "
+        f"wall, {row['cpu']:.1f} s CPU; samples of the emulation thread):"
+    )
+    for component, count in counts.most_common():
+        print(f"  {100 * count / total:5.1f} %  {component}")
+    print("  hottest functions (innermost lorafield frame):")
+    for function, count in sampler["functions"].most_common(8):
+        print(f"  {100 * count / total:5.1f} %  {function}")
+    print("  by process (wall time between greenlet switches):")
+    kinds = sampler["kinds"]
+    for label, seconds in sampler["seconds"].most_common():
+        per = ""
+        if kinds.get(label):
+            day_ms = 1000 * seconds / kinds[label] * 24 / hours
+            per = f", {kinds[label]} nodes: {day_ms:,.0f} ms per node-day"
+        print(f"  {100 * seconds / row['wall']:5.1f} %  {label}{per}")
