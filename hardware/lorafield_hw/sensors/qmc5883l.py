@@ -183,9 +183,18 @@ class QMC5883L(Sensor):
         """What `i2c_write(bytes((reg,)))` and then `i2c_read(1)` do, in one call: the ESP32
         ULP's I2C_RD (six a sample, 17,000 samples a day on a parking node)."""
         now = self._clock()
-        self._accrue(now)
-        latest = self._latest(now)
         regs = self.regs
+        if regs[REG_CONTROL1] & 0x03 == MODE_CONTINUOUS:  # _accrue and _latest, inline
+            seconds = (now - self._accrued_us) / 1e6
+            if self.charge_hook is not None and seconds > 0:  # Sensor.draw
+                self.charge_hook((CONTINUOUS_MA - STANDBY_MA) * seconds)
+            start = self._mode_start_us
+            latest = -1
+            if start is not None:
+                latest = (now - start) * ODR_HZ[(regs[REG_CONTROL1] >> 2) & 3] // 1_000_000 - 1
+        else:
+            latest = -1
+        self._accrued_us = now
         if latest > self._loaded:
             self._load(latest)
         if latest > self._read:
