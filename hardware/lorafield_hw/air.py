@@ -28,6 +28,12 @@ Model (choices and sources):
   the same channel and SF that overlap in time at all destroy each other, whatever their
   powers and whenever the later one starts (no capture, no lock point). The rest of the
   model (sensitivity, channels, demodulators) is the same code path.
+* `Air(..., nodes_hear_nodes=False)`: an endpoint marked `air_node` (an end device's chip)
+  neither receives nor is interfered by another node's frames, only by gateways'. That is
+  what an emulated field does (a Class A node listens only in its receive windows, on the
+  downlink's inverted IQ, where another node's uplink could at most raise the noise): it is
+  what lets node firmware run in worker processes that never see each other's uplinks
+  (field/parallel.py).
 * A receiver demodulates at most `demodulators` frames at once (8 for a concentrator, 1
   for an SX1276); a frame that finds them all busy is lost to "busy", unless it captures
   a frame being demodulated, in which case the receiver re-locks onto it.
@@ -238,9 +244,18 @@ class _Listening:
 
 
 class Air:
-    def __init__(self, scheduler, path_loss=None, *, noise_figure_db=NOISE_FIGURE_DB, capture=True):
+    def __init__(
+        self,
+        scheduler,
+        path_loss=None,
+        *,
+        noise_figure_db=NOISE_FIGURE_DB,
+        capture=True,
+        nodes_hear_nodes=True,
+    ):
         self.scheduler = scheduler
         self.capture = bool(capture)
+        self.nodes_hear_nodes = bool(nodes_hear_nodes)
         self.path_loss = path_loss if path_loss is not None else PathLoss(seed=scheduler.seed)
         self.noise_figure_db = noise_figure_db
         self.endpoints = []
@@ -257,6 +272,14 @@ class Air:
             if getattr(endpoint, role, None) is None:
                 setattr(endpoint, role, Counters())
         return endpoint.air_id
+
+    def hears(self, receiver, sender):
+        """Whether `receiver` is touched at all by `sender`'s frames (see the module notes)."""
+        if receiver is sender:
+            return False
+        return self.nodes_hear_nodes or not (
+            getattr(receiver, "air_node", False) and getattr(sender, "air_node", False)
+        )
 
     def rx_power_dbm(self, power_dbm, sender, receiver):
         distance = math.dist(sender.position, receiver.position)
@@ -323,8 +346,9 @@ class Air:
         self.frames_sent += 1
         self._on_air.setdefault((sf, bw_hz), []).append(frame)
         if self._listening:
+            hears = self.hears
             for receiver, listening in list(self._listening.items()):
-                if receiver is not sender:
+                if hears(receiver, sender):
                     self._arrive(frame, receiver, listening, demodulate=True)
         frame._end_event = self.scheduler.at(frame.end_us, self._end, frame)
         return frame
@@ -457,7 +481,7 @@ class Air:
         self._listening[receiver] = listening
         for bucket in self._on_air.values():
             for frame in bucket:
-                if frame.sender is not receiver:
+                if self.hears(receiver, frame.sender):
                     self._arrive(frame, receiver, listening, demodulate=False)
 
     def stop_listening(self, receiver):
@@ -479,7 +503,7 @@ class Air:
             if frame_bw != bw_hz:
                 continue
             for frame in bucket:
-                if frame.sender is not receiver and same_channel(
+                if self.hears(receiver, frame.sender) and same_channel(
                     frame.frequency_hz, frequency_hz, bw_hz
                 ):
                     power = self.rx_power_dbm(frame.power_dbm, frame.sender, receiver)

@@ -701,7 +701,8 @@ class EmulatedBoard:
         deep-sleeps with its radio asleep and no boot pending, nothing but the ULP touches
         the ULP, the I2C devices or the energy meter until the board's next own event: the
         deep sleep's timer or an expected time; and never past the time the scheduler is
-        running to. None (no running ahead) otherwise: an awake CPU may touch it any time."""
+        running to (or its `horizon_us`). None (no running ahead) otherwise: an awake CPU
+        may touch it any time."""
         limit = self.scheduler._limit
         if limit is None or self._boot_event is not None or not self.powered:
             return None
@@ -709,7 +710,7 @@ class EmulatedBoard:
             return None
         if self.radio is not None and self.energy.state("radio")[0] != "sleep":
             return None
-        horizon = limit + 1
+        horizon = max(limit, self.scheduler.horizon_us or 0) + 1
         if self._wake_event is not None:
             horizon = min(horizon, self._wake_event.time_us)
         expected = self._expected

@@ -143,6 +143,10 @@ class Scheduler:
         self._running = False
         self._current = None  # the Process whose thread is running, if any
         self._limit = None  # the time run_until() is running to
+        # How far ahead of run_until()'s limit a board may let its ULP run (None: the limit).
+        # A driver that runs in short windows but reads nothing of the boards until a later
+        # time (field/parallel.py's workers) sets that time here.
+        self.horizon_us = None
         self.processes = []  # the processes not known to have ended (pruned as it grows)
         self._prune_at = 64
         self.handoffs = 0  # thread switches (processes resumed): the emulation's main cost

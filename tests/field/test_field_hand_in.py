@@ -1,7 +1,8 @@
 """The field hands the gateways' copies to the server when a de-duplication window closes,
 in one transaction with the flush. Handing each copy in at its arrival instead (what a Pi's
 forwarder thread does) gives the same air traffic and the same database, in more
-transactions."""
+transactions. And the field's held transaction (one commit per 5 emulated minutes,
+`FieldNetwork.hold`) changes nothing but the number of commits either."""
 
 import sqlite3
 
@@ -37,7 +38,7 @@ SCENARIO = {
 UNTIL_US = 3000 * S  # past the joins, the config downlink (1800 s) and its answer
 
 
-def run_field(out, monkeypatch, at_arrival):
+def run_field(out, monkeypatch, at_arrival, hold=False):
     commits = []
     original_commit = SqliteStore.commit
 
@@ -55,6 +56,8 @@ def run_field(out, monkeypatch, at_arrival):
                 forwarder.network.arm_flush()
 
             patch.setattr(field_gateway.FieldLocalForwarder, "wake", wake)
+        if not hold:  # a transaction per server call or batch, as on a Pi
+            patch.setattr(field_gateway.FieldNetwork, "hold", lambda network: None)
         field_run = Field(parse_scenario(SCENARIO, "test.toml"), str(out))
         field_run.run(until_us=UNTIL_US)
         air = [(f.start_us, f.payload, f.frequency_hz, f.sf) for f in field_run.air.log]
@@ -94,3 +97,13 @@ def test_handing_in_at_window_close_changes_nothing_but_the_transactions(tmp_pat
     # A copy each at arrival (plus a flush per frame); a frame's copies together when batched.
     assert commits_a >= handed_a
     assert commits < handed
+
+
+def test_the_held_transaction_changes_nothing_but_the_commits(tmp_path, monkeypatch):
+    air, tables, handed, commits = run_field(tmp_path / "per-frame", monkeypatch, False)
+    air_h, tables_h, handed_h, commits_h = run_field(tmp_path / "held", monkeypatch, False, True)
+    assert air == air_h and handed == handed_h
+    for name, content in tables.items():
+        assert content == tables_h[name], name
+    # 10 steps of 5 min to 3000 s, the downlink request's early commit, and the finish
+    assert commits_h <= UNTIL_US // (300 * S) + 3 < commits

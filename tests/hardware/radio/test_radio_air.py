@@ -224,6 +224,37 @@ def test_frame_in_flight_when_listening_starts_is_missed_but_interferes():
     assert gateway.rx.lost_collision == 1  # b, corrupted by a
 
 
+@pytest.mark.parametrize("hear", [True, False])
+def test_nodes_hear_nodes_or_only_gateways(hear):
+    """Air(nodes_hear_nodes=False), as an emulated field runs: a node's receiver is neither
+    reached nor disturbed by another node's frame, in flight or new, or in its channel power,
+    but a gateway's frame reaches it as before; a gateway still hears the nodes."""
+    scheduler = Scheduler(1)
+    air = Air(scheduler, nodes_hear_nodes=hear)
+    listener = Gateway(air, "node-rx", at_rssi(air, -100))  # a node's receiver
+    listener.air_node = True
+    gateway = Gateway(air, "gw").start()
+    early = Transmitter(air, "early", at_rssi(air, -90))
+    early.air_node = True
+    late = Transmitter(air, "late", at_rssi(air, -90))
+    late.air_node = True
+    downlink = Transmitter(air, "gw-tx", (0.0, 0.0))
+    early.send(PAYLOAD)
+    scheduler.run_until(1_000)
+    listener.start()
+    noise = noise_floor_dbm(125_000)
+    in_flight_power = air.channel_power_dbm(listener, 868_100_000, 125_000)
+    scheduler.run_until(2 * T_SF7)
+    late.send(PAYLOAD)
+    scheduler.run_until(4 * T_SF7)
+    downlink.send(PAYLOAD)
+    scheduler.run()
+    heard = [r.frame.sender.name for r in listener.received]
+    assert heard == (["late", "gw-tx"] if hear else ["gw-tx"])
+    assert (in_flight_power > noise + 1) is hear
+    assert {"early", "late"} <= {r.frame.sender.name for r in gateway.received}
+
+
 @pytest.mark.parametrize("stronger", ["a", "b"])
 def test_without_capture_any_overlap_loses_both(stronger):
     rssi = {"a": -110.0, "b": -110.0}

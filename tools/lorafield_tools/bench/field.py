@@ -15,9 +15,13 @@ the uplinks received (joins included) and those lost to collisions, and the peak
 Unless `--no-profile`: where the time went -- a sampling profiler (1 kHz, on the emulation's
 thread) attributes each sample to the component of the innermost lorafield frame (firmware,
 the ULP, MCU sleep/wake, peripheral models, air, gateway, network server), and the greenlet
-switches give each node kind's wall time per node-day. `--kind` runs a field of one kind.
-All nodes run in one process (`workers` 1): node firmware in worker processes is issue 17's
-open lever.
+switches give each node kind's wall time per node-day (in one process only). `--kind` runs
+a field of one kind.
+
+`--workers N` runs the node firmware in N worker processes (field/parallel.py; 0: all in one
+process; default: the cores, 0 under PARALLEL_FROM_NODES nodes). CPU seconds and peak RSS
+then add up the coordinator and the workers (the RSS as the sum of each process's peak: an
+upper bound of the field's), and the profile samples every process.
 """
 
 import collections
@@ -32,7 +36,7 @@ import time
 import weakref
 
 from ..cli import UsageError
-from ..field.run import Field
+from ..field.parallel import PARALLEL_FROM_NODES, open_field, workers_for
 from ..field.setups import DEV_BOARD, FIELD_GRADE
 from ..field.spec import FieldSpec, GatewaySpec, NodeSpec, gateway_id
 
@@ -62,6 +66,10 @@ COMPONENTS = (
     ("/lorafield_tools/", "field runner"),
 )
 OTHER = "other (stdlib, greenlet)"
+# A parallel field's processes blocked on each other at a window's end (field/parallel.py):
+# the coordinator waiting for the workers, a worker for its next window.
+WAITING = "waiting at window barriers (parallel field)"
+WAIT_FUNCTIONS = ("parallel.py:serve", "parallel.py:_receive")
 
 
 def add_arguments(parser):
@@ -77,6 +85,12 @@ def add_arguments(parser):
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-profile", action="store_true", help="skip the sampling profiler")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="worker processes for the node firmware (0: one process; default: the cores, "
+        f"0 below {PARALLEL_FROM_NODES} nodes)",
+    )
     parser.add_argument(
         "--kind",
         choices=KINDS,
@@ -207,6 +221,8 @@ class Sampler:
                 if found is not None:
                     layer = found
                     function = f"{path.rsplit('/', 1)[-1]}:{frame.f_code.co_name}"
+                    if function in WAIT_FUNCTIONS:
+                        layer = WAITING
                     break
                 frame = frame.f_back
             self.counts[layer] += 1
@@ -214,24 +230,35 @@ class Sampler:
                 self.functions[function] += 1
 
 
-def run_size(nodes, hours, seed, profile, kind=None, mix="dev"):
-    """One field, in this process: (figures, sampler or None)."""
+def run_size(nodes, hours, seed, profile, kind=None, mix="dev", workers=None):
+    """One field, from this process: (figures, sampler or None)."""
     directory = tempfile.mkdtemp(prefix="lorafield-bench-")
     try:
+        spec = bench_spec(nodes, hours, seed, kind, mix)
+        workers, _ = workers_for(spec, workers)
         build = time.perf_counter()
-        field_run = Field(bench_spec(nodes, hours, seed, kind, mix), directory)
+        field_run = open_field(spec, directory, workers=workers, profile=profile)
         build = time.perf_counter() - build
         sampler = Sampler(threading.get_ident()).start() if profile else None
-        clock = ProcessClock(field_run.scheduler, field_run.spec).start() if profile else None
+        clock = None
+        if profile and not workers:  # greenlet switches: of one process only
+            clock = ProcessClock(field_run.scheduler, field_run.spec).start()
         cpu = time.process_time()
         field_run.run()
         cpu = time.process_time() - cpu
         if sampler is not None:
-            clock.stop()
+            if clock is not None:
+                clock.stop()
             sampler.stop()
-            sampler.kinds = clock
-        boards = [node.board for node in field_run.nodes]
         results = field_run.finish()
+        boards = [node.board for node in field_run.nodes]  # a worker's: filled in at finish
+        rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        if workers:
+            cpu += field_run.workers_cpu_s
+            rss_kib += sum(field_run.workers_rss_kib)
+            if sampler is not None:
+                sampler.counts.update(field_run.worker_profile[0])
+                sampler.functions.update(field_run.worker_profile[1])
     finally:
         shutil.rmtree(directory, ignore_errors=True)
     per_day = 24 / hours
@@ -248,26 +275,44 @@ def run_size(nodes, hours, seed, profile, kind=None, mix="dev"):
         "wakes_day": (boots + sum(b.light_sleeps for b in boards)) * per_day,
         "boots_day": boots * per_day,
         "ulp_day": sum(b.ulp.runs for b in boards if b.ulp is not None) * per_day,
-        "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rss_mib": rss_kib / 1024,
+        "workers": workers,
     }
     if sampler is not None:
         sampler = {
             "counts": sampler.counts,
             "functions": sampler.functions,
-            "seconds": clock.seconds,
-            "kinds": collections.Counter(clock.kinds.values()),
+            "seconds": clock.seconds if clock else None,
+            "kinds": collections.Counter(clock.kinds.values()) if clock else None,
         }
     return figures, sampler
 
 
-def _in_child(arguments):
-    return run_size(*arguments)
+def _in_child(conn, arguments):
+    try:
+        conn.send(("ok", run_size(*arguments)))
+    except BaseException as exc:  # noqa: BLE001 -- re-raised in the parent
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
 
 
 def run_isolated(*arguments):
-    """`run_size` in a forked process of its own: the row's peak RSS is the field's."""
-    with multiprocessing.get_context("fork").Pool(1) as pool:
-        return pool.apply(_in_child, (arguments,))
+    """`run_size` in a forked process of its own: the row's peak RSS is the field's. (Not a
+    Pool: its processes are daemons, which may not start the field's workers.)"""
+    context = multiprocessing.get_context("fork")
+    here, there = context.Pipe()
+    child = context.Process(target=_in_child, args=(there, arguments))
+    child.start()
+    there.close()
+    try:
+        status, value = here.recv()
+    except EOFError:
+        status, value = "error", f"the bench process ended with code {child.exitcode}"
+    child.join()
+    if status != "ok":
+        raise RuntimeError(f"bench field: {value}")
+    return value
 
 
 def run(args):
@@ -285,6 +330,8 @@ def run(args):
         raise UsageError("one --hours per --nodes size; sizes 1..100000")
     if not all(0 < h <= 168 for h in spans):
         raise UsageError("--hours must be in (0, 168]")
+    if args.workers is not None and not 0 <= args.workers <= 256:
+        raise UsageError("--workers must be in 0..256")
     print(
         "mix    nodes  gateways  emulated  workers  wall s   CPU s  emulated:wall"
         "  day would take   wakes/day   boots/day  ULP runs/day  uplinks  lost to collisions"
@@ -294,11 +341,11 @@ def run(args):
     for mix in mixes:
         for nodes, hours in zip(sizes, spans, strict=True):
             row, sampler = run_isolated(
-                nodes, hours, args.seed, not args.no_profile, args.kind, mix
+                nodes, hours, args.seed, not args.no_profile, args.kind, mix, args.workers
             )
             wall, collided = row["wall"], row["collided"]
             print(
-                f"{mix:<5}  {nodes:>5}  {row['gateways']:>8}  {hours:>6g} h  {1:>7}"
+                f"{mix:<5}  {nodes:>5}  {row['gateways']:>8}  {hours:>6g} h  {row['workers']:>7}"
                 f"  {wall:>6.1f}  {row['cpu']:>6.1f}  {row['speedup']:>12,.1f}x"
                 f"  {wall * 24 / hours:>12,.0f} s  {row['wakes_day']:>10,.0f}"
                 f"  {row['boots_day']:>10,.0f}  {row['ulp_day']:>12,.0f}  {row['uplinks']:>7}"
@@ -316,15 +363,18 @@ def run(args):
 def _print_profile(mix, nodes, hours, row, sampler):
     counts = sampler["counts"]
     total = sum(counts.values()) or 1
+    where = "the emulation thread" if not row["workers"] else "every process's emulation thread"
     print(
         f"\nwhere the time went, {mix} mix, {nodes} nodes for {hours:g} h ({row['wall']:.1f} s "
-        f"wall, {row['cpu']:.1f} s CPU; samples of the emulation thread):"
+        f"wall, {row['cpu']:.1f} s CPU; samples of {where}):"
     )
     for component, count in counts.most_common():
         print(f"  {100 * count / total:5.1f} %  {component}")
     print("  hottest functions (innermost lorafield frame):")
     for function, count in sampler["functions"].most_common(8):
         print(f"  {100 * count / total:5.1f} %  {function}")
+    if sampler["seconds"] is None:
+        return  # greenlet switches are counted in one process only
     print("  by process (wall time between greenlet switches):")
     kinds = sampler["kinds"]
     for label, seconds in sampler["seconds"].most_common():

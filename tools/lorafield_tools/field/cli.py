@@ -1,6 +1,7 @@
 """What `lorafield demo` and `lorafield emulate SCENARIO.toml` share: options, the run with
 its progress bar, the summary, the report and the export."""
 
+import argparse
 import json
 import os
 import sqlite3
@@ -12,8 +13,8 @@ from lorafield_tools.cli import UsageError
 
 from . import setups
 from .export import export
+from .parallel import open_field, workers_for
 from .results import LOSS_CAUSES, count, fmt_days, summary_table
-from .run import Field
 from .spec import RUNTIMES
 from .vm_runtime import RuntimeUnavailable, vm_factory
 
@@ -45,6 +46,23 @@ def add_output_arguments(parser, default_out):
         help="udp://HOST:PORT (Semtech UDP) or mqtt://HOST:PORT (ChirpStack MQTT), repeatable",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--workers",
+        metavar="N",
+        type=_workers,
+        help="run the node firmware in N worker processes (0: everything in one process; "
+        "default: the cores for 300 nodes or more, else 0)",
+    )
+
+
+def _workers(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 256:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of workers (0..256)")
+    return value
 
 
 def add_runtime_arguments(parser):
@@ -156,9 +174,17 @@ def run_field(spec, args, out=None):
     )
     for warning in spec.warnings():
         print(f"warning: {warning}", file=sys.stderr)
-    field = Field(
+    requested = getattr(args, "workers", None)
+    workers, why_not = workers_for(spec, requested, forwards, runtime)
+    if why_not and requested:
+        raise UsageError(f"--workers {requested}: {why_not} (--workers 0)")
+    if workers:
+        plural = "es" if workers > 1 else ""
+        print(f"node firmware in {workers} worker process{plural} (--workers 0: one)", file=out)
+    field = open_field(
         spec,
         args.out,
+        workers=workers,
         db_path=db_path,
         also_forward=forwards,
         runtime=runtime,

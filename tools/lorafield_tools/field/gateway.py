@@ -85,7 +85,12 @@ class FieldClock:
         process.wait(max(1, int(us)))  # a frame or a new downlink ends it early
 
     def sleep_until(self, target_us):
-        self.scheduler.advance(max(0, target_us - self.scheduler.now_us))
+        """Exact, as on a Pi: a `notify()` (a frame, a new downlink) ends a process's sleep
+        early, so the loop sleeps again until the instant. (It did not, and a downlink
+        queued while the loop waited for another one's instant sent that one early.)"""
+        scheduler = self.scheduler
+        while scheduler.now_us < target_us:
+            scheduler.advance(target_us - scheduler.now_us)
 
 
 class ConcentratorRadio(Gateway):
@@ -146,8 +151,14 @@ class ConcentratorRadio(Gateway):
         if self.air.is_listening(self):
             self.air.stop_listening(self)  # half duplex
         self._tx_frame = self.air.transmit(
-            self,
-            request.phy,
+            self, request.phy, on_end=self._tx_end, **self.downlink_settings(request)
+        )
+        self.tx_end_us = self._tx_frame.end_us
+
+    def downlink_settings(self, request):
+        """The air settings of a downlink (also what a parallel field's workers put on
+        their air for it, field/parallel.py)."""
+        return dict(
             frequency_hz=request.frequency_hz,
             sf=request.sf,
             bw_hz=request.bw_hz,
@@ -157,9 +168,7 @@ class ConcentratorRadio(Gateway):
             iq_inverted=request.ipol,
             crc=request.crc,
             preamble=request.preamble,
-            on_end=self._tx_end,
         )
-        self.tx_end_us = self._tx_frame.end_us
 
     def _tx_end(self, frame):
         self._tx_done = True
@@ -289,6 +298,23 @@ class FieldNetwork:
         self.downlinks = {}  # downlink id -> dev_eui (for delivery accounting)
         self._queued = collections.deque()  # a forwarder per copy not handed in, in order
         self._flush_event = None
+        self._held = None  # the server's batch held open by `hold()`
+
+    def hold(self):
+        """Keep one server transaction open until `release()`: the field commits once per
+        run step (5 emulated minutes) instead of once per frame. An emulation setting: on a
+        Pi each frame is committed before the gateway queue lets go of it; here nothing can
+        crash between the two, and another connection that writes (a downlink request)
+        releases first (run.Field._request_downlink)."""
+        if self._held is None:
+            held = self.server.batch()
+            held.__enter__()
+            self._held = held
+
+    def release(self):
+        held, self._held = self._held, None
+        if held is not None:
+            held.__exit__(None, None, None)
 
     def copy_queued(self, forwarder):
         """A gateway queued a copy: it goes in by the end of its de-duplication window."""

@@ -51,15 +51,20 @@ def _collector_tuned():
 
 
 class FieldAir(Air):
-    """The air, remembering every frame put on it (for the accounting and the report)."""
+    """The air, remembering every frame put on it (for the accounting and the report).
+    Nodes do not hear each other (`Air` nodes_hear_nodes): what lets a field run its
+    nodes in worker processes with the same result (parallel.py)."""
 
     def __init__(self, scheduler, path_loss):
-        super().__init__(scheduler, path_loss)
+        super().__init__(scheduler, path_loss, nodes_hear_nodes=False)
         self.log = []
+        self.watch = None  # watch(frame) after each frame went on the air
 
     def transmit(self, sender, payload, **settings):
         frame = super().transmit(sender, payload, **settings)
         self.log.append(frame)
+        if self.watch is not None:
+            self.watch(frame)
         return frame
 
 
@@ -130,17 +135,7 @@ class Field:
         self.fleet_path = os.path.join(out_dir, "fleet.toml")
         self.end_us = round(spec.hours * 3600 * S)
         self.scheduler = Scheduler(spec.seed, greenlets=True)
-        loss = dict(spec.path_loss)
-        self.air = FieldAir(
-            self.scheduler,
-            PathLoss(
-                exponent=loss["exponent"],
-                reference_loss_db=loss["reference_loss_db"],
-                reference_distance_m=loss["reference_distance_m"],
-                shadowing_sigma_db=loss.get("shadowing_db", 0.0),
-                seed=spec.seed,
-            ),
-        )
+        self.air = FieldAir(self.scheduler, field_path_loss(spec))
         self.clock = FieldClock(self.scheduler)
         self.nodes = []
         self._write_fleet()
@@ -187,43 +182,52 @@ class Field:
         append_devices(self.fleet_path, devices, {"join_eui": JOIN_EUI}, note=TEST_KEYS_NOTE)
 
     def _build_nodes(self):
+        for index, node in enumerate(self.spec.nodes):
+            self.nodes.append(self._build_node(index, node))
+
+    def _build_node(self, index, node):
+        """The node's board with its firmware, sensors and the world at its site, power-on
+        and power cycles scheduled; its chip is marked as a node's on the air."""
         spec = self.spec
-        clock = lambda: self.scheduler.now_us  # noqa: E731
-        for index, node in enumerate(spec.nodes):
-            dev_eui, app_key = self._keys[node.name]
-            seed = spec.seed * 100_003 + index
-            world, sensors = _site(node, spec, clock, seed)
-            settings = node.device_settings()
-            settings.update(
-                app=node.kind, dev_eui=dev_eui, join_eui=bytes.fromhex(JOIN_EUI), app_key=app_key
-            )
-            runtime = self.runtime or node.runtime
-            vm_node = self._vm_node(node) if runtime == "micropython" else None
-            main = vm_node.main if vm_node else (lambda view, s=settings: start_app(view, s))
-            board = EmulatedBoard(
-                self.scheduler,
-                main,
-                node.setup.board,
-                name=node.name,
-                air=self.air,
-                position=node.position,
-                sensors=sensors,
-                seed=seed,
-                battery=Battery(*TWO_AA),
-                options=settings,
-            )
-            field_node = FieldNode(node, dev_eui, app_key, board, world, runtime, vm_node)
-            self.nodes.append(field_node)
-            self.scheduler.at(round(node.start_s * S), board.power_on)
-            for at_s, off_s in node.power_cycles:
-                for at_us, action in (
-                    (round(at_s * S), board.power_cut),
-                    (round((at_s + off_s) * S), board.power_on),
-                ):
-                    self.scheduler.at(at_us, action)
-                    board.expect(at_us)
-            for hour in range(1, int(spec.hours) + 1):
-                board.expect(hour * 3600 * S)  # _read_meters
+        clock = self._now_us
+        dev_eui, app_key = self._keys[node.name]
+        seed = spec.seed * 100_003 + index
+        world, sensors = _site(node, spec, clock, seed)
+        settings = node.device_settings()
+        settings.update(
+            app=node.kind, dev_eui=dev_eui, join_eui=bytes.fromhex(JOIN_EUI), app_key=app_key
+        )
+        runtime = self.runtime or node.runtime
+        vm_node = self._vm_node(node) if runtime == "micropython" else None
+        main = vm_node.main if vm_node else (lambda view, s=settings: start_app(view, s))
+        board = EmulatedBoard(
+            self.scheduler,
+            main,
+            node.setup.board,
+            name=node.name,
+            air=self.air,
+            position=node.position,
+            sensors=sensors,
+            seed=seed,
+            battery=Battery(*TWO_AA),
+            options=settings,
+        )
+        board.radio.air_node = True
+        field_node = FieldNode(node, dev_eui, app_key, board, world, runtime, vm_node)
+        self.scheduler.at(round(node.start_s * S), board.power_on)
+        for at_s, off_s in node.power_cycles:
+            for at_us, action in (
+                (round(at_s * S), board.power_cut),
+                (round((at_s + off_s) * S), board.power_on),
+            ):
+                self.scheduler.at(at_us, action)
+                board.expect(at_us)
+        for hour in range(1, int(spec.hours) + 1):
+            board.expect(hour * 3600 * S)  # _read_meters
+        return field_node
+
+    def _now_us(self):
+        return self.scheduler.now_us
 
     def _vm_node(self, node):
         """The runtime of a node whose deployed firmware runs in a MicroPython VM."""
@@ -256,6 +260,7 @@ class Field:
 
     def _request_downlink(self, down):
         dev_eui, _ = self._keys[down.node]
+        self.network.release()  # another connection writes: no transaction may be open
         row = request_downlink(self.db_path, dev_eui.hex(), {"config": down.config})
         self.requested.append((down.at_s, down.node, down.config, row))
 
@@ -274,7 +279,11 @@ class Field:
         try:
             with _collector_tuned():
                 while self.scheduler.now_us < end:
-                    self.scheduler.run_until(min(end, self.scheduler.now_us + PROGRESS_STEP_US))
+                    self.network.hold()
+                    try:
+                        self.scheduler.run_until(min(end, self.scheduler.now_us + PROGRESS_STEP_US))
+                    finally:
+                        self.network.release()
                     if progress is not None:
                         progress(self.scheduler.now_us / S, self.end_us / S)
         finally:
@@ -303,6 +312,17 @@ class Field:
         self.scheduler.shutdown()
         self.store.close()
         return results
+
+
+def field_path_loss(spec):
+    loss = dict(spec.path_loss)
+    return PathLoss(
+        exponent=loss["exponent"],
+        reference_loss_db=loss["reference_loss_db"],
+        reference_distance_m=loss["reference_distance_m"],
+        shadowing_sigma_db=loss.get("shadowing_db", 0.0),
+        seed=spec.seed,
+    )
 
 
 def _site(node, spec, clock, seed):
