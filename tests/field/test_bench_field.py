@@ -46,12 +46,28 @@ def test_bench_field_prints_a_row_per_mix_and_size_and_the_profile(capsys):
     assert 90 <= sum(shares.values()) <= 110
 
 
+def test_bench_field_with_workers(capsys):
+    """The node firmware in 2 worker processes: the row says so, the node figures come back
+    from the workers, and the profile samples every process (their waits included)."""
+    arguments = ["--nodes", "24", "--hours", "0.3", "--mix", "field", "--workers", "2"]
+    assert main(["bench", "field", *arguments]) == 0
+    out = capsys.readouterr().out
+    _, rows = _rows(out)
+    (row,) = rows
+    assert row[5] == "2"
+    ulp_runs, boots = int(row[13].replace(",", "")), int(row[12].replace(",", ""))
+    assert 12 * 15_000 < ulp_runs < 12 * 18_000 and boots > 0
+    assert "waiting at window barriers" in out and "ULP (the sampler's runs)" in out
+    assert "every process" in out and "by process" not in out
+
+
 def test_bench_field_user_errors(capsys):
     assert main(["bench", "field", "--nodes", "10,20", "--hours", "1,2,3"]) == 2
     assert main(["bench", "field", "--nodes", "x"]) == 2
     assert main(["bench", "field", "--nodes", "10", "--hours", "0"]) == 2
     assert main(["bench", "field", "--nodes", "10", "--mix", "lab"]) == 2
     assert main(["bench", "field", "--nodes", "10", "--mix", "dev,dev"]) == 2
+    assert main(["bench", "field", "--nodes", "10", "--workers", "-1"]) == 2
     assert "--mix is a comma-separated list of field, dev" in capsys.readouterr().err
 
 

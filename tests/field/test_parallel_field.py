@@ -7,6 +7,7 @@ coordinator's window rule is checked, not trusted: a window too long for it stop
 import filecmp
 
 import pytest
+from lorafield_tools.cli import main
 from lorafield_tools.field.export import export
 from lorafield_tools.field.parallel import ParallelFieldError, open_field, workers_for
 from lorafield_tools.field.run import Field
@@ -165,3 +166,49 @@ def test_workers_for():
     assert n == 0 and "--also-forward" in why
     n, why = workers_for(spec, 2, runtime="micropython")
     assert n == 0 and "MicroPython" in why
+
+
+SCENARIO = """
+[field]
+name = "workers"
+hours = 0.5
+
+[[gateway]]
+name = "gw"
+position = [0, 0]
+
+[[node]]
+kind = "temperature"
+name = "t"
+position = [100, 0]
+count = 3
+step = [20, 0]
+"""
+
+
+def test_emulate_with_workers(tmp_path, capsys):
+    scenario = tmp_path / "workers.toml"
+    scenario.write_text(SCENARIO)
+    out = tmp_path / "out"
+    argv = ["emulate", str(scenario), "--out", str(out), "--quiet", "--export", str(out / "x")]
+    assert main([*argv, "--workers", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert "node firmware in 2 worker processes" in printed
+    assert (out / "x" / "readings.jsonl").read_text().count("\n") >= 3
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--workers", "2", "--also-forward", "udp://127.0.0.1:1700"], "--also-forward"),
+        (["--workers", "x"], "not a number of workers"),
+        (["--workers", "-3"], "not a number of workers"),
+    ],
+)
+def test_emulate_workers_user_errors(tmp_path, capsys, extra, message):
+    scenario = tmp_path / "workers.toml"
+    scenario.write_text(SCENARIO)
+    argv = ["emulate", str(scenario), "--out", str(tmp_path / "out"), "--quiet", *extra]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
