@@ -46,6 +46,7 @@ class RadioLoop:
         self.stats = stats
         self._lock = threading.Lock()
         self._heap = []
+        self._sending = None  # the downlink taken from the queue, until it went out
         self._sequence = itertools.count()
         self._stop = False
         self.heartbeat_us = clock.now_us()
@@ -79,7 +80,12 @@ class RadioLoop:
             request.crc,
         )
         with self._lock:
-            for _, _, other in self._heap:
+            # The queue and the one being prepared or sent: a downlink overlapping that one
+            # would only find its instant passed when the radio is free again.
+            others = [entry[2] for entry in self._heap]
+            if self._sending is not None:
+                others.append(self._sending)
+            for other in others:
                 if (
                     target < other.target_us + other.airtime_us + TX_GUARD_US
                     and other.target_us < target + request.airtime_us + TX_GUARD_US
@@ -113,9 +119,13 @@ class RadioLoop:
             with self._lock:
                 due = self._heap[0][2] if self._heap else None
                 if due is not None and due.target_us - now <= cfg.tx_prepare_us:
-                    send = heapq.heappop(self._heap)[2]
+                    send = self._sending = heapq.heappop(self._heap)[2]
             if send is not None:
-                self._transmit(send)
+                try:
+                    self._transmit(send)
+                finally:
+                    with self._lock:
+                        self._sending = None
                 continue
             try:
                 frame = self.radio.poll_rx()

@@ -141,6 +141,33 @@ def test_scheduling_refusals():
     assert stats.get("downlink.TOO_LATE") == 2
 
 
+def test_a_downlink_overlapping_the_one_being_sent_is_refused_at_once():
+    """The downlink taken from the queue (waiting for its instant, then on the air) counts in
+    the collision check: one overlapping it is refused now, not found TOO_LATE at its instant
+    when the radio is free again."""
+    scheduler, gateway, _, cfg, clock, rfm = world()
+    loop, stats, _, sent = run_loop(scheduler, rfm, clock, cfg)
+    scheduler.run_until(1_000_000)
+    airtime = time_on_air_us(12, 7, 125_000, crc=False)
+    first = TxRequest(b"\x60" * 12, 868_100_000, 7, tmst=1_100_000)
+    assert loop.submit(first) == "OK"
+    scheduler.run_until(1_100_000 - cfg.tx_prepare_us // 2)  # taken, waiting for its instant
+    assert loop.pending() == 0
+    soonest = clock.now_us() + cfg.tx_prepare_us + 1_000  # not TOO_LATE, but over `first`
+    assert soonest < 1_100_000 + airtime
+    assert loop.submit(TxRequest(b"\x60" * 12, 868_100_000, 7, tmst=soonest)) == (
+        "COLLISION_PACKET"
+    )
+    scheduler.run_until(1_100_000 + airtime // 2)  # on the air
+    overlap = TxRequest(b"\x60" * 12, 868_100_000, 7, tmst=1_100_000 + airtime)
+    assert loop.submit(overlap) == "COLLISION_PACKET"
+    after = TxRequest(b"\x60" * 12, 868_100_000, 7, tmst=1_100_000 + 3 * airtime)
+    assert loop.submit(after) == "OK"
+    scheduler.run_until(2_000_000)
+    assert sent == [first, after] and first.result == after.result == "OK"
+    assert stats.get("downlink.late_at_instant") == 0 and gateway.tx.sent == 2
+
+
 def test_downlink_whose_instant_passed_is_dropped_not_sent_late():
     scheduler, gateway, _, cfg, clock, rfm = world()
     loop, stats, _, sent = run_loop(scheduler, rfm, clock, cfg)

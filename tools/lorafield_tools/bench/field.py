@@ -237,7 +237,7 @@ def run_size(nodes, hours, seed, profile, kind=None, mix="dev", workers=None):
         spec = bench_spec(nodes, hours, seed, kind, mix)
         workers, _ = workers_for(spec, workers)
         build = time.perf_counter()
-        field_run = open_field(spec, directory, workers=workers, profile=profile)
+        field_run = open_field(spec, directory, workers=workers, profile=profile, air_log=False)
         build = time.perf_counter() - build
         sampler = Sampler(threading.get_ident()).start() if profile else None
         clock = None

@@ -185,6 +185,7 @@ def run_field(spec, args, out=None):
         spec,
         args.out,
         workers=workers,
+        air_log=False,  # the summary, report and export need no frame log
         db_path=db_path,
         also_forward=forwards,
         runtime=runtime,

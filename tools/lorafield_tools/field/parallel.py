@@ -285,7 +285,7 @@ class ParallelField(Field):
     with the frame counters), `boots`, `light_sleeps`, `ulp.runs`, `energy.battery`."""
 
     def __init__(self, spec, out_dir, *, workers=2, profile=False, **options):
-        if options.get("also_forward") or options.get("runtime") == "micropython":
+        if workers_for(spec, 1, options.get("also_forward"), options.get("runtime"))[1]:
             raise ValueError("a parallel field runs neither --also-forward nor MicroPython nodes")
         self.workers = int(workers)
         self.profile = profile

@@ -120,9 +120,7 @@ def collect(field_run):
                 heard.setdefault(eui, set()).add(copy["gateway_id"])
     finally:
         db.close()
-    airtime = {}
-    for frame in field_run.air.log:
-        airtime[frame.sender] = airtime.get(frame.sender, 0) + frame.end_us - frame.start_us
+    airtime = field_run.air.airtime_us
     down_frames = {}
     for gateway in field_run.gateways:
         for dev_eui, frame in gateway.transmitted:
