@@ -266,7 +266,7 @@ class Air:
     # -- endpoints ------------------------------------------------------------------------
     def attach(self, endpoint):
         """Give an endpoint its id on this air (used for the per-link shadowing draw)."""
-        endpoint.air_id = len(self.endpoints)
+        endpoint.air_id = self._new_air_id()
         self.endpoints.append(endpoint)
         for role in ("tx", "rx"):
             if getattr(endpoint, role, None) is None:
@@ -280,6 +280,10 @@ class Air:
         return self.nodes_hear_nodes or not (
             getattr(receiver, "air_node", False) and getattr(sender, "air_node", False)
         )
+
+    def _new_air_id(self):
+        """The next endpoint's id: the order of attachment (the shadowing draw's link key)."""
+        return len(self.endpoints)
 
     def rx_power_dbm(self, power_dbm, sender, receiver):
         distance = math.dist(sender.position, receiver.position)

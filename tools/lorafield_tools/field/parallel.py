@@ -58,7 +58,6 @@ from lorafield_hw.air import Air, Counters, Reception
 from lorafield_hw.scheduler import Scheduler
 
 from .run import (
-    PROGRESS_STEP_US,
     Field,
     FieldNode,
     S,
@@ -117,13 +116,8 @@ class _WorkerAir(Air):
         self.started = []  # (instant, node index, 0, payload, settings)
         self.aborted = []  # (instant, node index, 1, start instant, None)
 
-    def attach(self, endpoint):
-        endpoint.air_id = next(self._ids)
-        self.endpoints.append(endpoint)
-        for role in ("tx", "rx"):
-            if getattr(endpoint, role, None) is None:
-                setattr(endpoint, role, Counters())
-        return endpoint.air_id
+    def _new_air_id(self):
+        return next(self._ids)
 
     def transmit(self, sender, payload, **settings):
         frame = super().transmit(sender, payload, **settings)
@@ -349,24 +343,7 @@ class ParallelField(Field):
         return message[1:]
 
     # -- running --------------------------------------------------------------------------------
-    def run(self, progress=None, until_us=None):
-        self.start()
-        end = self.end_us if until_us is None else min(until_us, self.end_us)
-        began = time.perf_counter()
-        try:
-            with _collector_tuned():
-                while self.scheduler.now_us < end:
-                    self.network.hold()
-                    try:
-                        self._run_to(min(end, self.scheduler.now_us + PROGRESS_STEP_US))
-                    finally:
-                        self.network.release()
-                    if progress is not None:
-                        progress(self.scheduler.now_us / S, self.end_us / S)
-        finally:
-            self.wall_s += time.perf_counter() - began
-
-    def _run_to(self, step_end):
+    def _run_step(self, step_end):
         """Windows to `step_end`: the workers run one, then the coordinator (the module
         docstring). The workers' ULPs may run ahead to `step_end`, as in one process."""
         scheduler = self.scheduler

@@ -293,13 +293,16 @@ class Field:
                 while self.scheduler.now_us < end:
                     self.network.hold()
                     try:
-                        self.scheduler.run_until(min(end, self.scheduler.now_us + PROGRESS_STEP_US))
+                        self._run_step(min(end, self.scheduler.now_us + PROGRESS_STEP_US))
                     finally:
                         self.network.release()
                     if progress is not None:
                         progress(self.scheduler.now_us / S, self.end_us / S)
         finally:
             self.wall_s += time.perf_counter() - began
+
+    def _run_step(self, step_end):
+        self.scheduler.run_until(step_end)
 
     def finish(self, drain_s=10.0):
         """Stop the gateways (remote forwarders get `drain_s` to empty their queues), the
