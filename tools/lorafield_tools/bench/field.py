@@ -36,6 +36,7 @@ import time
 import weakref
 
 from ..cli import UsageError
+from ..field.cli import workers_argument
 from ..field.parallel import PARALLEL_FROM_NODES, open_field, workers_for
 from ..field.setups import DEV_BOARD, FIELD_GRADE
 from ..field.spec import FieldSpec, GatewaySpec, NodeSpec, gateway_id
@@ -87,7 +88,7 @@ def add_arguments(parser):
     parser.add_argument("--no-profile", action="store_true", help="skip the sampling profiler")
     parser.add_argument(
         "--workers",
-        type=int,
+        type=workers_argument,
         help="worker processes for the node firmware (0: one process; default: the cores, "
         f"0 below {PARALLEL_FROM_NODES} nodes)",
     )
@@ -330,8 +331,6 @@ def run(args):
         raise UsageError("one --hours per --nodes size; sizes 1..100000")
     if not all(0 < h <= 168 for h in spans):
         raise UsageError("--hours must be in (0, 168]")
-    if args.workers is not None and not 0 <= args.workers <= 256:
-        raise UsageError("--workers must be in 0..256")
     print(
         "mix    nodes  gateways  emulated  workers  wall s   CPU s  emulated:wall"
         "  day would take   wakes/day   boots/day  ULP runs/day  uplinks  lost to collisions"

@@ -49,13 +49,14 @@ def add_output_arguments(parser, default_out):
     parser.add_argument(
         "--workers",
         metavar="N",
-        type=_workers,
+        type=workers_argument,
         help="run the node firmware in N worker processes (0: everything in one process; "
         "default: the cores for 300 nodes or more, else 0)",
     )
 
 
-def _workers(text):
+def workers_argument(text):
+    """argparse type of --workers (also bench field's)."""
     try:
         value = int(text)
     except ValueError:
