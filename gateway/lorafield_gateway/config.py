@@ -226,6 +226,42 @@ class LocalSection:
     db: str = _key("", "SQLite file of the local server's state; '' = state_dir/lns.sqlite3.")
 
 
+def _host(value):
+    if not value or any(c.isspace() for c in value) or "/" in value:
+        return "must be a host name or address, e.g. '127.0.0.1' or '0.0.0.0'"
+    return None
+
+
+def _tile_url(value):
+    if value and (
+        not value.startswith(("https://", "http://"))
+        or not all(part in value for part in ("{z}", "{x}", "{y}"))
+    ):
+        return "must be '' or an http(s) URL with {z}, {x} and {y}"
+    return None
+
+
+@dataclass(frozen=True)
+class ConsoleSection:
+    enabled: bool = _key(False, "Serve the field console (web pages on the local server's data).")
+    host: str = _key(
+        "127.0.0.1",
+        "Address to listen on. Any other than loopback needs the token to sign in (generated"
+        " on first start in token_file; the console refuses to start without it).",
+        _host,
+    )
+    port: int = _key(8080, "TCP port.", _port)
+    token_file: str = _key(
+        "", "File of the console's token (mode 0600); '' = state_dir/console.token."
+    )
+    tiles: str = _key(
+        "",
+        "Map tile URL ('' = a plain plan, nothing fetched), e.g."
+        " 'https://tile.openstreetmap.org/{z}/{x}/{y}.png' (mind the tile server's usage policy).",
+        _tile_url,
+    )
+
+
 @dataclass(frozen=True)
 class Config:
     gateway: GatewaySection = field(default_factory=GatewaySection)
@@ -234,6 +270,7 @@ class Config:
     semtech: SemtechSection = field(default_factory=SemtechSection)
     chirpstack: ChirpstackSection = field(default_factory=ChirpstackSection)
     local: LocalSection = field(default_factory=LocalSection)
+    console: ConsoleSection = field(default_factory=ConsoleSection)
 
     @property
     def queue_path(self):
@@ -243,6 +280,10 @@ class Config:
     def lns_path(self):
         """The local network server's database: local.db, or lns.sqlite3 in state_dir."""
         return self.local.db or f"{self.gateway.state_dir.rstrip('/')}/lns.sqlite3"
+
+    @property
+    def console_token_path(self):
+        return self.console.token_file or f"{self.gateway.state_dir.rstrip('/')}/console.token"
 
     def forwarders(self):
         return [name for name in ("semtech", "chirpstack", "local") if getattr(self, name).enabled]
@@ -258,6 +299,7 @@ SECTION_DOCS = {
     " tls = true.",
     "chirpstack": "ChirpStack v4 MQTT forwarder (gw.UplinkFrame, gw.DownlinkFrame, ...).",
     "local": "Embedded local network server.",
+    "console": "Field console: web pages on the local network server's database (read-only).",
 }
 
 
@@ -301,6 +343,8 @@ def from_dict(data):
     radio = config.radio
     if radio.tx_freq_min_hz > radio.tx_freq_max_hz:
         raise ConfigError("radio.tx_freq_min_hz: greater than radio.tx_freq_max_hz")
+    if config.console.enabled and not config.local.enabled:
+        raise ConfigError("console.enabled: needs the local network server ([local] enabled)")
     if radio.kind == "replay" and not radio.replay_path:
         raise ConfigError("radio.replay_path: required when radio.kind is 'replay'")
     return config

@@ -82,6 +82,7 @@ class GatewayService:
         self._radio_process = None
         self._housekeeper = None
         self._stopping = threading.Event()
+        self.console = None
         self._last_stats = {}
         self.tx_log = []  # finished downlinks (TxRequest), newest last, bounded
 
@@ -245,7 +246,34 @@ class GatewayService:
             target=self._housekeeping, name="housekeeping", daemon=True
         )
         self._housekeeper.start()
+        if cfg.console.enabled:
+            self._start_console()
         self.notifier.ready(self.status_line())
+
+    def _start_console(self):
+        """The field console beside the radio. One that cannot start is logged, not fatal:
+        the radio and the forwarders are the gateway's job, and they keep running."""
+        from .console import Console, ConsoleError
+
+        cfg = self.config
+        try:
+            self.console = Console(
+                cfg.lns_path,
+                host=cfg.console.host,
+                port=cfg.console.port,
+                token_file=cfg.console_token_path,
+                fleet_path=cfg.local.fleet,
+                tiles_url=cfg.console.tiles,
+            ).start()
+        except ConsoleError as exc:
+            log.error("console not started: %s", exc)
+            return
+        log.info(
+            "console on %s (token in %s%s)",
+            self.console.url,
+            self.console.token_file,
+            "; sign-in required" if self.console.login_required else "",
+        )
 
     def _radio_main(self):
         try:
@@ -283,6 +311,8 @@ class GatewayService:
             self._radio_thread.join(timeout=5)
         for forwarder in self.forwarders:
             forwarder.stop()
+        if self.console is not None:
+            self.console.close()
         if self.queue is not None:
             self.queue.close()
         log.info("gateway stopped: %s", self.stats.line())

@@ -20,6 +20,7 @@ COMMANDS = {
     "bench": "bench",
     "gateway": "gateway",
     "lns": "lns",
+    "console": "console",
     "chirpstack": "chirpstack",
     "provision": "provision",
     "emulate": "emulate",

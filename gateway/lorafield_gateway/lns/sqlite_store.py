@@ -16,7 +16,11 @@ Another process (`lorafield lns queue`) asks for downlinks by inserting `request
 into `downlinks`; the server takes them into its queue at its next call (`intake()`).
 
 Tables: devices, sessions, join_state, frames (raw PHYPayload hex and radio metadata),
-readings (decoded data with time and device), downlinks, events, pending, meta. The
+readings (decoded data with time and device), downlinks, events, pending, meta, and
+gateway_hours (frames each gateway received per hour, with the last one's time: a summary
+the console reads instead of scanning frames). The indexes serve the console's reads too
+(a device's newest reading of a kind, its events by kind): added tables and indexes keep
+the schema version, an older file gets them when the server opens it. The
 file holds session keys: it is created with mode 0600. `synchronous=NORMAL` in WAL mode
 survives a crash of the process; `durable=True` (FULL) also a power cut, at the cost of an
 fsync per call.
@@ -60,7 +64,8 @@ CREATE INDEX IF NOT EXISTS frames_dev ON frames (dev_eui, fcnt);
 CREATE TABLE IF NOT EXISTS readings (
     id INTEGER PRIMARY KEY, time_us INTEGER, dev_eui TEXT, device_kind TEXT, fcnt INTEGER,
     fport INTEGER, kind TEXT, data TEXT, raw_hex TEXT, error TEXT);
-CREATE INDEX IF NOT EXISTS readings_dev ON readings (dev_eui, time_us);
+DROP INDEX IF EXISTS readings_dev;
+CREATE INDEX IF NOT EXISTS readings_dev_kind ON readings (dev_eui, kind, time_us);
 CREATE TABLE IF NOT EXISTS downlinks (
     id INTEGER PRIMARY KEY, ref INTEGER UNIQUE, dev_eui TEXT, fport INTEGER,
     payload_hex TEXT, confirmed INTEGER, status TEXT, position INTEGER, request TEXT,
@@ -70,6 +75,10 @@ CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY, time_us INTEGER, kind TEXT, dev_eui TEXT, reason TEXT,
     detail TEXT);
 CREATE INDEX IF NOT EXISTS events_kind ON events (kind);
+CREATE INDEX IF NOT EXISTS events_dev ON events (dev_eui, kind);
+CREATE TABLE IF NOT EXISTS gateway_hours (
+    gateway_id TEXT, hour INTEGER, frames INTEGER, last_us INTEGER,
+    PRIMARY KEY (gateway_id, hour)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS pending (seq INTEGER PRIMARY KEY, phy_hex TEXT, meta TEXT);
 """
 
@@ -181,6 +190,11 @@ class SqliteStore(MemoryStore):
             self.queues.setdefault(eui, []).append(queued)
         for eui, queue in self.queues.items():
             self._queue_refs[eui] = tuple(q.ref for q in queue)
+
+    def set_meta(self, key, value):
+        """A note about the database, e.g. ('clock', 'emulated'): an emulated field's times
+        are emulated time (the console takes its newest frame as now)."""
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, str(value)))
 
     def max_ref(self):
         return self.db.execute("SELECT coalesce(max(ref), 0) FROM downlinks").fetchone()[0]
@@ -435,6 +449,7 @@ class SqliteStore(MemoryStore):
                     for r in self._new_readings
                 ],
             )
+            self._write_gateway_hours(db)
         if not self._new_events:
             return
         db.executemany(
@@ -453,6 +468,24 @@ class SqliteStore(MemoryStore):
             elif e.kind in ("downlink_acked", "downlink_nacked"):
                 status = "acked" if e.kind == "downlink_acked" else "nacked"
                 db.execute("UPDATE downlinks SET status=? WHERE ref=?", (status, ref))
+
+    def _write_gateway_hours(self, db):
+        counts = {}  # (gateway, hour) -> [frames, last time]
+        for f in self._new_frames:
+            t = f["time_us"]
+            hour = t // 3_600_000_000
+            for meta in f["copies"]:
+                entry = counts.get((meta.gateway_id, hour))
+                if entry is None:
+                    counts[(meta.gateway_id, hour)] = [1, t]
+                else:
+                    entry[0] += 1
+                    entry[1] = max(entry[1], t)
+        db.executemany(
+            "INSERT INTO gateway_hours VALUES (?,?,?,?) ON CONFLICT (gateway_id, hour) DO UPDATE"
+            " SET frames=frames+excluded.frames, last_us=max(last_us, excluded.last_us)",
+            [(gw, hour, n, last) for (gw, hour), (n, last) in counts.items()],
+        )
 
     def _write_pending(self, db, pending):
         """Make the pending table hold `pending` again, writing only the difference.
@@ -509,6 +542,18 @@ def _best_sf(frame):
         if meta.gateway_id == frame["gateway_id"]:
             return meta.sf
     return None
+
+
+def config_request(text, confirmed=False):
+    """The request of a config command given as JSON text (`lorafield lns queue`, the
+    console): LnsError names what is wrong."""
+    try:
+        config = json.loads(text)
+    except ValueError as exc:
+        raise LnsError(f"JSON is not valid: {exc}") from None
+    if not isinstance(config, dict):
+        raise LnsError("JSON must be an object, e.g. '{\"interval_s\": 600}'")
+    return {"config": config, "confirmed": bool(confirmed)}
 
 
 def request_downlink(path, dev_eui, request):

@@ -22,7 +22,12 @@ import sqlite3
 
 from lorafield_codec import KINDS
 from lorafield_gateway.lns import LnsError
-from lorafield_gateway.lns.sqlite_store import StoreError, connect, request_downlink
+from lorafield_gateway.lns.sqlite_store import (
+    StoreError,
+    config_request,
+    connect,
+    request_downlink,
+)
 
 from lorafield_tools.cli import UsageError
 from lorafield_tools.field.export import iso
@@ -162,18 +167,13 @@ def _open(path):
 
 def _queue(args, path):
     eui = args.dev_eui
-    try:
-        config = json.loads(args.config)
-    except ValueError as exc:
-        raise UsageError(f"JSON is not valid: {exc}") from None
-    if not isinstance(config, dict):
-        raise UsageError("JSON must be an object, e.g. '{\"interval_s\": 600}'")
     _open(path).close()
     try:
-        row = request_downlink(path, eui, {"config": config, "confirmed": args.confirmed})
+        request = config_request(args.config, args.confirmed)
+        row = request_downlink(path, eui, request)
     except (LnsError, sqlite3.DatabaseError) as exc:
         raise UsageError(str(exc)) from None
-    print(json.dumps({"queued": row, "dev_eui": eui, "config": config}))
+    print(json.dumps({"queued": row, "dev_eui": eui, "config": request["config"]}))
     return 0
 
 

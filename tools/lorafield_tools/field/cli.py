@@ -209,6 +209,8 @@ def run_field(spec, args, out=None):
     report = write_report(os.path.join(args.out, "report.html"), spec, results, truths, notes)
     print(f"report: {report}", file=out)
     print(f"database: {db_path}  (lorafield lns readings --db {db_path})", file=out)
+    fleet = os.path.join(args.out, "fleet.toml")
+    print(f"console: lorafield console --db {db_path} --fleet {fleet}", file=out)
     if args.export:
         paths = export(db_path, args.export)
         print("export: " + ", ".join(paths), file=out)

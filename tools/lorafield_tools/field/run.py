@@ -153,6 +153,7 @@ class Field:
         self._write_fleet()
         self.fleet = load_fleet(self.fleet_path)
         self.store = SqliteStore(self.db_path)
+        self.store.set_meta("clock", "emulated")
         self.server = StoredNetworkServer(self.fleet.registry(), self.store)
         self.network = FieldNetwork(self.scheduler, self.server, self.clock)
         self.gateways = [
