@@ -12,12 +12,16 @@ import contextlib
 import io
 import shutil
 import sqlite3
+import sys
+from pathlib import Path
 
 import pytest
 from lorafield_gateway.console import Console
 from lorafield_tools.cli import main
 
-SCRIPT_NAME = "<script>alert('x')</script>"
+# console_helpers (SCRIPT_NAME, token_of, ...) importable under --import-mode=importlib
+sys.path.insert(0, str(Path(__file__).parent))
+from console_helpers import SCRIPT_NAME  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -61,8 +65,3 @@ def console_factory(tmp_path):
     yield make
     for console in consoles:
         console.close()
-
-
-def token_of(console):
-    with open(console.token_file, encoding="utf-8") as handle:
-        return handle.read().strip()

@@ -243,7 +243,7 @@ class ConsoleApp:
 
     def _device_page(self, request, eui, form=None, status=200):
         eui = check_eui(eui)
-        days = pages.RANGES.get(request.query.get("days", "7"))
+        days = pages.RANGES.get(request.query.get("days", "1"))
         if days is None:
             raise ConsoleError(f"days: one of {', '.join(pages.RANGES)}")
         model = self.model()

@@ -54,8 +54,10 @@ def line_chart(title, unit, points, t0, t1, line=None, line_label=None, digits=1
     if not values:
         return _empty(title)
     low, high = min(values), max(values)
-    if high - low < 1e-9:
-        low, high = low - 1, high + 1
+    least = 4 * 10**-digits  # a flat series still gets five distinct tick labels
+    if high - low < least:
+        middle = (high + low) / 2
+        low, high = middle - least / 2, middle + least / 2
     pad = (high - low) * 0.08
     low, high = low - pad, high + pad
 

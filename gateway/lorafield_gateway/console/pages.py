@@ -234,51 +234,55 @@ def devices_page(devices, kind):
     return f"{title}<p class=filters>{options}</p>{table}"
 
 
+def _series(readings, name, t0):
+    return [
+        (r["time_us"], r["data"][name])
+        for r in readings
+        if r["time_us"] >= t0 and r["data"] and name in r["data"]
+    ]
+
+
 def device_page(device, readings, status_readings, t0, t1, days):
+    """`readings`: the device kind's, from a day before t0 (a water series reaches back, an
+    occupancy state lasts into the range); `status_readings`: from t0."""
     kind = device["kind"]
-    charts_html = []
+    series = {}  # chart -> points in the range
     if kind == "water_level":
-        points = [p for p in level_points(readings) if p[0] >= t0]
-        high = device.get("high_mm")
-        charts_html.append(
-            charts.line_chart(
-                "water level",
-                "mm",
-                points,
-                t0,
-                t1,
-                line=high,
-                line_label=None if high is None else f"alarm {high} mm",
-                digits=0,
-            )
-        )
+        series["water level"] = [p for p in level_points(readings) if p[0] >= t0]
     elif kind == "temperature":
-        points = [
-            (r["time_us"], r["data"]["temperature_c"])
-            for r in readings
-            if r["data"] and "temperature_c" in r["data"]
-        ]
-        charts_html.append(charts.line_chart("temperature", "°C", points, t0, t1))
-        humidity = [
-            (r["time_us"], r["data"]["humidity_pct"])
-            for r in readings
-            if r["data"] and "humidity_pct" in r["data"]
-        ]
-        if humidity:
-            charts_html.append(charts.line_chart("humidity", "%", humidity, t0, t1))
-    elif kind == "parking":
+        series["temperature"] = _series(readings, "temperature_c", t0)
+        series["humidity"] = _series(readings, "humidity_pct", t0)
+    series["battery"] = _series(status_readings, "battery_mv", t0)
+    states = []
+    if kind == "parking":
         states = [
             (r["time_us"], bool(r["data"]["occupied"]))
             for r in readings
             if r["data"] and "occupied" in r["data"]
         ]
+        before = [s for s in states if s[0] < t0][-1:]  # the state the range starts in
+        states = before + [s for s in states if s[0] >= t0]
+    # A device heard for less than the range: its charts start at its first point.
+    times = [p[0] for points in series.values() for p in points[:1]]
+    times += [s[0] for s in states[:1] if s[0] >= t0]
+    if times and min(times) - t0 > (t1 - t0) // 20:
+        t0 = min(times) - (t1 - min(times)) // 40
+    charts_html = []
+    if kind == "water_level":
+        high = device.get("high_mm")
+        label = None if high is None else f"alarm {high} mm"
+        charts_html.append(
+            charts.line_chart(
+                "water level", "mm", series["water level"], t0, t1, high, label, digits=0
+            )
+        )
+    elif kind == "temperature":
+        charts_html.append(charts.line_chart("temperature", "°C", series["temperature"], t0, t1))
+        if series["humidity"]:
+            charts_html.append(charts.line_chart("humidity", "%", series["humidity"], t0, t1))
+    elif kind == "parking":
         charts_html.append(charts.timeline("occupancy", states, t0, t1, t1))
-    battery = [
-        (r["time_us"], r["data"]["battery_mv"])
-        for r in status_readings
-        if r["data"] and "battery_mv" in r["data"]
-    ]
-    charts_html.append(charts.line_chart("battery", "mV", battery, t0, t1, digits=0))
+    charts_html.append(charts.line_chart("battery", "mV", series["battery"], t0, t1, digits=0))
     ranges = " ".join(
         f'<a href="?days={k}"{" class=active" if v == days else ""}>'
         f"{v} day{'s' if v > 1 else ''}</a>"

@@ -9,10 +9,14 @@ the tile server asks for.
 import math
 from html import escape
 
-WIDTH, HEIGHT = 960, 600
+WIDTH, HEIGHT = 960, 600  # the plan's most; its height shrinks to a flat field's
+MIN_HEIGHT = 320
 MARGIN = 40
+MARGIN_X = 90  # room for a label right of the easternmost node
 TILE = 256
 MAX_ZOOM = 19
+BAY_NEAR = 16  # px: bays closer than this are drawn side by side
+BAY_ROW = 8
 
 
 def _pixel(lat, lon, zoom):
@@ -23,15 +27,53 @@ def _pixel(lat, lon, zoom):
     return x, y
 
 
-def _zoom(located):
-    for zoom in range(MAX_ZOOM, 0, -1):
-        xs, ys = zip(
-            *(_pixel(d["location"]["lat"], d["location"]["lon"], zoom) for d in located),
-            strict=True,
-        )
-        if max(xs) - min(xs) <= WIDTH - 2 * MARGIN and max(ys) - min(ys) <= HEIGHT - 2 * MARGIN:
-            return zoom
-    return 0
+def _zoom(located, whole):
+    """The zoom at which the field fills the plan; a tile server has whole zoom levels only."""
+    xs, ys = zip(
+        *(_pixel(d["location"]["lat"], d["location"]["lon"], 0) for d in located), strict=True
+    )
+    fits = []
+    for span, room in (
+        (max(xs) - min(xs), WIDTH - 2 * MARGIN_X),
+        (max(ys) - min(ys), HEIGHT - 2 * MARGIN),
+    ):
+        if span > 0:
+            fits.append(math.log2(room / span))
+    zoom = min([MAX_ZOOM, *fits])
+    return math.floor(zoom) if whole else zoom
+
+
+def _bay_groups(bays):
+    """Bays closer than a symbol's size on the plan, as groups: [(x, y, [device, ...])]."""
+    groups = []
+    for device, x, y in sorted(bays, key=lambda b: (b[1], b[2])):
+        for group in groups:
+            if abs(group[0] - x) < BAY_NEAR and abs(group[1] - y) < BAY_NEAR:
+                group[2].append(device)
+                break
+        else:
+            groups.append((x, y, [device]))
+    return groups
+
+
+def _bay_group(x, y, devices):
+    """Bays side by side, rows of BAY_ROW, centred on the group's first position; each keeps
+    its own link and colour."""
+    if len(devices) == 1:
+        return _symbol(devices[0], x, y)
+    columns = min(BAY_ROW, len(devices))
+    rows = math.ceil(len(devices) / columns)
+    x0 = x - columns * 15 / 2 + 7.5
+    y0 = y - rows * 19 / 2 + 9.5
+    parts = []
+    for i, device in enumerate(devices):
+        parts.append(_symbol(device, x0 + (i % columns) * 15, y0 + (i // columns) * 19))
+    free = sum(1 for d in devices if d.get("bay") == "free")
+    parts.append(
+        f'<text class="node-label" x="{x0 - 6:.1f}" y="{y0 + rows * 19 + 6:.1f}">'
+        f"{free} of {len(devices)} free</text>"
+    )
+    return "".join(parts)
 
 
 def _symbol(device, x, y):
@@ -78,60 +120,67 @@ def plan_svg(devices, tiles_url=""):
     located = [d for d in devices if d.get("location")]
     if not located:
         return ""
-    zoom = _zoom(located)
+    zoom = _zoom(located, whole=bool(tiles_url))
     points = [_pixel(d["location"]["lat"], d["location"]["lon"], zoom) for d in located]
     xs, ys = zip(*points, strict=True)
     ox = (min(xs) + max(xs)) / 2 - WIDTH / 2
-    oy = (min(ys) + max(ys)) / 2 - HEIGHT / 2
+    height = round(max(MIN_HEIGHT, min(HEIGHT, max(ys) - min(ys) + 2 * MARGIN)))
+    oy = (min(ys) + max(ys)) / 2 - height / 2
     parts = [
-        f'<svg class="plan" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="field plan">'
+        f'<svg class="plan" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="field plan">'
     ]
     if tiles_url:
-        parts.append(_tiles(tiles_url, zoom, ox, oy))
+        parts.append(_tiles(tiles_url, zoom, ox, oy, height))
     else:
-        parts.append(_grid())
+        parts.append(_grid(height))
     lat = sum(d["location"]["lat"] for d in located) / len(located)
-    parts.append(_scale_bar(lat, zoom))
+    parts.append(_scale_bar(lat, zoom, height))
+    bays = []
     for device, (x, y) in zip(located, points, strict=True):
-        parts.append(_symbol(device, x - ox, y - oy))
+        if device["kind"] == "parking":
+            bays.append((device, x - ox, y - oy))
+        else:
+            parts.append(_symbol(device, x - ox, y - oy))
+    for x, y, group in _bay_groups(bays):
+        parts.append(_bay_group(x, y, group))
     if tiles_url:
         parts.append(
-            f'<text class="attribution" x="{WIDTH - 6}" y="{HEIGHT - 6}">'
+            f'<text class="attribution" x="{WIDTH - 6}" y="{height - 6}">'
             "© OpenStreetMap contributors</text>"
         )
     parts.append("</svg>")
     return "".join(parts)
 
 
-def _grid():
-    lines = [f'<rect class="ground" x="0" y="0" width="{WIDTH}" height="{HEIGHT}"/>']
+def _grid(height):
+    lines = [f'<rect class="ground" x="0" y="0" width="{WIDTH}" height="{height}"/>']
     for x in range(0, WIDTH + 1, 80):
-        lines.append(f'<line class="grid" x1="{x}" x2="{x}" y1="0" y2="{HEIGHT}"/>')
-    for y in range(0, HEIGHT + 1, 80):
+        lines.append(f'<line class="grid" x1="{x}" x2="{x}" y1="0" y2="{height}"/>')
+    for y in range(0, height + 1, 80):
         lines.append(f'<line class="grid" x1="0" x2="{WIDTH}" y1="{y}" y2="{y}"/>')
     return "".join(lines)
 
 
-def _scale_bar(lat, zoom):
+def _scale_bar(lat, zoom, height):
     metres_per_px = 156_543.03392 * math.cos(math.radians(lat)) / 2**zoom
     target = metres_per_px * 120
     step = 10 ** math.floor(math.log10(target))
     length_m = max(s for s in (step, 2 * step, 5 * step) if s <= target)
     px = length_m / metres_per_px
     label = f"{length_m / 1000:g} km" if length_m >= 1000 else f"{length_m:g} m"
-    y = HEIGHT - 14
+    y = height - 14
     return (
         f'<line class="scale" x1="12" x2="{12 + px:.1f}" y1="{y}" y2="{y}"/>'
         f'<text class="scale-label" x="12" y="{y - 6}">{label}</text>'
     )
 
 
-def _tiles(url, zoom, ox, oy):
+def _tiles(url, zoom, ox, oy, height):
     out = []
     count = 2**zoom
     for tx in range(math.floor(ox / TILE), math.floor((ox + WIDTH) / TILE) + 1):
         for ty in range(
-            max(0, math.floor(oy / TILE)), min(count, math.floor((oy + HEIGHT) / TILE) + 1)
+            max(0, math.floor(oy / TILE)), min(count, math.floor((oy + height) / TILE) + 1)
         ):
             href = url.replace("{z}", str(zoom)).replace("{x}", str(tx % count))
             href = href.replace("{y}", str(ty))

@@ -70,7 +70,18 @@ class Console:
         return self
 
     def close(self):
-        self.server.close()
+        """Stop serving. From another thread the sockets are closed inside the serving loop
+        (through waitress's trigger), which then ends: closing them under its select()
+        would fail it with EBADF."""
+        thread, self._thread = self._thread, None
+        if thread is not None and thread.is_alive():
+
+            def close_all():
+                for channel in list(self.server._map.values()):
+                    channel.close()
+
+            self.server.trigger.pull_trigger(close_all)
+            thread.join(5)
+        else:
+            self.server.close()
         self.server.task_dispatcher.shutdown()
-        if self._thread is not None:
-            self._thread.join(5)
