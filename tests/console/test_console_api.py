@@ -9,6 +9,7 @@ import json
 import os
 import sqlite3
 import urllib.parse
+from pathlib import Path
 
 import pytest
 from console_helpers import SCRIPT_NAME, token_of
@@ -151,7 +152,7 @@ def _secrets(db, fleet):
     keys = set()
     for nwk, app in rows(db, "SELECT nwk_s_key, app_s_key FROM sessions"):
         keys |= {nwk.lower(), app.lower()}
-    for line in open(fleet, encoding="utf-8"):
+    for line in Path(fleet).read_text(encoding="utf-8").splitlines():
         if line.startswith("app_key"):
             keys.add(line.split('"')[1].lower())
     return keys
@@ -182,7 +183,7 @@ def test_the_console_never_writes_the_database(field_copy, console_factory):
         h = hashlib.sha256()
         for suffix in ("", "-wal"):
             if os.path.exists(f"{db}{suffix}"):
-                h.update(open(f"{db}{suffix}", "rb").read())
+                h.update(Path(f"{db}{suffix}").read_bytes())
         return h.hexdigest()
 
     before = digest()
