@@ -170,3 +170,23 @@ def test_what_the_air_delivered_is_what_the_server_stored(demo):
     assert joins + frames == int(heard)
     rejected = db.execute("SELECT count(*) FROM events WHERE kind LIKE '%rejected'").fetchone()
     assert rejected == (0,)
+
+
+def test_the_demo_prints_the_command_that_opens_its_console(demo):
+    import shlex
+
+    from lorafield_gateway.console import Console
+    from lorafield_tools.cli import build_parser
+
+    _, text, out, _ = demo
+    (line,) = [line for line in text.splitlines() if line.startswith("console: ")]
+    argv = shlex.split(line.removeprefix("console: "))
+    assert argv[:2] == ["lorafield", "console"]
+    args = build_parser().parse_args(argv[1:])
+    assert args.db == str(out / "lns.sqlite3") and args.fleet == str(out / "fleet.toml")
+    console = Console(args.db, port=0, fleet_path=args.fleet).start()
+    try:
+        devices = console.app.model().devices()
+        assert len(devices) == 24 and all(d["location"] for d in devices)
+    finally:
+        console.close()

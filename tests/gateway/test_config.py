@@ -14,7 +14,7 @@ def test_rendered_defaults_are_annotated_toml_that_loads_to_the_defaults():
     text = c.render_defaults()
     assert c.loads(text) == c.Config()
     data = tomllib.loads(text)
-    assert set(data) == {"gateway", "radio", "queue", "semtech", "chirpstack", "local"}
+    assert set(data) == {"gateway", "radio", "queue", "semtech", "chirpstack", "local", "console"}
     assert "# Receive spreading factor (single SF)." in text
     assert 'topic_prefix = "eu868"' in text
 
@@ -24,6 +24,13 @@ def test_partial_file_keeps_other_defaults():
     assert cfg.radio.sf == 9 and cfg.radio.frequency_hz == 868_100_000
     assert cfg.forwarders() == ["chirpstack"]
     assert cfg.queue_path == "/var/lib/lorafield-gateway/queue.sqlite3"
+
+
+def test_console_section_off_by_default_and_its_token_beside_the_state():
+    cfg = c.loads("[local]\nenabled = true\n[console]\nenabled = true\nhost = '0.0.0.0'")
+    assert cfg.console.enabled and cfg.console.port == 8080 and cfg.console.tiles == ""
+    assert cfg.console_token_path == "/var/lib/lorafield-gateway/console.token"
+    assert not c.Config().console.enabled and c.Config().console.host == "127.0.0.1"
 
 
 @pytest.mark.parametrize(
@@ -39,6 +46,10 @@ def test_partial_file_keeps_other_defaults():
         ("[radio]\nkind = 'replay'", "radio.replay_path: required"),
         ("[radio]\nbw_hz = 200000", "radio.bw_hz: must be one of"),
         ("[radio\n", "TOML syntax"),
+        ("[console]\nenabled = true", "console.enabled: needs the local network server"),
+        ("[console]\nport = 0", "console.port: must be an integer in 1..65535"),
+        ("[console]\nhost = 'a b'", "console.host: must be a host name or address"),
+        ("[console]\ntiles = 'tiles/{z}'", "console.tiles: must be '' or an http(s) URL"),
     ],
 )
 def test_invalid_config_names_the_key(text, message):
