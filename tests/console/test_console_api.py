@@ -71,7 +71,7 @@ def test_devices_are_what_the_database_holds(served):
             kind,
         )[0]
         assert devices[eui]["state"] == json.loads(data)
-        newest = rows(db, "SELECT max(time_us) FROM readings WHERE dev_eui=?", eui)[0][0]
+        newest = rows(db, "SELECT max(time_us) FROM frames WHERE dev_eui=?", eui)[0][0]
         assert devices[eui]["last_seen_us"] == newest
         assert devices[eui]["location"] is not None  # from the fleet file
     # Six hours of a field whose intervals are 15 min to 1 h: nobody is silent.

@@ -137,7 +137,9 @@ class ConsoleApp:
             ("Cache-Control", "no-store"),
             ("X-Content-Type-Options", "nosniff"),
             ("X-Frame-Options", "DENY"),
-            ("Referrer-Policy", "no-referrer"),
+            # Not no-referrer: with it a browser's every form POST says `Origin: null`, which
+            # same_origin() refuses; same-origin keeps the Origin (and Referer) on this site.
+            ("Referrer-Policy", "same-origin"),
             ("Content-Security-Policy", self._csp),
             ("Content-Length", str(len(response.body))),
         ]

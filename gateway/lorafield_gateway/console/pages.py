@@ -104,7 +104,7 @@ def layout(ctx, title, main, active=""):
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{e(title)} · lorafield console</title>"
-        '<link rel="stylesheet" href="/static/console.css">'
+        '<link rel="icon" href="data:,"><link rel="stylesheet" href="/static/console.css">'
         '<script src="/static/console.js" defer></script></head><body>'
         f'<header><span class="brand">lorafield</span><nav>{nav}</nav>'
         f'<span class="clock">as of <span id="as-of">{e(ctx["now"])}</span> ({clock})</span>'

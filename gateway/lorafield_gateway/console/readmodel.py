@@ -3,7 +3,8 @@
 Plain dicts and lists, the same for the HTML pages and the JSON API. Every figure comes from
 index seeks, not scans, so a page costs the same with ten million readings as with ten
 (`lorafield bench console`): a device's newest reading of a kind (readings_dev_kind), its
-events by kind (events_dev), the gateways' hourly counts (gateway_hours). No key column
+newest frames (frames_dev_time), its events by kind (events_dev), the gateways' hourly
+counts (gateway_hours). No key column
 (nwk_s_key, app_s_key, mac_state) is ever selected.
 """
 
@@ -29,15 +30,6 @@ BATTERY_TREND_US = 7 * DAY_US
 MIN_TREND_US = 6 * HOUR_US
 # The kinds of readings the server decodes (codecs), plus undecodable ones (kind NULL).
 READING_KINDS = ("parking", "water_level", "temperature", "status", "config")
-_LAST_SEEN = "SELECT max(t) FROM ({})".format(
-    " UNION ALL ".join(
-        [
-            f"SELECT max(time_us) AS t FROM readings WHERE dev_eui=? AND kind='{k}'"
-            for k in READING_KINDS
-        ]
-        + ["SELECT max(time_us) AS t FROM readings WHERE dev_eui=? AND kind IS NULL"]
-    )
-)
 EVENTS_PAGE = 50
 MAX_READINGS = 20_000  # per API call; `until` pages further
 
@@ -176,9 +168,9 @@ class ReadModel:
         return row[0], _loads(row[1])
 
     def _last_seen(self, eui):
-        """The newest reading's time: one index seek per kind (a max() over `kind IN (...)`
-        would read every index entry of the device)."""
-        return self.db.execute(_LAST_SEEN, (eui,) * (len(READING_KINDS) + 1)).fetchone()[0]
+        """The newest frame's time (MAC-only frames count: the device was heard)."""
+        row = self.db.execute("SELECT max(time_us) FROM frames WHERE dev_eui=?", (eui,))
+        return row.fetchone()[0]
 
     def devices(self, now_us=None, kind=None):
         now_us = self.now_us() if now_us is None else now_us
@@ -285,7 +277,7 @@ class ReadModel:
     def radio(self, eui, limit=20):
         rows = self.db.execute(
             "SELECT time_us, fcnt, fport, gateway_id, rssi_dbm, snr_db, sf, dr, frequency_hz,"
-            " copies FROM frames WHERE dev_eui=? ORDER BY id DESC LIMIT ?",
+            " copies FROM frames WHERE dev_eui=? ORDER BY time_us DESC, id DESC LIMIT ?",
             (eui, limit),
         ).fetchall()
         out = []

@@ -19,8 +19,8 @@ Tables: devices, sessions, join_state, frames (raw PHYPayload hex and radio meta
 readings (decoded data with time and device), downlinks, events, pending, meta, and
 gateway_hours (frames each gateway received per hour, with the last one's time: a summary
 the console reads instead of scanning frames). The indexes serve the console's reads too
-(a device's newest reading of a kind, its events by kind): added tables and indexes keep
-the schema version, an older file gets them when the server opens it. The
+(a device's newest reading of a kind, its newest frames, its events by kind): added tables
+and indexes keep the schema version, an older file gets them when the server opens it. The
 file holds session keys: it is created with mode 0600. `synchronous=NORMAL` in WAL mode
 survives a crash of the process; `durable=True` (FULL) also a power cut, at the cost of an
 fsync per call.
@@ -60,7 +60,8 @@ CREATE TABLE IF NOT EXISTS frames (
     id INTEGER PRIMARY KEY, time_us INTEGER, dev_eui TEXT, dev_addr TEXT, fcnt INTEGER,
     fport INTEGER, confirmed INTEGER, phy_hex TEXT, gateway_id TEXT, rssi_dbm REAL,
     snr_db REAL, frequency_hz INTEGER, sf INTEGER, dr INTEGER, copies TEXT);
-CREATE INDEX IF NOT EXISTS frames_dev ON frames (dev_eui, fcnt);
+DROP INDEX IF EXISTS frames_dev;
+CREATE INDEX IF NOT EXISTS frames_dev_time ON frames (dev_eui, time_us);
 CREATE TABLE IF NOT EXISTS readings (
     id INTEGER PRIMARY KEY, time_us INTEGER, dev_eui TEXT, device_kind TEXT, fcnt INTEGER,
     fport INTEGER, kind TEXT, data TEXT, raw_hex TEXT, error TEXT);
