@@ -360,3 +360,16 @@ def test_a_live_update_is_a_new_version_and_the_main_part(field_copy, console_fa
     conn.close()
     _, second = get_json(console, "/api/version")
     assert second["version"] != first["version"]
+
+
+def test_only_pages_with_data_are_live(served):
+    console, db = served
+    eui = rows(db, "SELECT dev_eui FROM devices LIMIT 1")[0][0]
+    for path in ("/", "/map", f"/devices/{eui}", "/events"):
+        assert '<main id="live" data-version="' in request(console, "GET", path)[2], path
+    for path in ("/login", "/nope"):  # nothing to refresh: no live region, no polling badge
+        body = request(console, "GET", path)[2]
+        assert 'id="live"' not in body and "live-status" not in body, path
+    # where a refused queue form leaves the browser, a reload (or a live refresh) goes on
+    status, headers, _ = request(console, "GET", f"/devices/{eui}/queue")
+    assert status == 303 and headers["Location"] == f"/devices/{eui}#downlinks"

@@ -199,8 +199,12 @@ class ConsoleApp:
         if request.api:
             return self._api(request)
         parts = [p for p in path.split("/") if p]
-        if method == "POST" and len(parts) == 3 and parts[0] == "devices" and parts[2] == "queue":
-            return self._queue_form(request, parts[1])
+        if len(parts) == 3 and parts[0] == "devices" and parts[2] == "queue":
+            if method == "POST":
+                return self._queue_form(request, parts[1])
+            # After a refused form the browser is here; its live refresh and reload land on
+            # the device page.
+            return _redirect(f"/devices/{check_eui(parts[1])}#downlinks")
         if method != "GET":
             raise ConsoleError(f"{method} {path}: not allowed")
         if path == "/":

@@ -1,8 +1,9 @@
 """Charts as inline SVG, drawn on the server: no script library, nothing fetched.
 
-Every stored point is drawn (a `circle class="pt"`, or a `rect class="pt"` in a timeline), so
-what a person counts on the page is what the database holds; the chart's `data-points`
-says how many.
+Every stored point in the range is drawn (a `circle class="pt"`), so what a person counts
+on the page is what the database holds; the chart's `data-points` says how many. A timeline
+draws a band (`rect class="pt"`) per state: those that began in the range, and the one the
+range begins in.
 """
 
 import time

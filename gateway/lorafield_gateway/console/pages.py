@@ -100,6 +100,12 @@ def layout(ctx, title, main, active=""):
         if ctx["signed_in"]
         else '<a href="/login">Sign in</a>'
     )
+    live = ""
+    if ctx["version"]:  # a sign-in or error page has nothing to refresh
+        live = f' id="live" data-version="{e(ctx["version"])}"'
+        status = '<span id="live-status" class="live" data-updates="0">live</span>'
+    else:
+        status = ""
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -108,8 +114,8 @@ def layout(ctx, title, main, active=""):
         '<script src="/static/console.js" defer></script></head><body>'
         f'<header><span class="brand">lorafield</span><nav>{nav}</nav>'
         f'<span class="clock">as of <span id="as-of">{e(ctx["now"])}</span> ({clock})</span>'
-        f'<span id="live-status" class="live" data-updates="0">live</span>{account}</header>'
-        f'<main id="live" data-version="{e(ctx["version"])}">{main}</main>'
+        f"{status}{account}</header>"
+        f"<main{live}>{main}</main>"
         f"{ctx.get('after_main', '')}</body></html>"
     )
 

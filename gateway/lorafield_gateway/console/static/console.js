@@ -5,7 +5,7 @@
   const POLL_MS = 3000;
   const main = document.getElementById("live");
   const status = document.getElementById("live-status");
-  if (!main || !status) return;
+  if (!main || !status || !main.dataset.version) return;  // not a live page
   let version = main.dataset.version;
   let busy = false;
 
@@ -26,7 +26,7 @@
     main.dataset.version = version;
     const updates = Number(status.dataset.updates || "0") + 1;
     status.dataset.updates = String(updates);
-    show("updated " + new Date().toLocaleTimeString(), "ok");
+    show("updated " + new Date().toLocaleTimeString(), "fresh");
   }
 
   async function poll() {
@@ -39,7 +39,7 @@
       const asOf = document.getElementById("as-of");
       if (asOf && body.now) asOf.textContent = body.now;
       if (body.version !== version) await refresh();
-      else if (status.classList.contains("down")) show("live", "ok");
+      else if (status.classList.contains("down")) show("live", "");
     } catch (err) {
       show("offline: retrying", "down");
     } finally {
