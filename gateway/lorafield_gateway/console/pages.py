@@ -116,7 +116,7 @@ def layout(ctx, title, main, active=""):
         f'<span class="clock">as of <span id="as-of">{e(ctx["now"])}</span> ({clock})</span>'
         f"{status}{account}</header>"
         f"<main{live}>{main}</main>"
-        f"{ctx.get('after_main', '')}</body></html>"
+        f"<div class=below>{ctx.get('after_main', '')}</div></body></html>"
     )
 
 

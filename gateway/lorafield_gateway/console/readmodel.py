@@ -22,6 +22,8 @@ SILENT_INTERVALS = 2
 # Each kind's interval when neither the device's status nor the fleet gives one (the apps'
 # defaults, firmware/lib/lorafield_node/apps).
 DEFAULT_INTERVAL_S = {"parking": 3600, "water_level": 900, "temperature": 900}
+# Samples per uplink of a water gauge when the fleet sets no `batch` (apps/water_level.py).
+WATER_BATCH = 4
 # Where a battery is spent when the fleet sets no thresholds.low_battery_mv: 2 x AA alkaline
 # at 1.1 V per cell (the nodes' battery, hardware/README.md).
 LOW_BATTERY_MV = 2200
@@ -199,6 +201,9 @@ class ReadModel:
         status = status or {}
         interval_s = status.get("interval_s") or _fleet_interval(settings)
         interval_s = interval_s or DEFAULT_INTERVAL_S.get(kind, 3600)
+        if kind == "water_level":  # a gauge samples every interval and sends a batch
+            batch = settings.get("batch")
+            interval_s *= batch if isinstance(batch, int) and batch > 0 else WATER_BATCH
         silent = last_seen is None or now - last_seen > SILENT_INTERVALS * interval_s * 1e6
         alarms = []
         if kind == "water_level" and state and state.get("alarm"):
