@@ -74,6 +74,9 @@ def test_devices_are_what_the_database_holds(served):
         newest = rows(db, "SELECT max(time_us) FROM frames WHERE dev_eui=?", eui)[0][0]
         assert devices[eui]["last_seen_us"] == newest
         assert devices[eui]["location"] is not None  # from the fleet file
+    # A gauge reports its 15-min sampling interval and sends 4 samples an hour: silent after 2 h.
+    gauges = [d for d in devices.values() if d["kind"] == "water_level"]
+    assert gauges and {d["interval_s"] for d in gauges} == {3600}
     # Six hours of a field whose intervals are 15 min to 1 h: nobody is silent.
     assert [d["name"] for d in devices.values() if d["silent"]] == []
     parking = [d for d in devices.values() if d["kind"] == "parking"]
