@@ -19,6 +19,7 @@ BENCHMARKS = {
     "workbench": "workbench",
     "boardvm": "boardvm",
     "soak": "soak",
+    "console": "console",
 }
 
 
