@@ -250,14 +250,21 @@ def test_script_name_is_shown_as_text(page, field_db, console_factory):
     assert page.title.startswith(SCRIPT_NAME)
 
 
-def test_queued_downlink_appears_in_the_queue(page, field_copy, console_factory):
+@pytest.fixture
+def device_page(page, field_copy, console_factory):
+    """A temperature device's page on a console of a database copy: (db, eui, console,
+    downlinks rows before, queue rows shown before)."""
     db, fleet = field_copy
     with _ro(db) as con:
         eui = _first_device(con, "temperature")
     before = _downlinks(db)
     console = console_factory(db, fleet)
     page.get(f"{console.url}devices/{eui}")
-    rows = _queue_rows(page)
+    return db, eui, console, before, _queue_rows(page)
+
+
+def test_queued_downlink_appears_in_the_queue(page, device_page):
+    db, eui, console, before, rows = device_page
 
     _queue_form(page, '{"interval_s": 600}', token=token_of(console), confirmed=True)
 
@@ -276,14 +283,8 @@ def test_queued_downlink_appears_in_the_queue(page, field_copy, console_factory)
     assert older == rows[: len(older)]  # the queue shows the newest 20
 
 
-def test_queue_refuses_a_wrong_token(page, field_copy, console_factory):
-    db, fleet = field_copy
-    with _ro(db) as con:
-        eui = _first_device(con, "temperature")
-    before = _downlinks(db)
-    console = console_factory(db, fleet)
-    page.get(f"{console.url}devices/{eui}")
-    rows = _queue_rows(page)
+def test_queue_refuses_a_wrong_token(page, device_page):
+    db, eui, console, before, rows = device_page
 
     _queue_form(page, '{"interval_s": 600}', token="not-" + token_of(console))
 

@@ -21,36 +21,27 @@ def free_port():
         return s.getsockname()[1]
 
 
-def test_the_gateway_service_serves_the_console(tmp_path, caplog):
+def gateway_with_console(tmp_path, nodes, port):
+    """A gateway service (not started): an emulated radio with `nodes` emulated nodes of a
+    new fleet, the local network server and the console on `port`."""
     fleet = tmp_path / "fleet.toml"
+    argv = ["provision", "new", "--kind", "temperature", "--count", str(nodes)]
     with contextlib.redirect_stdout(io.StringIO()):
-        assert (
-            main(
-                [
-                    "provision",
-                    "new",
-                    "--kind",
-                    "temperature",
-                    "--count",
-                    "2",
-                    "--fleet",
-                    str(fleet),
-                    "--join-eui",
-                    "70b3d57ed00000ff",
-                ]
-            )
-            == 0
-        )
-    port = free_port()
+        assert main([*argv, "--fleet", str(fleet), "--join-eui", "70b3d57ed00000ff"]) == 0
     cfg = gwconfig.from_dict(
         {
             "gateway": {"state_dir": str(tmp_path / "state"), "stats_interval_s": 1},
-            "radio": {"kind": "emulated"},
+            "radio": {"kind": "emulated", "emulated_nodes": nodes},
             "local": {"enabled": True, "fleet": str(fleet)},
             "console": {"enabled": True, "port": port},
         }
     )
-    service = GatewayService(cfg)
+    return GatewayService(cfg)
+
+
+def test_the_gateway_service_serves_the_console(tmp_path, caplog):
+    port = free_port()
+    service = gateway_with_console(tmp_path, 2, port)
     with caplog.at_level(logging.INFO, logger="lorafield"):
         service.start()
         try:
@@ -79,31 +70,7 @@ def test_a_console_that_cannot_start_leaves_the_gateway_running(tmp_path, caplog
     taken.bind(("127.0.0.1", 0))
     taken.listen()
     port = taken.getsockname()[1]
-    fleet = tmp_path / "fleet.toml"
-    with contextlib.redirect_stdout(io.StringIO()):
-        main(
-            [
-                "provision",
-                "new",
-                "--kind",
-                "temperature",
-                "--count",
-                "1",
-                "--fleet",
-                str(fleet),
-                "--join-eui",
-                "70b3d57ed00000ff",
-            ]
-        )
-    cfg = gwconfig.from_dict(
-        {
-            "gateway": {"state_dir": str(tmp_path / "state")},
-            "radio": {"kind": "emulated", "emulated_nodes": 1},
-            "local": {"enabled": True, "fleet": str(fleet)},
-            "console": {"enabled": True, "port": port},
-        }
-    )
-    service = GatewayService(cfg)
+    service = gateway_with_console(tmp_path, 1, port)
     try:
         with caplog.at_level(logging.INFO, logger="lorafield"):
             service.start()
