@@ -124,10 +124,14 @@ def test_a_device_week_of_readings_and_its_filters(served):
         ("/api/devices/70b3d57ed0000001/readings?since=yesterday", 400, "since: not a time"),
         ("/api/devices/70b3d57ed0000001/readings?kind=nope", 400, "kind: must be one of"),
         ("/api/devices/70b3d57ed0000001/readings?limit=0", 400, "limit: must be in 1..20000"),
+        ("/api/devices/70b3d57ed0000001/readings?since=inf", 400, "since: out of range"),
+        ("/api/devices/70b3d57ed0000001/readings?since=1e300", 400, "since: out of range"),
+        ("/api/devices/70b3d57ed0000001/readings?until=nan", 400, "until: out of range"),
         ("/api/events?before=x", 400, "before: must be an integer"),
         ("/api/events?limit=100000", 400, "limit: must be in 1..500"),
         ("/api/events?kind=%3Cscript%3E", 400, "kind: not an event kind"),
         ("/api/nope", 404, "/api/nope: no such API"),
+        ("/api/devices/70b3d57ed0000001/queue", 405, "queue: POST a JSON object"),
     ],
 )
 def test_bad_requests_get_one_typed_error(served, path, status, message):
@@ -135,6 +139,13 @@ def test_bad_requests_get_one_typed_error(served, path, status, message):
     got, body = get_json(console, path)
     assert got == status and message in body["error"]
     assert "Traceback" not in body["error"]
+
+
+def test_other_methods_are_not_allowed(served):
+    console, _ = served
+    for method, path in (("PUT", "/api/devices"), ("DELETE", "/"), ("PATCH", "/login")):
+        status, _, body = request(console, method, path)
+        assert status == 405 and ("not allowed" in body or "GET or POST" in body), method
 
 
 def test_events_page_through_every_row_once(served):
@@ -376,3 +387,22 @@ def test_only_pages_with_data_are_live(served):
     # where a refused queue form leaves the browser, a reload (or a live refresh) goes on
     status, headers, _ = request(console, "GET", f"/devices/{eui}/queue")
     assert status == 303 and headers["Location"] == f"/devices/{eui}#downlinks"
+
+
+def test_credentials_that_are_not_ascii_are_wrong_not_a_crash(served):
+    console, db = served
+    eui = rows(db, "SELECT dev_eui FROM devices LIMIT 1")[0][0]
+    cookie = {"Cookie": "lorafield_console=%C3%A9t%C3%A9; x=\u00e9"}
+    assert request(console, "GET", "/", headers=cookie)[0] == 200
+    fields = urllib.parse.urlencode({"config": "{}", "csrf": "été", "token": "été"})
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    status, _, _ = request(console, "POST", f"/devices/{eui}/queue", fields, form)
+    assert status == 403
+    status, _, _ = request(
+        console,
+        "POST",
+        f"/api/devices/{eui}/queue",
+        "{}",
+        {"Authorization": "Bearer \u00e9t\u00e9"},
+    )
+    assert status == 401

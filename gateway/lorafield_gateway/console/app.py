@@ -24,7 +24,7 @@ from ..lns import LnsError
 from ..lns.sqlite_store import config_request, request_downlink
 from . import pages
 from .auth import COOKIE, Guard
-from .errors import ConsoleError, Forbidden, NotFound, Unauthorized
+from .errors import ConsoleError, Forbidden, MethodNotAllowed, NotFound, Unauthorized
 from .readmodel import DAY_US, FleetInfo, ReadModel, check_eui, iso, open_db, parse_time
 
 log = logging.getLogger("lorafield.console")
@@ -206,7 +206,7 @@ class ConsoleApp:
             # the device page.
             return _redirect(f"/devices/{check_eui(parts[1])}#downlinks")
         if method != "GET":
-            raise ConsoleError(f"{method} {path}: not allowed")
+            raise MethodNotAllowed(f"{method} {path}: not allowed")
         if path == "/":
             return self._page(request, "Overview", "overview", self._overview_html)
         if path == "/map":
@@ -324,7 +324,7 @@ class ConsoleApp:
         elif request.method == "GET":
             error, status = None, 200
         else:
-            raise ConsoleError("/login: GET or POST")
+            raise MethodNotAllowed("/login: GET or POST")
         ctx = self._ctx(request)
         body = pages.login_page(error, _safe_next(next_path), self.guard.csrf_token())
         return Response(status, pages.layout(ctx, "Sign in", body))
@@ -342,12 +342,12 @@ class ConsoleApp:
         method = request.method
         if parts and parts[0] == "devices" and len(parts) == 3 and parts[2] == "queue":
             if method != "POST":
-                raise ConsoleError(
+                raise MethodNotAllowed(
                     'queue: POST a JSON object {"config": {...}, "confirmed": false}'
                 )
             return self._api_queue(request, parts[1])
         if method != "GET":
-            raise ConsoleError(f"{method} {request.path}: not allowed")
+            raise MethodNotAllowed(f"{method} {request.path}: not allowed")
         if parts == ["version"]:
             return _json({"version": model.version(), "now": iso(model.now_us())})
         if parts == ["overview"]:

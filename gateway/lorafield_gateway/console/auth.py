@@ -72,10 +72,15 @@ class Guard:
         return self._session
 
     def session_ok(self, cookie_value):
-        return bool(cookie_value) and hmac.compare_digest(cookie_value, self._session)
+        return _same(cookie_value, self._session)
 
     def csrf_token(self):
         return self._csrf
 
     def csrf_ok(self, given):
-        return bool(given) and hmac.compare_digest(given, self._csrf)
+        return _same(given, self._csrf)
+
+
+def _same(given, expected):
+    """Constant-time, and as bytes: compare_digest refuses a str that is not ASCII."""
+    return bool(given) and hmac.compare_digest(given.encode(), expected.encode())

@@ -17,3 +17,7 @@ class Unauthorized(ConsoleError):
 
 class Forbidden(ConsoleError):
     status = 403
+
+
+class MethodNotAllowed(ConsoleError):
+    status = 405

@@ -67,9 +67,13 @@ def parse_time(text, name):
     if not text:
         raise ConsoleError(f"{name}: empty")
     try:
-        return round(float(text) * 1_000_000)
+        seconds = float(text)
     except ValueError:
-        pass
+        seconds = None
+    if seconds is not None:
+        if not -(2**40) < seconds < 2**40:  # also nan, inf; SQLite holds 64-bit integers
+            raise ConsoleError(f"{name}: out of range, got {text[:40]!r}")
+        return round(seconds * 1_000_000)
     import datetime
 
     try:
