@@ -21,6 +21,7 @@ COMMANDS = {
     "gateway": "gateway",
     "lns": "lns",
     "console": "console",
+    "sensorthings": "sensorthings",
     "chirpstack": "chirpstack",
     "provision": "provision",
     "emulate": "emulate",

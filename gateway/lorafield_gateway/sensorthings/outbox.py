@@ -1,0 +1,201 @@
+"""The durable queue of Observations on their way to a SensorThings server (SQLite, WAL).
+
+`Outbox(path)`: `add(observations)` stores them (a key already queued is ignored), `deliver`
+sends them oldest first. At least once, in order per Datastream, never twice:
+
+- a row leaves the queue only after the server confirmed it (201, or its URL in a
+  CreateObservations answer); a server that is down or answers 5xx stops the pass with every
+  row kept (nothing is lost: the next pass starts at the same row);
+- a row that was sent without an answer (a timeout, a dropped connection) is marked
+  uncertain; before it goes again the server is asked for the Observations of its Datastream
+  in its time span, and a row whose `lorafield_key` is there is done (never a duplicate);
+- a row the server refuses (4xx) is moved to `rejected` with the server's reason, counted;
+- a row whose Datastream the server lacks (a device not synced yet) waits, counted, and goes
+  once `lorafield sensorthings sync` has made it.
+
+With the Data Array extension (`data_array=True`) a pass sends each Datastream's rows in one
+CreateObservations request; without it, one POST per Observation.
+"""
+
+import json
+import logging
+import sqlite3
+
+from .client import StaRejected, StaUnavailable, path
+from .mapping import iso
+
+log = logging.getLogger("lorafield.sensorthings")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY, key TEXT UNIQUE, dev_eui TEXT, quantity TEXT, body TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0, uncertain INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS rejected (
+    seq INTEGER PRIMARY KEY, key TEXT, dev_eui TEXT, quantity TEXT, body TEXT, reason TEXT);
+CREATE TABLE IF NOT EXISTS counters (reason TEXT PRIMARY KEY, n INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS cursors (source TEXT PRIMARY KEY, position INTEGER NOT NULL);
+"""
+
+COMPONENTS = ("phenomenonTime", "resultTime", "result", "parameters")
+
+
+class Outbox:
+    def __init__(self, path):
+        self.db = sqlite3.connect(path, timeout=10, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+
+    # -- bookkeeping ------------------------------------------------------------------------
+    def count(self, reason, n=1):
+        self.db.execute(
+            "INSERT INTO counters VALUES (?, ?) ON CONFLICT (reason) DO UPDATE SET n = n + ?",
+            (reason, n, n),
+        )
+
+    def counters(self):
+        return dict(self.db.execute("SELECT reason, n FROM counters ORDER BY reason"))
+
+    def cursor(self, source):
+        row = self.db.execute("SELECT position FROM cursors WHERE source=?", (source,)).fetchone()
+        return None if row is None else row[0]
+
+    def waiting(self):
+        return self.db.execute("SELECT count(*) FROM outbox").fetchone()[0]
+
+    def add(self, items, source=None, position=None):
+        """Queue [(dev_eui, quantity, body)]; with `source`, remember `position` (e.g. the
+        last readings id taken) in the same transaction. Returns how many were new."""
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            before = db.total_changes
+            db.executemany(
+                "INSERT OR IGNORE INTO outbox (key, dev_eui, quantity, body) VALUES (?,?,?,?)",
+                [
+                    (body["parameters"]["lorafield_key"], eui, quantity, json.dumps(body))
+                    for eui, quantity, body in items
+                ],
+            )
+            added = db.total_changes - before
+            if source is not None:
+                db.execute("INSERT OR REPLACE INTO cursors VALUES (?, ?)", (source, int(position)))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return added
+
+    # -- delivery ---------------------------------------------------------------------------
+    def deliver(self, client, datastreams, *, data_array=True, batch=500, max_rows=None):
+        """Send queued rows until the queue is empty (or `max_rows` went out); `datastreams`:
+        {(dev_eui, quantity): id}. Returns {"delivered", "already", "rejected", "no_datastream"}
+        of this call; raises StaUnavailable (after keeping every row) when the server is down."""
+        stats = {"delivered": 0, "already": 0, "rejected": 0, "no_datastream": 0}
+        skip = set()  # rows without a Datastream: left for a later sync
+        try:
+            while max_rows is None or stats["delivered"] < max_rows:
+                rows = self._next(batch, skip)
+                if not rows:
+                    break
+                groups = {}
+                for row in rows:
+                    seq, _key, eui, quantity, _body, _uncertain = row
+                    ds = datastreams.get((eui, quantity))
+                    if ds is None:
+                        skip.add(seq)
+                        stats["no_datastream"] += 1
+                        continue
+                    groups.setdefault(ds, []).append(row)
+                for ds, group in groups.items():
+                    group = self._drop_already_there(client, ds, group, stats)
+                    if group:
+                        self._send(client, ds, group, data_array, stats)
+        finally:
+            for reason in ("delivered", "already", "rejected", "no_datastream"):
+                if stats[reason]:
+                    self.count(reason, stats[reason])
+        return stats
+
+    def _next(self, batch, skip):
+        rows = self.db.execute(
+            "SELECT seq, key, dev_eui, quantity, body, uncertain FROM outbox ORDER BY seq LIMIT ?",
+            (batch + len(skip),),
+        ).fetchall()
+        return [r for r in rows if r[0] not in skip][:batch]
+
+    def _done(self, seqs):
+        self.db.executemany("DELETE FROM outbox WHERE seq=?", [(s,) for s in seqs])
+
+    def _drop_already_there(self, client, ds, group, stats):
+        """Rows sent before without an answer: the ones the server has are done."""
+        uncertain = [r for r in group if r[5]]
+        if not uncertain:
+            return group
+        keys = [r[1] for r in uncertain]  # DevEUI/quantity/phenomenonTime in µs
+        times = [int(k.rsplit("/", 1)[1]) for k in keys]
+        # A second either side: servers keep phenomenonTime to the ms or the whole second.
+        first, last = iso(min(times) - 1_000_000), iso(max(times) + 1_000_000)
+        there = set()
+        query = {
+            "$filter": f"phenomenonTime ge {first} and phenomenonTime le {last}",
+            "$select": "parameters",
+        }
+        for obs in client.list(path("Datastreams", ds) + "/Observations", query):
+            key = (obs.get("parameters") or {}).get("lorafield_key")
+            if key:
+                there.add(key)
+        done = [r[0] for r in group if r[5] and r[1] in there]
+        self._done(done)
+        stats["already"] += len(done)
+        return [r for r in group if r[0] not in set(done)]
+
+    def _mark_uncertain(self, group):
+        self.db.executemany(
+            "UPDATE outbox SET uncertain=1, attempts=attempts+1 WHERE seq=?",
+            [(r[0],) for r in group],
+        )
+
+    def _send(self, client, ds, group, data_array, stats):
+        self._mark_uncertain(group)  # from here an answer may be lost
+        if data_array and len(group) > 1:
+            bodies = [json.loads(r[4]) for r in group]
+            rows = [[b[c] for c in COMPONENTS] for b in bodies]
+            try:
+                answer = client.create_observations([(ds, COMPONENTS, rows)])
+            except StaRejected as exc:  # one bad row refuses the request: find it alone
+                log.warning("CreateObservations refused (%s): sending one by one", exc)
+                self._send(client, ds, group, False, stats)
+                return
+            ok = [r[0] for r, a in zip(group, answer, strict=False) if str(a).startswith("http")]
+            bad = [r for r, a in zip(group, answer, strict=False) if not str(a).startswith("http")]
+            self._done(ok)
+            stats["delivered"] += len(ok)
+            for row in bad:
+                self._reject(row, "the server answered 'error' for this row", stats)
+            return
+        for row in group:
+            body = json.loads(row[4])
+            body["Datastream"] = {"@iot.id": ds}
+            try:
+                client.create("Observations", body)
+            except StaRejected as exc:
+                self._reject(row, str(exc), stats)
+                continue
+            self._done([row[0]])
+            stats["delivered"] += 1
+
+    def _reject(self, row, reason, stats):
+        seq, key, eui, quantity, body, _ = row
+        log.warning("observation %s refused: %s", key, reason)
+        self.db.execute(
+            "INSERT INTO rejected VALUES (?,?,?,?,?,?)", (seq, key, eui, quantity, body, reason)
+        )
+        self._done([seq])
+        stats["rejected"] += 1
+
+    def close(self):
+        self.db.close()
+
+
+__all__ = ["Outbox", "StaUnavailable"]
