@@ -262,6 +262,30 @@ class ConsoleSection:
     )
 
 
+def _sta_url(value):
+    if value and not value.startswith(("https://", "http://")):
+        return (
+            "must be '' or the server's http(s) service root, e.g. https://host/FROST-Server/v1.1"
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class SensorthingsSection:
+    enabled: bool = _key(
+        False,
+        "Send the local server's readings to an OGC SensorThings server (FROST, ...) as"
+        " Observations; run `lorafield sensorthings sync` for the fleet's Things first.",
+    )
+    url: str = _key("", "Service root, e.g. 'https://example.org/FROST-Server/v1.1'.", _sta_url)
+    auth_file: str = _key(
+        "",
+        "File with user:password or 'Bearer TOKEN' (0600); a bare name is a systemd credential.",
+    )
+    interval_s: int = _key(10, "Seconds between deliveries.", _int_range(1, 86400))
+    data_array: bool = _key(True, "Batch with the Data Array extension (CreateObservations).")
+
+
 @dataclass(frozen=True)
 class Config:
     gateway: GatewaySection = field(default_factory=GatewaySection)
@@ -271,6 +295,7 @@ class Config:
     chirpstack: ChirpstackSection = field(default_factory=ChirpstackSection)
     local: LocalSection = field(default_factory=LocalSection)
     console: ConsoleSection = field(default_factory=ConsoleSection)
+    sensorthings: SensorthingsSection = field(default_factory=SensorthingsSection)
 
     @property
     def queue_path(self):
@@ -300,6 +325,8 @@ SECTION_DOCS = {
     "chirpstack": "ChirpStack v4 MQTT forwarder (gw.UplinkFrame, gw.DownlinkFrame, ...).",
     "local": "Embedded local network server.",
     "console": "Field console: web pages on the local network server's database (read-only).",
+    "sensorthings": "Open data: the local server's readings as SensorThings Observations,"
+    " through a durable outbox in state_dir (at least once, never twice).",
 }
 
 
@@ -345,6 +372,10 @@ def from_dict(data):
         raise ConfigError("radio.tx_freq_min_hz: greater than radio.tx_freq_max_hz")
     if config.console.enabled and not config.local.enabled:
         raise ConfigError("console.enabled: needs the local network server ([local] enabled)")
+    if config.sensorthings.enabled and not config.local.enabled:
+        raise ConfigError("sensorthings.enabled: needs the local network server ([local] enabled)")
+    if config.sensorthings.enabled and not config.sensorthings.url:
+        raise ConfigError("sensorthings.url: required when sensorthings.enabled is true")
     if radio.kind == "replay" and not radio.replay_path:
         raise ConfigError("radio.replay_path: required when radio.kind is 'replay'")
     return config

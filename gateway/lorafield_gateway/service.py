@@ -83,6 +83,7 @@ class GatewayService:
         self._housekeeper = None
         self._stopping = threading.Event()
         self.console = None
+        self.sensorthings = None
         self._last_stats = {}
         self.tx_log = []  # finished downlinks (TxRequest), newest last, bounded
 
@@ -248,7 +249,33 @@ class GatewayService:
         self._housekeeper.start()
         if cfg.console.enabled:
             self._start_console()
+        if cfg.sensorthings.enabled:
+            self._start_sensorthings()
         self.notifier.ready(self.status_line())
+
+    def _start_sensorthings(self):
+        """The `[sensorthings]` publisher: like the console, one that cannot start is logged
+        and the radio runs on (its readings wait in the server's database)."""
+        from .credentials import CredentialError, private_file
+        from .sensorthings.client import StaError
+        from .sensorthings.publisher import Publisher
+
+        cfg = self.config
+        section = cfg.sensorthings
+        try:
+            auth = private_file(section.auth_file) if section.auth_file else ""
+            self.sensorthings = Publisher(
+                cfg.lns_path,
+                f"{cfg.gateway.state_dir.rstrip('/')}/sensorthings-outbox.sqlite3",
+                section.url,
+                auth,
+                section.interval_s,
+                section.data_array,
+            ).start()
+        except (StaError, CredentialError) as exc:
+            log.error("sensorthings not started: %s", exc)
+            return
+        log.info("sensorthings: readings to %s every %d s", section.url, section.interval_s)
 
     def _start_console(self):
         """The field console beside the radio. One that cannot start is logged, not fatal:
@@ -313,6 +340,8 @@ class GatewayService:
             forwarder.stop()
         if self.console is not None:
             self.console.close()
+        if self.sensorthings is not None:
+            self.sensorthings.stop()
         if self.queue is not None:
             self.queue.close()
         log.info("gateway stopped: %s", self.stats.line())

@@ -14,7 +14,16 @@ def test_rendered_defaults_are_annotated_toml_that_loads_to_the_defaults():
     text = c.render_defaults()
     assert c.loads(text) == c.Config()
     data = tomllib.loads(text)
-    assert set(data) == {"gateway", "radio", "queue", "semtech", "chirpstack", "local", "console"}
+    assert set(data) == {
+        "gateway",
+        "radio",
+        "queue",
+        "semtech",
+        "chirpstack",
+        "local",
+        "console",
+        "sensorthings",
+    }
     assert "# Receive spreading factor (single SF)." in text
     assert 'topic_prefix = "eu868"' in text
 

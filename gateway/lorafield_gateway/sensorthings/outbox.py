@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY, key TEXT UNIQUE, dev_eui TEXT, quantity TEXT, body TEXT,
     attempts INTEGER NOT NULL DEFAULT 0, uncertain INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS rejected (
-    seq INTEGER PRIMARY KEY, key TEXT, dev_eui TEXT, quantity TEXT, body TEXT, reason TEXT);
+    id INTEGER PRIMARY KEY, key TEXT, dev_eui TEXT, quantity TEXT, body TEXT, reason TEXT);
 CREATE TABLE IF NOT EXISTS counters (reason TEXT PRIMARY KEY, n INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS cursors (source TEXT PRIMARY KEY, position INTEGER NOT NULL);
 """
@@ -189,7 +189,8 @@ class Outbox:
         seq, key, eui, quantity, body, _ = row
         log.warning("observation %s refused: %s", key, reason)
         self.db.execute(
-            "INSERT INTO rejected VALUES (?,?,?,?,?,?)", (seq, key, eui, quantity, body, reason)
+            "INSERT INTO rejected (key, dev_eui, quantity, body, reason) VALUES (?,?,?,?,?)",
+            (key, eui, quantity, body, reason),
         )
         self._done([seq])
         stats["rejected"] += 1
