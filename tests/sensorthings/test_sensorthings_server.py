@@ -190,3 +190,53 @@ def test_user_errors_are_one_line(field, capsys, argv, message):
     argv = [str(field[1]) if a == "FLEET" else a for a in argv]
     status, _, err = cli(capsys, *argv)
     assert status in (1, 2) and message in err and len(err.strip().splitlines()) == 1
+
+
+class FlakyClient:
+    """The real client, but the `fail_at`-th batch fails: before it reaches the server
+    (`lost="request"`: the server is gone) or after the server stored it (`lost="answer"`:
+    the answer never came back)."""
+
+    def __init__(self, url, fail_at, lost):
+        from lorafield_gateway.sensorthings.client import StaClient
+
+        self.real = StaClient(url)
+        self.fail_at, self.lost, self.calls = fail_at, lost, 0
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def create_observations(self, groups):
+        from lorafield_gateway.sensorthings.client import StaUnavailable
+
+        self.calls += 1
+        if self.calls == self.fail_at:
+            if self.lost == "answer":
+                self.real.create_observations(groups)
+            raise StaUnavailable(f"injected: the {self.lost} was lost")
+        return self.real.create_observations(groups)
+
+
+@pytest.mark.parametrize("lost", ["request", "answer"])
+def test_a_failure_in_the_middle_of_a_delivery(sta_server, field, tmp_path, lost, capsys):
+    from lorafield_gateway.lns.sqlite_store import connect
+    from lorafield_gateway.sensorthings.client import StaUnavailable
+    from lorafield_gateway.sensorthings.lns_source import new_observations
+    from lorafield_gateway.sensorthings.outbox import Outbox
+    from lorafield_gateway.sensorthings.sync import datastream_ids
+
+    db, fleet = field
+    assert cli(capsys, "sync", "--url", sta_server.url, "--fleet", str(fleet))[0] == 0
+    outbox = Outbox(str(tmp_path / "outbox.sqlite3"))
+    items, _ = new_observations(connect(str(db), readonly=True), 0)
+    outbox.add(items)
+    client = FlakyClient(sta_server.url, 3, lost)
+    ids = datastream_ids(client.real)
+    with pytest.raises(StaUnavailable):
+        outbox.deliver(client, ids, batch=20)
+    assert outbox.waiting() > 0
+    stats = outbox.deliver(client, ids, batch=20)
+    assert outbox.waiting() == 0 and stats["rejected"] == 0
+    assert (stats["already"] > 0) == (lost == "answer")
+    values, keys = on_server(sta_server.url)
+    assert values == expected_observations(db) and len(keys) == len(set(keys))
