@@ -258,6 +258,7 @@ class GatewayService:
         and the radio runs on (its readings wait in the server's database)."""
         from .credentials import CredentialError, private_file
         from .sensorthings.client import StaError
+        from .sensorthings.outbox import OutboxBusy
         from .sensorthings.publisher import Publisher
 
         cfg = self.config
@@ -272,7 +273,7 @@ class GatewayService:
                 section.interval_s,
                 section.data_array,
             ).start()
-        except (StaError, CredentialError) as exc:
+        except (StaError, CredentialError, OutboxBusy) as exc:
             log.error("sensorthings not started: %s", exc)
             return
         log.info("sensorthings: readings to %s every %d s", section.url, section.interval_s)

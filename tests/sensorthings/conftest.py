@@ -4,57 +4,17 @@ field's database and fleet)."""
 
 import contextlib
 import io
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 from lorafield_tools.cli import main
-
-HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE))
+from lorafield_tools.sta_test_server import StaServer as _Runner
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+class StaServer(_Runner):
+    """The server on `directory`/sta.sqlite3 (its stderr in sta.log beside it)."""
 
-
-class StaServer:
     def __init__(self, directory):
-        self.db = str(directory / "sta.sqlite3")
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}/sta/v1.1"
-        self.process = None
-
-    def start(self):
-        self.process = subprocess.Popen(
-            [sys.executable, str(HERE / "sta_server.py"), self.db, str(self.port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"SensorThings server failed: {self.process.stderr.read()[-2000:]}"
-                )
-            try:
-                with urllib.request.urlopen(self.url + "/", timeout=2):
-                    return self
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("SensorThings server did not start in 60 s")
-
-    def stop(self):
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(10)
-            self.process = None
+        super().__init__(directory / "sta.sqlite3", directory / "sta.log")
 
 
 @pytest.fixture

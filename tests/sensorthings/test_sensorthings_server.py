@@ -125,7 +125,7 @@ def test_push_delivers_every_reading_value_by_value(sta_server, field, capsys):
     assert len(on_server(sta_server.url)[1]) == len(expected)
 
 
-def test_an_outage_loses_nothing_and_a_lost_answer_duplicates_nothing(sta_server, field, capsys):
+def test_an_outage_loses_nothing_and_what_left_is_not_queued_again(sta_server, field, capsys):
     db, fleet = field
     assert cli(capsys, "sync", "--url", sta_server.url, "--fleet", str(fleet))[0] == 0
     outbox = db.parent / "outbox-2.sqlite3"
@@ -139,42 +139,16 @@ def test_an_outage_loses_nothing_and_a_lost_answer_duplicates_nothing(sta_server
     sta_server.start()
     status, out, _ = cli(capsys, *push)
     assert status == 0 and f"delivered {len(expected)}," in out
-    # The server stored a batch but its answer was lost: those rows are still in the outbox,
-    # marked sent-without-answer; the next pass asks the server and sends none of them again.
-    from lorafield_gateway.sensorthings.client import StaClient
-    from lorafield_gateway.sensorthings.outbox import Outbox
-    from lorafield_gateway.sensorthings.sync import datastream_ids
-
-    client = StaClient(sta_server.url)
     values, keys = on_server(sta_server.url)
+    assert values == expected and len(keys) == len(set(keys))
+    # What the outbox delivered is remembered: queued again, it is not sent again.
+    from lorafield_gateway.lns.sqlite_store import connect
+    from lorafield_gateway.sensorthings.lns_source import new_observations
+    from lorafield_gateway.sensorthings.outbox import Outbox
+
     again = Outbox(str(outbox))
-    sample = list(values)[:40]
-    again.add(
-        [
-            (
-                eui,
-                quantity,
-                {
-                    "phenomenonTime": _iso(t),
-                    "resultTime": _iso(t),
-                    "result": values[(eui, quantity, t)],
-                    "parameters": {"lorafield_key": f"{eui}/{quantity}/{t}"},
-                },
-            )
-            for eui, quantity, t in sample
-        ]
-    )
-    with again.db:
-        again.db.execute("UPDATE outbox SET uncertain=1")
-    stats = again.deliver(client, datastream_ids(client))
-    assert stats["already"] == len(sample) and stats["delivered"] == 0
-    assert sorted(on_server(sta_server.url)[1]) == sorted(keys)
-
-
-def _iso(t):
-    from lorafield_gateway.sensorthings.mapping import iso
-
-    return iso(t)
+    items, _ = new_observations(connect(str(db), readonly=True), 0)
+    assert again.add(items) == 0 and again.waiting() == 0
 
 
 @pytest.mark.parametrize(
@@ -240,3 +214,29 @@ def test_a_failure_in_the_middle_of_a_delivery(sta_server, field, tmp_path, lost
     assert (stats["already"] > 0) == (lost == "answer")
     values, keys = on_server(sta_server.url)
     assert values == expected_observations(db) and len(keys) == len(set(keys))
+
+
+def test_a_backlog_pushed_twice_is_on_the_server_once(sta_server, field, tmp_path, capsys):
+    db, fleet = field
+    assert cli(capsys, "sync", "--url", sta_server.url, "--fleet", str(fleet))[0] == 0
+    expected = expected_observations(db)
+    for outbox in ("a.sqlite3", "a.sqlite3", "b.sqlite3"):  # the same outbox, then a new one
+        argv = ("push", "--url", sta_server.url, "--db", str(db), "--since", "0")
+        status, out, err = cli(capsys, *argv, "--outbox", str(tmp_path / outbox))
+        assert status == 0, err
+    assert "already on the server" in out and f"already on the server {len(expected)}" in out
+    values, keys = on_server(sta_server.url)
+    assert values == expected and len(keys) == len(set(keys))
+
+
+def test_one_deliverer_per_outbox(field, tmp_path, capsys):
+    from lorafield_gateway.sensorthings.outbox import deliverer_lock
+
+    db, _ = field
+    held = deliverer_lock(str(tmp_path / "box.sqlite3"))
+    try:
+        argv = ("push", "--url", "http://127.0.0.1:9/sta", "--db", str(db))
+        status, _, err = cli(capsys, *argv, "--outbox", str(tmp_path / "box.sqlite3"))
+        assert status == 2 and "in use by another lorafield process" in err
+    finally:
+        held.close()

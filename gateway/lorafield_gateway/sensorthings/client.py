@@ -94,7 +94,7 @@ class StaClient:
             raise StaRejected(message, exc.code) from None
         except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise StaUnavailable(f"{method} {self.base}: {_one_line(reason)}") from None
+            raise StaUnavailable(f"{method} {url}: {_one_line(reason)}") from None
 
     def _json(self, raw, what):
         try:

@@ -114,4 +114,6 @@ def _levels(data, received):
         return [(received, data["level_mm"])]
     levels = data.get("levels_mm") or ()
     step = int(data.get("interval_s") or 0) * 1_000_000
+    if step <= 0:  # no spacing (the codec never sends that): only the newest is placed
+        return [(received, levels[-1])] if levels else []
     return [(received - (len(levels) - 1 - i) * step, v) for i, v in enumerate(levels)]

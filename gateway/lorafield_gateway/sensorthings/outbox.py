@@ -17,6 +17,7 @@ With the Data Array extension (`data_array=True`) a pass sends each Datastream's
 CreateObservations request; without it, one POST per Observation.
 """
 
+import fcntl
 import json
 import logging
 import sqlite3
@@ -34,9 +35,43 @@ CREATE TABLE IF NOT EXISTS rejected (
     id INTEGER PRIMARY KEY, key TEXT, dev_eui TEXT, quantity TEXT, body TEXT, reason TEXT);
 CREATE TABLE IF NOT EXISTS counters (reason TEXT PRIMARY KEY, n INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS cursors (source TEXT PRIMARY KEY, position INTEGER NOT NULL);
+-- What already left the outbox (delivered, found on the server, or refused), so that the
+-- same Observation queued again (a message the broker sends again, a push of the same
+-- backlog) is not sent twice; forgotten after `forget_sent`'s age.
+CREATE TABLE IF NOT EXISTS sent (key TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS sent_remember AFTER DELETE ON outbox BEGIN
+    INSERT OR REPLACE INTO sent VALUES (OLD.key, CAST(strftime('%s', 'now') AS INTEGER));
+END;
+CREATE TRIGGER IF NOT EXISTS sent_skip BEFORE INSERT ON outbox
+    WHEN EXISTS (SELECT 1 FROM sent WHERE key = NEW.key) BEGIN
+    SELECT RAISE(IGNORE);
+END;
 """
 
 COMPONENTS = ("phenomenonTime", "resultTime", "result", "parameters")
+
+
+class OutboxBusy(Exception):
+    """Another process delivers from this outbox."""
+
+
+def deliverer_lock(path):
+    """Hold the outbox's deliverer lock (a file beside it) for as long as the returned file
+    stays open: two deliverers on one outbox could send a row twice (the bridge, the
+    gateway's forwarder and `push` each take it)."""
+    lock = path + ".lock"
+    try:
+        handle = open(lock, "a")  # noqa: SIM115 - held by the caller
+    except OSError as exc:
+        raise OutboxBusy(f"outbox {path}: {exc.strerror}") from None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise OutboxBusy(
+            f"outbox {path} is in use by another lorafield process (one deliverer per outbox)"
+        ) from None
+    return handle
 
 
 class Outbox:
@@ -60,20 +95,36 @@ class Outbox:
         row = self.db.execute("SELECT position FROM cursors WHERE source=?", (source,)).fetchone()
         return None if row is None else row[0]
 
+    def forget_sent(self, older_than_s):
+        """Forget the keys that left the outbox more than `older_than_s` ago."""
+        self.db.execute(
+            "DELETE FROM sent WHERE at < CAST(strftime('%s', 'now') AS INTEGER) - ?",
+            (int(older_than_s),),
+        )
+
     def waiting(self):
         return self.db.execute("SELECT count(*) FROM outbox").fetchone()[0]
 
-    def add(self, items, source=None, position=None):
+    def add(self, items, source=None, position=None, maybe_sent=False):
         """Queue [(dev_eui, quantity, body)]; with `source`, remember `position` (e.g. the
-        last readings id taken) in the same transaction. Returns how many were new."""
+        last readings id taken) in the same transaction. `maybe_sent`: the server may have
+        them already (a backlog pushed again): each is looked up before it is sent. Returns
+        how many were new."""
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
             before = db.total_changes
             db.executemany(
-                "INSERT OR IGNORE INTO outbox (key, dev_eui, quantity, body) VALUES (?,?,?,?)",
+                "INSERT OR IGNORE INTO outbox (key, dev_eui, quantity, body, uncertain)"
+                " VALUES (?,?,?,?,?)",
                 [
-                    (body["parameters"]["lorafield_key"], eui, quantity, json.dumps(body))
+                    (
+                        body["parameters"]["lorafield_key"],
+                        eui,
+                        quantity,
+                        json.dumps(body),
+                        int(maybe_sent),
+                    )
                     for eui, quantity, body in items
                 ],
             )
@@ -111,8 +162,8 @@ class Outbox:
                     group = self._drop_already_there(client, ds, group, stats)
                     if group:
                         self._send(client, ds, group, data_array, stats)
-        finally:
-            for reason in ("delivered", "already", "rejected", "no_datastream"):
+        finally:  # rows waiting for a Datastream are a state (`stats`), not an event
+            for reason in ("delivered", "already", "rejected"):
                 if stats[reason]:
                     self.count(reason, stats[reason])
         return stats
@@ -132,8 +183,10 @@ class Outbox:
         uncertain = [r for r in group if r[5]]
         if not uncertain:
             return group
-        keys = [r[1] for r in uncertain]  # DevEUI/quantity/phenomenonTime in µs
-        times = [int(k.rsplit("/", 1)[1]) for k in keys]
+        times = [_key_time(r[1]) for r in uncertain]  # DevEUI/quantity/phenomenonTime µs
+        times = [t for t in times if t is not None]
+        if not times:
+            return group
         # A second either side: servers keep phenomenonTime to the ms or the whole second.
         first, last = iso(min(times) - 1_000_000), iso(max(times) + 1_000_000)
         there = set()
@@ -199,4 +252,11 @@ class Outbox:
         self.db.close()
 
 
-__all__ = ["Outbox", "StaUnavailable"]
+def _key_time(key):
+    try:
+        return int(key.rsplit("/", 1)[1])
+    except (IndexError, ValueError):
+        return None
+
+
+__all__ = ["Outbox", "OutboxBusy", "StaUnavailable", "deliverer_lock"]

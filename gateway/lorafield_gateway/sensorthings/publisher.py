@@ -19,7 +19,7 @@ import time
 
 from .client import StaClient, StaError, StaUnavailable, load_auth
 from .lns_source import new_observations
-from .outbox import Outbox
+from .outbox import Outbox, deliverer_lock
 from .sync import datastream_ids
 
 log = logging.getLogger("lorafield.sensorthings")
@@ -44,9 +44,12 @@ class Publisher:
         self.backoff_max_s = BACKOFF_MAX_S
         self._stop = threading.Event()
         self._thread = None
+        self._lock = None
         self.last_error = None
 
     def start(self):
+        """Raises OutboxBusy when a `push` delivers from the same outbox now."""
+        self._lock = deliverer_lock(self.outbox_path)
         self._thread = threading.Thread(target=self._run, name="sensorthings", daemon=True)
         self._thread.start()
         return self
@@ -89,6 +92,7 @@ class Publisher:
             if db is not None:
                 db.close()
             self.outbox.close()
+            self._lock.close()
 
     def _note(self, message):
         if message != self.last_error:
