@@ -13,10 +13,13 @@ sends them oldest first. At least once, in order per Datastream, never twice:
 - a row whose Datastream the server lacks (a device not synced yet) waits, counted, and goes
   once `lorafield sensorthings sync` has made it.
 
-With the Data Array extension (`data_array=True`) a pass sends each Datastream's rows in one
-CreateObservations request; without it, one POST per Observation.
+With the Data Array extension (`data_array=True`) a pass sends all its rows in one
+CreateObservations request (one group per Datastream; the answer lists the rows in order);
+without it, one POST per Observation. Each pass marks its rows sent, and takes off the
+confirmed ones, in one transaction each.
 """
 
+import contextlib
 import fcntl
 import json
 import logging
@@ -158,10 +161,15 @@ class Outbox:
                         stats["no_datastream"] += 1
                         continue
                     groups.setdefault(ds, []).append(row)
+                groups = {
+                    ds: self._drop_already_there(client, ds, g, stats) for ds, g in groups.items()
+                }
+                groups = {ds: g for ds, g in groups.items() if g}
+                if data_array and groups:
+                    self._send_pass(client, groups, stats)
+                    continue
                 for ds, group in groups.items():
-                    group = self._drop_already_there(client, ds, group, stats)
-                    if group:
-                        self._send(client, ds, group, data_array, stats)
+                    self._send(client, ds, group, data_array, stats)
         finally:  # rows waiting for a Datastream are a state (`stats`), not an event
             for reason in ("delivered", "already", "rejected"):
                 if stats[reason]:
@@ -175,8 +183,20 @@ class Outbox:
         ).fetchall()
         return [r for r in rows if r[0] not in skip][:batch]
 
+    @contextlib.contextmanager
+    def _transaction(self):
+        """One transaction (the connection autocommits: an executemany alone commits each row)."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
     def _done(self, seqs):
-        self.db.executemany("DELETE FROM outbox WHERE seq=?", [(s,) for s in seqs])
+        with self._transaction() as db:
+            db.executemany("DELETE FROM outbox WHERE seq=?", [(s,) for s in seqs])
 
     def _drop_already_there(self, client, ds, group, stats):
         """Rows sent before without an answer: the ones the server has are done."""
@@ -204,10 +224,41 @@ class Outbox:
         return [r for r in group if r[0] not in set(done)]
 
     def _mark_uncertain(self, group):
-        self.db.executemany(
-            "UPDATE outbox SET uncertain=1, attempts=attempts+1 WHERE seq=?",
-            [(r[0],) for r in group],
-        )
+        with self._transaction() as db:
+            db.executemany(
+                "UPDATE outbox SET uncertain=1, attempts=attempts+1 WHERE seq=?",
+                [(r[0],) for r in group],
+            )
+
+    def _send_pass(self, client, groups, stats):
+        """A pass's rows, {datastream: rows}, in one CreateObservations request."""
+        rows = [r for group in groups.values() for r in group]
+        self._mark_uncertain(rows)  # from here an answer may be lost
+        body = [
+            (
+                ds,
+                COMPONENTS,
+                [[b[c] for c in COMPONENTS] for b in map(json.loads, (r[4] for r in group))],
+            )
+            for ds, group in groups.items()
+        ]
+        try:
+            answer = client.create_observations(body)
+        except StaRejected as exc:  # one bad row refuses the request: Datastream by Datastream
+            log.warning("CreateObservations refused (%s): sending by Datastream", exc)
+            for ds, group in groups.items():
+                self._send(client, ds, group, True, stats)
+            return
+        self._settle(rows, answer, stats)
+
+    def _settle(self, rows, answer, stats):
+        """Rows confirmed by a CreateObservations answer (a URL each, in order) are done."""
+        ok = [r[0] for r, a in zip(rows, answer, strict=False) if str(a).startswith("http")]
+        bad = [r for r, a in zip(rows, answer, strict=False) if not str(a).startswith("http")]
+        self._done(ok)
+        stats["delivered"] += len(ok)
+        for row in bad:
+            self._reject(row, "the server answered 'error' for this row", stats)
 
     def _send(self, client, ds, group, data_array, stats):
         self._mark_uncertain(group)  # from here an answer may be lost
@@ -220,12 +271,7 @@ class Outbox:
                 log.warning("CreateObservations refused (%s): sending one by one", exc)
                 self._send(client, ds, group, False, stats)
                 return
-            ok = [r[0] for r, a in zip(group, answer, strict=False) if str(a).startswith("http")]
-            bad = [r for r, a in zip(group, answer, strict=False) if not str(a).startswith("http")]
-            self._done(ok)
-            stats["delivered"] += len(ok)
-            for row in bad:
-                self._reject(row, "the server answered 'error' for this row", stats)
+            self._settle(group, answer, stats)
             return
         for row in group:
             body = json.loads(row[4])
@@ -241,11 +287,12 @@ class Outbox:
     def _reject(self, row, reason, stats):
         seq, key, eui, quantity, body, _ = row
         log.warning("observation %s refused: %s", key, reason)
-        self.db.execute(
-            "INSERT INTO rejected (key, dev_eui, quantity, body, reason) VALUES (?,?,?,?,?)",
-            (key, eui, quantity, body, reason),
-        )
-        self._done([seq])
+        with self._transaction() as db:  # moved in one step: never recorded twice
+            db.execute(
+                "INSERT INTO rejected (key, dev_eui, quantity, body, reason) VALUES (?,?,?,?,?)",
+                (key, eui, quantity, body, reason),
+            )
+            db.execute("DELETE FROM outbox WHERE seq=?", (seq,))
         stats["rejected"] += 1
 
     def close(self):

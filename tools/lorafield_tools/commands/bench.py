@@ -20,6 +20,7 @@ BENCHMARKS = {
     "boardvm": "boardvm",
     "soak": "soak",
     "console": "console",
+    "sensorthings": "sensorthings",
 }
 
 
