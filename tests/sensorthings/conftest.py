@@ -4,10 +4,14 @@ field's database and fleet)."""
 
 import contextlib
 import io
+import sys
+from pathlib import Path
 
 import pytest
 from lorafield_tools.cli import main
 from lorafield_tools.sta_test_server import StaServer as _Runner
+
+sys.path.insert(0, str(Path(__file__).parent))  # sta_helpers, under --import-mode=importlib
 
 
 class StaServer(_Runner):

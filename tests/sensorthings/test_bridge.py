@@ -59,20 +59,11 @@ from lorafield_gateway.sensorthings.mqtt_source import (
 from lorafield_gateway.sensorthings.outbox import Outbox
 from lorafield_tools import mqtt_broker
 from lorafield_tools.cli import main
+from sta_helpers import QUANTITY_FIELDS
 
 APP = "5c4a3f3e-7d2b-4c1a-9f1e-0a2b3c4d5e6f"  # a ChirpStack application id (UUID)
 TTN_APP, TENANT = "lorafield-field", "ttn"
 UNKNOWN_EUI = "70b3d57ed00000aa"
-QUANTITY_FIELDS = {  # reading kind -> (quantity, data field); the README's mapping table
-    "parking": [("occupancy", "occupied")],
-    "water_level": [("water_alarm", "alarm")],
-    "temperature": [
-        ("air_temperature", "temperature_c"),
-        ("relative_humidity", "humidity_pct"),
-        ("air_pressure", "pressure_hpa"),
-    ],
-    "status": [("battery_voltage", "battery_mv")],
-}
 
 
 # -- the field's readings as integration messages ---------------------------------------------

@@ -12,20 +12,10 @@ import frost_sta_client as fsc
 import pytest
 from lorafield_gateway.fleet import load_fleet
 from lorafield_tools.cli import main
+from sta_helpers import QUANTITY_FIELDS
 
 # frost-sta-client's furl calls a deprecated API on every request
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:furl")
-
-QUANTITY_FIELDS = {  # reading kind -> (quantity, data field); the README's mapping table
-    "parking": [("occupancy", "occupied")],
-    "water_level": [("water_alarm", "alarm")],
-    "temperature": [
-        ("air_temperature", "temperature_c"),
-        ("relative_humidity", "humidity_pct"),
-        ("air_pressure", "pressure_hpa"),
-    ],
-    "status": [("battery_voltage", "battery_mv")],
-}
 
 
 def cli(capsys, *argv):

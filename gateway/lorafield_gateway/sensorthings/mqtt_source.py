@@ -196,21 +196,8 @@ def chirpstack_uplink(payload, now_us=None):
     received = _time(when, now_us, eui)
     radio = None
     if best is not None:
-        rx, rssi, snr = best
-        gateway = rx.get("gatewayId")
-        radio = {
-            "rssi_dbm": rssi,
-            "snr_db": snr,
-            "gateway_id": gateway.lower() if isinstance(gateway, str) else None,
-        }
-    reading = {
-        "dev_eui": eui,
-        "time_us": received,
-        "kind": kind,
-        "data": data,
-        "fcnt": _int(message.get("fCnt")),
-    }
-    return reading, radio
+        radio = _radio(best, best[0].get("gatewayId"))
+    return _reading(eui, received, kind, data, message.get("fCnt")), radio
 
 
 def ttn_uplink(payload, now_us=None):
@@ -226,22 +213,22 @@ def ttn_uplink(payload, now_us=None):
     best = _best(up.get("rx_metadata"), "snr", ("rssi", "channel_rssi"))
     radio = None
     if best is not None:
-        rx, rssi, snr = best
-        gw = rx.get("gateway_ids") if isinstance(rx.get("gateway_ids"), dict) else {}
-        gateway = gw.get("eui") or gw.get("gateway_id")
-        radio = {
-            "rssi_dbm": rssi,
-            "snr_db": snr,
-            "gateway_id": gateway.lower() if isinstance(gateway, str) else None,
-        }
-    reading = {
-        "dev_eui": eui,
-        "time_us": received,
-        "kind": kind,
-        "data": data,
-        "fcnt": _int(up.get("f_cnt")),
+        gw = best[0].get("gateway_ids") if isinstance(best[0].get("gateway_ids"), dict) else {}
+        radio = _radio(best, gw.get("eui") or gw.get("gateway_id"))
+    return _reading(eui, received, kind, data, up.get("f_cnt")), radio
+
+
+def _radio(best, gateway):
+    _rx, rssi, snr = best
+    return {
+        "rssi_dbm": rssi,
+        "snr_db": snr,
+        "gateway_id": gateway.lower() if isinstance(gateway, str) else None,
     }
-    return reading, radio
+
+
+def _reading(eui, received, kind, data, fcnt):
+    return {"dev_eui": eui, "time_us": received, "kind": kind, "data": data, "fcnt": _int(fcnt)}
 
 
 def _time(text, now_us, eui):
