@@ -79,18 +79,21 @@ def test_default_channels_share_one_subband(eu):
     assert len({eu.subband(f) for f in eu.default_channels}) == 1
 
 
-def test_ch_mask(eu):
-    defined = 0b111_11111  # 3 default + 5 CFList channels
-    assert eu.apply_ch_mask(0b111, 0b101, 0, defined) == 0b101
-    assert eu.apply_ch_mask(0b111, 1 << 9, 0, defined) == -1  # undefined channel
-    assert eu.apply_ch_mask(0b111, 0, 0, defined) == -1  # all off
-    assert eu.apply_ch_mask(0b1, 0x1234, 6, defined) == defined  # all defined on
-    assert eu.apply_ch_mask(0b111, 0b1, 5, defined) == -1  # RFU ChMaskCntl
+def test_ch_mask():
+    # Dynamic plans' LinkADRReq mask (RP002 2.4.5), as the node's receive path applies it.
+    from lorafield_node.macrx import _dynamic_mask
+
+    defined = 0b1111
+    assert _dynamic_mask(0b101, 0, defined) == 0b101
+    assert _dynamic_mask(1 << 9, 0, defined) == -1  # undefined channel
+    assert _dynamic_mask(0x1234, 6, defined) == defined  # all defined on
+    assert _dynamic_mask(0b1, 5, defined) == -1  # RFU ChMaskCntl
+    assert not rg.region("EU868").mask_usable(0, 0)  # all off
 
 
 def test_unknown_region():
     with pytest.raises(ValueError, match="unsupported region"):
-        rg.region("US915")
+        rg.region("CN470")
 
 
 def test_fresh_objects_share_no_mutable_state():

@@ -1,4 +1,4 @@
-"""LoRaWAN 1.0.4 Class A end-device MAC (EU868 tables from ``region``; others plug in there).
+"""LoRaWAN 1.0.4 Class A end-device MAC (the tables of RP002-1.0.4 from ``region``).
 
 One ``Mac`` per boot, built from the board: it mounts the persistent ``Session`` (DevNonce,
 session keys and settings, FCntUp reservation), builds the SX127x driver unless handed a radio,
@@ -31,7 +31,6 @@ from .aes import new_aes
 from .airtime import symbol_us
 from .dutycycle import DutyCycle
 from .phy import SessionCrypto, build_data_into
-from .region import eu868
 from .session import Session
 
 # Constants of phy, region and session, folded into the bytecode here (a name imported from
@@ -42,9 +41,9 @@ _CONFIRMED_UP = const(4)  # phy.CONFIRMED_UP
 _FCTRL_ADR = const(0x80)  # phy.FCTRL_ADR
 _FCTRL_ADR_ACK_REQ = const(0x40)  # phy.FCTRL_ADR_ACK_REQ
 _FCTRL_ACK = const(0x20)  # phy.FCTRL_ACK
-_FSK = const(0)  # region.FSK
 _ABP = const(2)  # session.ABP
-_MAX_CHANNELS = const(16)  # session.MAX_CHANNELS
+_FPORT_MAC = const(0)  # FPort of a frame whose FRMPayload is MAC commands (1.0.4 4.3.2)
+_FOPTS_MAX = const(15)
 
 _MIN_RX_SYMBOLS = const(6)  # symbols a window must last to detect a preamble (Semtech AN1200.24)
 _RX_CR = const(5)
@@ -164,7 +163,11 @@ class Mac:
     ):
         self._board = board
         self._clock = board.clock()
-        self.region = region if region is not None else eu868()
+        if region is None:
+            from .region import region as by_name
+
+            region = by_name("EU868")
+        self.region = region
         if radio is None:
             from .sx127x import SX127x
 
@@ -197,7 +200,7 @@ class Mac:
         # Preallocated: the uplink frame, FOpts, the candidate channel list.
         self._tx = bytearray(256)
         self._fopts = bytearray(15)
-        self._cands = [0] * _MAX_CHANNELS
+        self._cands = [0] * self.region.max_channels
         self._once = []  # encoded MAC answers/requests sent in the next uplink only
         self._sticky = []  # encoded sticky answers, repeated until a downlink arrives
         self._once_sent = 0
@@ -224,8 +227,8 @@ class Mac:
 
     def set_dr(self, dr):
         """Data rate for the next uplinks (ADR may change it again)."""
-        if not self.region.valid_dr(dr) or self.region.dr_sf[dr] == _FSK:
-            raise MacError("data rate not usable by a LoRa radio in this region")
+        if not self.region.uplink_dr(dr, self.session.uplink_dwell):
+            raise MacError("data rate not usable for LoRa uplinks in this region")
         self.session.dr = dr
         self.session.save()
 
@@ -277,8 +280,9 @@ class Mac:
         self.duty.max_dcycle = s.max_dcycle
 
     def join_dr(self):
-        """The data rate join() uses when given none: the fastest default one and, in turn,
-        each slower one, alternately, indexed by the persisted DevNonce (``macjoin.join_dr``)."""
+        """The data rate join() uses when given none (``macjoin.join_channels``: EU868 the
+        fastest default one and, in turn, each slower one, alternately; US915 DR0 in each
+        sub-band in turn, then DR4), indexed by the persisted DevNonce."""
         from .macjoin import join_dr  # only a joining boot loads macjoin.py and join.py
 
         return join_dr(self)
@@ -336,7 +340,8 @@ class Mac:
         return self._ack_pending or self._fpending
 
     def flush(self):
-        """Send an empty uplink (no FPort; FOpts with any MAC answers) when ``owes_uplink``,
+        """Send an empty uplink (no FPort; FOpts with any MAC answers) when ``owes_uplink``
+        (an FPort 0 frame of MAC answers when they are longer than FOpts holds),
         so a confirmed downlink is acknowledged, or pending downlinks fetched, now rather than
         with the next application uplink; TxResult, or None when nothing is owed.
 
@@ -344,6 +349,8 @@ class Mac:
         carries it); the MAC cannot know whether the application will send again soon, so
         it does not do this by itself: an application that may sleep for long calls it
         before sleeping (the app framework does). Raises like send()."""
+        if self._owed_len() > _FOPTS_MAX:
+            return self._send(_FPORT_MAC, b"", False)
         if not self.owes_uplink:
             return None
         return self._send(None, b"", False)
@@ -355,12 +362,23 @@ class Mac:
         r = self.region
         self._adr_backoff()
         dr = s.dr
-        app_max = r.max_app_payload[dr]
+        dwell = s.uplink_dwell
+        app_max = r.max_payload(dr, 0, dwell)
         if len(payload) > app_max:
             raise PayloadTooLarge(len(payload), app_max, dr)
-        nfo = self._build_fopts()
-        if len(payload) > r.max_payload(dr, nfo):
-            nfo = 0  # MAC answers wait for a smaller uplink rather than lose the payload
+        if fport and self._owed_len() > _FOPTS_MAX:
+            # 1.0.4 section 5: answers that do not fit FOpts go in a frame of their own
+            # (FPort 0) first; then the application's frame, when a channel is free.
+            self._send(_FPORT_MAC, b"", False)
+            result = self._send(fport, payload, confirmed)
+            return result
+        if fport == _FPORT_MAC:
+            nfo = 0
+            payload = self._take_mac_payload(r.max_payload(dr, 0, dwell))
+        else:
+            nfo = self._build_fopts()
+            if len(payload) > r.max_payload(dr, nfo, dwell):
+                nfo = 0  # MAC answers wait for a smaller uplink rather than lose the payload
         ch = self._pick_channel(dr)
         fctrl = 0
         if s.adr:
@@ -412,8 +430,9 @@ class Mac:
         r = self.region
         tx_end = self._send_frame(n, s.ch_freq[ch], dr, s.tx_power)
         d1 = s.rx1_delay * 1000000
-        rx1_dr = r.rx1_dr(dr, s.rx1_dr_offset)
-        got = self._window(tx_end, d1, s.ch_dl[ch], rx1_dr)
+        rx1_dr = r.rx1_dr(dr, s.rx1_dr_offset, s.downlink_dwell)
+        rx1_freq = r.rx1_frequency(ch, s.ch_freq[ch], s.ch_dl[ch])
+        got = self._window(tx_end, d1, rx1_freq, rx1_dr)
         if got and self._receive(got, 1, result):
             return True
         got = self._window(tx_end, d1 + 1000000, s.rx2_freq, s.rx2_dr)
@@ -432,19 +451,46 @@ class Mac:
             unload("lorafield_node." + name)
         return ok
 
+    def _owed_len(self):
+        n = 0
+        for cmd in self._once:
+            n += len(cmd)
+        for cmd in self._sticky:
+            n += len(cmd)
+        return n
+
+    def _take_mac_payload(self, room):
+        """The owed answers as an FPort 0 FRMPayload (as many as ``room`` bytes hold); the
+        one-time ones leave the queue, the sticky ones stay until a downlink comes."""
+        out = bytearray()
+        sent = 0
+        for cmd in self._once:
+            if len(out) + len(cmd) > room:
+                break
+            out += cmd
+            sent += 1
+        for cmd in self._sticky:
+            if len(out) + len(cmd) > room:
+                break
+            out += cmd
+        if sent:
+            self._once = self._once[sent:]
+            self._answers_dirty = True
+        return bytes(out)
+
     def _build_fopts(self):
         """Copy queued MAC answers that fit into the FOpts buffer; returns their length."""
         p = 0
         buf = self._fopts
         self._once_sent = 0
         for cmd in self._once:
-            if p + len(cmd) > 15:
+            if p + len(cmd) > _FOPTS_MAX:
                 break
             buf[p : p + len(cmd)] = cmd
             p += len(cmd)
             self._once_sent += 1
         for cmd in self._sticky:
-            if p + len(cmd) > 15:
+            if p + len(cmd) > _FOPTS_MAX:
                 break
             buf[p : p + len(cmd)] = cmd
             p += len(cmd)
@@ -479,8 +525,9 @@ class Mac:
         s = self.session
         count = 0
         best = -1
-        for i in range(_MAX_CHANNELS):
-            if not (s.ch_mask >> i) & 1 or not s.ch_freq[i]:
+        mask = s.ch_mask
+        for i in range(len(s.ch_freq)):
+            if not (mask >> i) & 1 or not s.ch_freq[i]:
                 continue
             rng = s.ch_drange[i]
             if not (rng & 0x0F) <= dr <= (rng >> 4):
@@ -516,7 +563,7 @@ class Mac:
         radio = self.radio
         radio.set_frequency(freq)
         radio.set_modulation(sf, bw, _RX_CR, True, _PREAMBLE)
-        radio.set_tx_power(r.tx_power_dbm(tx_power) - self.antenna_gain_db)
+        radio.set_tx_power(r.tx_power_dbm(tx_power, self.session.max_eirp) - self.antenna_gain_db)
         tx_end = radio.transmit(memoryview(self._tx)[:n])
         self._tx_end_us = tx_end
         radio.sleep()
@@ -547,7 +594,7 @@ class Mac:
     def _window(self, tx_end, delay_us, freq, dr):
         """Open one receive window; the frame length (in radio.rx_buffer) or 0."""
         r = self.region
-        if dr < 0 or not r.valid_dr(dr) or r.dr_sf[dr] == _FSK:
+        if dr < 0 or not r.lora_dr(dr):
             return 0
         margin, symbols = self.rx_timing(delay_us, dr)
         clock = self._clock

@@ -11,8 +11,7 @@ from . import maccmd as mc
 from .mac import Downlink
 from .phy import CONFIRMED_DOWN, UNCONFIRMED_DOWN, FrameError
 from .phyrx import check_mic, decrypt_payload, fcnt32_from16, parse_data
-from .region import DR_KEEP, FSK, TX_POWER_KEEP
-from .session import MAX_CHANNELS
+from .region import DR_KEEP, MAX_EIRP_TABLE, TX_POWER_KEEP
 
 
 def receive(mac, length, window, result):
@@ -109,39 +108,76 @@ def _answer(mac, cid, fields):
 
 
 def _link_adr(mac, block):
-    """A contiguous block of LinkADRReq (1.0.4 5.3): masks applied in order, DR, power
-    and NbTrans from the last; all or nothing; one LinkADRAns per request."""
+    """A contiguous block of LinkADRReq (1.0.4 5.3): masks applied in order and checked once
+    (RP002: US915 ChMaskCntl blocks), DR, power and NbTrans from the last; all or nothing; one
+    LinkADRAns per request. With ADR off (the device's ADR bit unset) only the channel mask
+    and NbTrans are taken: DR and TX power stay as they are and are what the ACK bits check.
+    NbTrans 0 means the default, 1 (1.0.4 5.3)."""
     s = mac.session
     r = mac.region
     defined = s.defined_mask()
     mask = s.ch_mask
     ch_ok = True
     for _, f in block:
-        new = r.apply_ch_mask(mask, f[2], f[3], defined)
+        new = _fixed_mask(mask, f[2], f[3]) if r.fixed else _dynamic_mask(f[2], f[3], defined)
         if new < 0:
             ch_ok = False
         else:
             mask = new
     dr, power, _, _, nb = block[-1][1]
-    if dr == DR_KEEP:
+    if dr == DR_KEEP or not s.adr:
         dr = s.dr
-    dr_ok = r.valid_dr(dr) and r.dr_sf[dr] != FSK and _dr_on_mask(s, dr, mask)
-    if power == TX_POWER_KEEP:
+    if power == TX_POWER_KEEP or not s.adr:
         power = s.tx_power
+    ch_ok = ch_ok and r.mask_usable(mask, dr)
+    dr_ok = r.uplink_dr(dr, s.uplink_dwell) and _dr_on_mask(s, dr, mask)
     power_ok = r.tx_power_dbm(power) >= 0
     if ch_ok and dr_ok and power_ok:
         s.ch_mask = mask
         s.dr = dr
         s.tx_power = power
-        if nb:  # NbTrans 0: keep the current value
-            s.nb_trans = nb
+        s.nb_trans = nb or 1
         s.save()
     for _ in block:
         _answer(mac, mc.LINK_ADR, (power_ok, dr_ok, ch_ok))
 
 
+def _dynamic_mask(ch_mask, ch_mask_cntl, defined):
+    """Dynamic plans (RP002 2.4.5 and alike): ChMaskCntl 0 applies ChMask to channels 0..15,
+    6 turns on every defined channel, anything else is RFU; a mask that enables an undefined
+    channel is rejected."""
+    if ch_mask_cntl == 0:
+        return -1 if ch_mask & ~defined else ch_mask
+    if ch_mask_cntl == 6:
+        return defined
+    return -1
+
+
+def _fixed_mask(enabled, ch_mask, ch_mask_cntl):
+    """US915/AU915 (RP002 2.5.5 / 2.7.5), one request of a block: ChMaskCntl 0..3 set
+    channels 16c..16c+15, 4 channels 64..71; 5 enables sub-bands: bit k of ChMask's low byte
+    turns the 8 channels of sub-band k+1 and 500 kHz channel 64+k on, a clear bit turns them
+    off (high byte RFU); 6 turns every 125 kHz channel on and 7 every one off, ChMask then
+    setting 64..71. The block's result is checked once (``Region.mask_usable``)."""
+    if ch_mask_cntl <= 3:
+        shift = 16 * ch_mask_cntl
+        return (enabled & ~(0xFFFF << shift)) | (ch_mask << shift)
+    if ch_mask_cntl == 4:
+        return (enabled & ((1 << 64) - 1)) | ((ch_mask & 0xFF) << 64)
+    if ch_mask_cntl == 5:
+        if ch_mask & 0xFF00:
+            return -1
+        m = 0
+        for k in range(8):
+            if (ch_mask >> k) & 1:
+                m |= (0xFF << (8 * k)) | (1 << (64 + k))
+        return m
+    wide = (ch_mask & 0xFF) << 64
+    return ((1 << 64) - 1) | wide if ch_mask_cntl == 6 else wide
+
+
 def _dr_on_mask(s, dr, mask):
-    for i in range(MAX_CHANNELS):
+    for i in range(len(s.ch_freq)):
         rng = s.ch_drange[i]
         if (mask >> i) & 1 and s.ch_freq[i] and (rng & 0x0F) <= dr <= (rng >> 4):
             return True
@@ -161,9 +197,9 @@ def _command(mac, cid, f, result):
         s.save()
         _answer(mac, mc.DUTY_CYCLE, ())
     elif cid == mc.RX_PARAM_SETUP:
-        off_ok = r.rx1_dr(0, f[0]) >= 0
-        dr_ok = r.valid_dr(f[1]) and r.dr_sf[f[1]] != FSK
-        fr_ok = r.valid_frequency(f[2])
+        off_ok = r.rx1_dr(s.dr, f[0], s.downlink_dwell) >= 0
+        dr_ok = r.lora_dr(f[1])
+        fr_ok = r.valid_rx_frequency(f[2])
         if off_ok and dr_ok and fr_ok:
             s.rx1_dr_offset, s.rx2_dr, s.rx2_freq = f
             s.save()
@@ -179,20 +215,32 @@ def _command(mac, cid, f, result):
         s.save()
         _answer(mac, mc.RX_TIMING_SETUP, ())
     elif cid == mc.DL_CHANNEL:
+        if r.fixed:
+            return  # not defined for fixed channel plans (RP002 2.5.8, 2.7.8): no answer
         idx, freq = f
-        exists = idx < MAX_CHANNELS and s.ch_freq[idx] != 0
+        exists = idx < len(s.ch_freq) and s.ch_freq[idx] != 0
         fr_ok = r.valid_frequency(freq)
         if exists and fr_ok:
             s.ch_dl[idx] = freq
             s.save()
         _answer(mac, mc.DL_CHANNEL, (exists, fr_ok))
-    # TxParamSetupReq is not implemented in EU868 (RP002 2.4.9): no answer, as specified.
+    elif cid == mc.TX_PARAM_SETUP and r.tx_param_setup:
+        # Only where the region implements it (AS923, AU915); elsewhere (EU868 2.4.9, US915
+        # 2.5.9, IN865, KR920) the command is ignored and not answered, as RP002 specifies.
+        s.downlink_dwell, s.uplink_dwell = f[0], f[1]
+        s.max_eirp = MAX_EIRP_TABLE[f[2]]
+        if s.uplink_dwell and not r.uplink_dr(s.dr, True):
+            s.dr = r.dwell_dr_min  # the current rate is not allowed with dwell time on
+        s.save()
+        _answer(mac, mc.TX_PARAM_SETUP, ())
 
 
 def _new_channel(mac, idx, freq, min_dr, max_dr):
     s = mac.session
     r = mac.region
-    if idx < len(r.default_channels) or idx >= MAX_CHANNELS:
+    if r.fixed:
+        return  # fixed channel plans have no NewChannelReq (RP002 2.5.8, 2.7.8): no answer
+    if idx < len(r.default_channels) or idx >= len(s.ch_freq):
         _answer(mac, mc.NEW_CHANNEL, (False, False))  # default channels are fixed
         return
     if freq == 0:  # deletes the channel (RP002 2.4.8)

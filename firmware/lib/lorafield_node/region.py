@@ -1,8 +1,11 @@
-"""Regional parameters (LoRaWAN RP002-1.0.4), one ``Region`` object per plan.
+"""Regional parameters (LoRaWAN RP002-1.0.4): the table interface every region fills.
 
-All tables are immutable tuples/bytes; ``region("EU868")`` builds a fresh object so nothing
-lives in module state. A plan with a fixed channel grid (US915) is another constructor that fills
-the same attributes and overrides the few methods whose rules differ (channel masks).
+``region("US915", sub_bands=(2,))`` imports the one module that holds the named region's
+tables (``region_eu868``, ``region_us915``, ``region_au915``, ``region_as923``,
+``region_in865``, ``region_kr920``) and builds a fresh object, so a device loads only its own
+region and nothing lives in module state. ``Region`` here is the dynamic channel plan (up to 16
+channels defined by the default list, the CFList and NewChannelReq: EU868, AS923, IN865,
+KR920); ``region_fixed.FixedRegion`` is the fixed 64 + 8 channel grid of US915 and AU915.
 Frequencies are in Hz (they fit MicroPython's small ints), times in seconds, power in dBm.
 """
 
@@ -15,6 +18,7 @@ except ImportError:  # CPython
 
 
 FSK = const(0)  # ``sf`` of a data rate that is not LoRa (EU868 DR7: FSK 50 kbit/s)
+RFU = const(255)  # ``sf`` of a data rate a region leaves undefined (US915 DR5..7, LR-FHSS)
 TX_POWER_KEEP = const(15)  # LinkADRReq TXPower 0xF: keep the current power (1.0.4 5.3)
 DR_KEEP = const(15)  # LinkADRReq DataRate 0xF: keep the current data rate
 
@@ -26,82 +30,50 @@ JOIN_ACCEPT_DELAY2 = const(6)
 ADR_ACK_LIMIT = const(64)
 ADR_ACK_DELAY = const(32)
 
-# EU868, RP002-1.0.4 section 2.4.
-_EU_DR_SF = b"\x0c\x0b\x0a\x09\x08\x07\x07\x00"  # DR0..DR7 (2.4.3 table 14)
-_EU_DR_BW = (125000, 125000, 125000, 125000, 125000, 125000, 250000, 0)
-_EU_MAX_M = b"\x3b\x3b\x3b\x7b\xe6\xe6\xe6\xe6"  # MACPayload 59 59 59 123 230... (2.4.6)
-_EU_MAX_N = b"\x33\x33\x33\x73\xde\xde\xde\xde"  # FRMPayload 51 51 51 115 222...
-_EU_CHANNELS = (868100000, 868300000, 868500000)  # 2.4.2: default and join channels
-# Duty-cycle sub-bands (ETSI EN 300 220, as applied in RP002 2.4): (low Hz, high Hz, 1/duty).
-# The upper edge is exclusive so 868.0 MHz belongs to the 868.0-868.6 band.
-_EU_SUBBANDS = (
-    (863000000, 865000000, 1000),
-    (865000000, 868000000, 100),
-    (868000000, 868600000, 100),
-    (868700000, 869200000, 1000),
-    (869400000, 869650000, 10),
-    (869700000, 870000000, 100),
-)
+# TxParamSetupReq MaxEIRP field -> dBm (LoRaWAN 1.0.4 section 5.12 table 20).
+MAX_EIRP_TABLE = b"\x08\x0a\x0c\x0d\x0e\x10\x12\x14\x15\x18\x1a\x1b\x1d\x1e\x21\x24"
+
+NAMES = ("EU868", "US915", "AU915", "AS923-1", "AS923-2", "AS923-3", "AS923-4", "IN865", "KR920")
 
 
 class Region:
-    """One regional channel plan.
+    """One regional channel plan (the dynamic kind; see the module doc).
 
     Attributes: ``name``; ``freq_min``/``freq_max``; ``default_channels`` (Hz, DR range
-    ``default_dr_min..default_dr_max``, all 125 kHz); ``max_channels``; ``dr_sf``/``dr_bw``;
-    ``max_mac_payload``/``max_app_payload`` (M and N per DR); ``rx2_frequency``/``rx2_dr``;
-    ``rx1_dr_table`` (row = uplink DR, column = RX1DROffset); ``max_eirp`` and ``tx_power_step``;
-    ``subbands`` ((low, high, 1/duty-cycle) tuples); ``cflist_type``; ``sync_word``;
-    ``preamble``.
+    ``default_dr_min..default_dr_max``); ``max_channels``; ``fixed`` (False here);
+    ``dr_sf``/``dr_bw`` (``RFU`` sf: undefined); ``max_mac_payload``/``max_app_payload`` (M
+    and N per DR) and the same with uplink
+    dwell time on (``*_dwell``, None where the region has no dwell-time rule);
+    ``max_mac_payload_repeater`` (M where a repeater may relay the frame, where RP002 gives a
+    second table; the stack uses ``max_mac_payload``); ``rx2_frequency``/``rx2_dr``;
+    ``rx1_dr_table`` (row = uplink DR, column = RX1DROffset; ``rx1_dr_table_dwell`` with
+    downlink dwell time on); ``max_eirp``, ``tx_power_step`` and ``max_tx_power`` (TXPower
+    n = MaxEIRP - step * n dB, n = 0..max); ``subbands`` ((low, high, 1/duty-cycle), 1 = no
+    duty-cycle limit); ``cflist_type``; ``tx_param_setup`` (TxParamSetupReq implemented);
+    ``uplink_dwell``/``downlink_dwell`` (their defaults); ``dwell_dr_min`` (slowest DR allowed
+    with uplink dwell time on); ``sync_word``; ``preamble``.
     """
 
-    def __init__(
-        self,
-        name,
-        freq_min,
-        freq_max,
-        default_channels,
-        default_dr_min,
-        default_dr_max,
-        max_channels,
-        dr_sf,
-        dr_bw,
-        max_mac_payload,
-        max_app_payload,
-        rx2_frequency,
-        rx2_dr,
-        rx1_dr_table,
-        max_eirp,
-        tx_power_step,
-        max_tx_power,
-        default_tx_power,
-        subbands,
-        cflist_type,
-        sync_word=0x34,
-        preamble=8,
-    ):
-        self.name = name
-        self.freq_min = freq_min
-        self.freq_max = freq_max
-        self.default_channels = default_channels
-        self.default_dr_min = default_dr_min
-        self.default_dr_max = default_dr_max
-        self.max_channels = max_channels
-        self.dr_sf = dr_sf
-        self.dr_bw = dr_bw
-        self.max_mac_payload = max_mac_payload
-        self.max_app_payload = max_app_payload
-        self.rx2_frequency = rx2_frequency
-        self.rx2_dr = rx2_dr
-        self.rx1_dr_table = rx1_dr_table
-        self.max_eirp = max_eirp
-        self.tx_power_step = tx_power_step
-        self.max_tx_power = max_tx_power
-        self.default_tx_power = default_tx_power
-        self.subbands = subbands
-        self.cflist_type = cflist_type
-        self.sync_word = sync_word
-        self.preamble = preamble
+    # Defaults of the attributes most regions share; a region module's subclass sets the
+    # rest as class attributes (immutable tables: one copy, nothing per instance).
+    fixed = False
+    max_channels = 16
+    default_dr_min = 0
+    default_dr_max = 5
+    default_channels = ()
+    cflist_type = 0
+    tx_power_step = 2
+    default_tx_power = 0
+    max_mac_payload_dwell = None
+    max_app_payload_dwell = None
+    max_mac_payload_repeater = None
+    rx1_dr_table_dwell = None
+    tx_param_setup = False
+    uplink_dwell = False
+    downlink_dwell = False
+    dwell_dr_min = 0
+    sync_word = 0x34  # public-network LoRa sync word on SX127x
+    preamble = 8
 
     # -- data rates -------------------------------------------------------------------------
 
@@ -109,7 +81,17 @@ class Region:
         return len(self.dr_sf)
 
     def valid_dr(self, dr):
-        return 0 <= dr < len(self.dr_sf)
+        return 0 <= dr < len(self.dr_sf) and self.dr_sf[dr] != RFU
+
+    def lora_dr(self, dr):
+        """True for a defined LoRa data rate (what an SX127x can send and receive)."""
+        return self.valid_dr(dr) and self.dr_sf[dr] != FSK
+
+    def uplink_dr(self, dr, dwell=False):
+        """True when an uplink may use ``dr`` (with uplink dwell time on or off)."""
+        if not self.lora_dr(dr) or dr > self.max_uplink_dr:
+            return False
+        return not dwell or dr >= self.dwell_dr_min
 
     def dr_params(self, dr):
         """(SF, bandwidth Hz) of data rate ``dr``; SF is FSK (0) for a non-LoRa rate."""
@@ -118,39 +100,61 @@ class Region:
         return self.dr_sf[dr], self.dr_bw[dr]
 
     def dr_of(self, sf, bw):
-        """The data rate with this SF and bandwidth, or -1."""
+        """The data rate with this SF and bandwidth, or -1 (the lowest one where uplink and
+        downlink rates share a setting, as US915 DR4 and DR12 do: the uplink one; a
+        downlink's DR is the RX1/RX2 rule's, never looked up)."""
         for dr in range(len(self.dr_sf)):
             if self.dr_sf[dr] == sf and self.dr_bw[dr] == bw:
                 return dr
         return -1
 
-    def max_payload(self, dr, fopts_len=0):
-        """Max FRMPayload bytes at ``dr`` with ``fopts_len`` bytes of FOpts (M - 8 - FOpts)."""
+    def payload_table(self, dwell=False):
+        """The M table (max MACPayload per DR) for uplink dwell time on or off."""
+        if dwell and self.max_mac_payload_dwell is not None:
+            return self.max_mac_payload_dwell
+        return self.max_mac_payload
+
+    def max_payload(self, dr, fopts_len=0, dwell=False):
+        """Max FRMPayload bytes at ``dr`` with ``fopts_len`` bytes of FOpts (M - 8 - FOpts);
+        negative where the DR is not allowed (dwell time on, DR0/1 in AS923)."""
         if not self.valid_dr(dr):
             raise ValueError("data rate not defined in this region")
-        return self.max_mac_payload[dr] - 8 - fopts_len
-
-    def rx1_dr(self, up_dr, offset):
-        """RX1 data rate for an uplink at ``up_dr`` with RX1DROffset ``offset``; -1 if invalid."""
-        if not (0 <= up_dr < len(self.rx1_dr_table)):
+        m = self.payload_table(dwell)[dr]
+        if m == 0:
             return -1
-        row = self.rx1_dr_table[up_dr]
+        return m - 8 - fopts_len
+
+    def rx1_dr(self, up_dr, offset, dwell=False):
+        """RX1 data rate for an uplink at ``up_dr`` with RX1DROffset ``offset`` (downlink
+        dwell time on or off); -1 if invalid."""
+        table = self.rx1_dr_table
+        if dwell and self.rx1_dr_table_dwell is not None:
+            table = self.rx1_dr_table_dwell
+        if not (0 <= up_dr < len(table)):
+            return -1
+        row = table[up_dr]
         if not 0 <= offset < len(row):
             return -1
         return row[offset]
 
     # -- power ------------------------------------------------------------------------------
 
-    def tx_power_dbm(self, tx_power):
-        """EIRP in dBm of TXPower index ``tx_power``; -1 if the region does not define it."""
+    def tx_power_dbm(self, tx_power, max_eirp=-1):
+        """EIRP in dBm of TXPower index ``tx_power`` (``max_eirp``: a TxParamSetupReq's
+        limit, -1 for the region's); -1 if the region does not define the index."""
         if not 0 <= tx_power <= self.max_tx_power:
             return -1
-        return self.max_eirp - self.tx_power_step * tx_power
+        top = self.max_eirp if max_eirp < 0 else max_eirp
+        return top - self.tx_power_step * tx_power
 
     # -- frequencies and duty cycle ---------------------------------------------------------
 
     def valid_frequency(self, f):
         return self.freq_min <= f <= self.freq_max and f % 100 == 0
+
+    def valid_rx_frequency(self, f):
+        """A frequency RXParamSetupReq or DlChannelReq may set for receiving."""
+        return self.valid_frequency(f)
 
     def subband(self, f):
         """Index into ``subbands`` for a frequency, or -1 where transmitting is not allowed."""
@@ -162,61 +166,71 @@ class Region:
 
     def off_time_factor(self, f):
         """After ``t`` s of airtime on ``f`` the sub-band stays silent ``t * factor`` s
-        (1/duty - 1: 99 for 1 %). -1 where transmitting is not allowed."""
+        (1/duty - 1: 99 for 1 %, 0 without a duty-cycle limit). -1 where transmitting is not
+        allowed."""
         i = self.subband(f)
         if i < 0:
             return -1
         return self.subbands[i][2] - 1
 
-    # -- channel masks ----------------------------------------------------------------------
+    # -- channels ---------------------------------------------------------------------------
 
-    def apply_ch_mask(self, enabled, ch_mask, ch_mask_cntl, defined):
-        """New enabled-channel bit mask after LinkADRReq, or -1 to reject it (RP002 2.4.5).
+    _only = 0  # restrict(): the channels a fresh session enables (0: the region's default)
 
-        ``enabled`` and ``defined`` are bit masks over channel indices 0..15 (``defined``: the
-        channels that have a frequency). EU868: ChMaskCntl 0 applies ChMask to channels 0..15,
-        6 turns on every defined channel, anything else is RFU and rejected; a mask that enables
-        an undefined channel or disables all channels is rejected.
-        """
-        if ch_mask_cntl == 0:
-            if ch_mask & ~defined or ch_mask == 0:
-                return -1
-            return ch_mask
-        if ch_mask_cntl == 6:
-            return defined
-        return -1
+    def restrict(self, sub_bands, channels):
+        """Enable only these default channels in a fresh session (``region()``'s options)."""
+        if sub_bands:
+            raise ValueError("sub-bands exist only in US915 and AU915")
+        m = 0
+        for c in channels:
+            if not 0 <= c < len(self.default_channels):
+                raise ValueError("channel %d is not a default channel of %s" % (c, self.name))
+            m |= 1 << c
+        self._only = m
+
+    def default_mask(self):
+        """Enabled-channel bit mask of a fresh session: the default channels."""
+        return self._only or (1 << len(self.default_channels)) - 1
+
+    def mask_usable(self, mask, dr):
+        """A channel mask (after LinkADRReq or a CFList) leaves some channel on."""
+        return mask != 0
+
+    def rx1_frequency(self, ch, up_freq, dl_freq):
+        """RX1 frequency after an uplink on channel ``ch``: the channel's downlink frequency
+        (DlChannelReq may have moved it from ``up_freq``)."""
+        return dl_freq
+
+
+def minus8(table):
+    """The N table (max FRMPayload) of an M table: N = M - 8 (FHDR without FOpts, FPort)."""
+    return bytes(m - 8 if m >= 8 else 0 for m in table)
+
+
+def region(name, sub_bands=None, channels=None):
+    """The plan called ``name`` (one of ``NAMES``; "AS923" means AS923-1).
+
+    ``sub_bands`` (fixed plans: sub-bands 1..8 to enable, e.g. (2,) for FSB2) and ``channels``
+    (any plan: the only channel indices to enable, e.g. (8,) for a single-channel gateway on
+    903.9 MHz) restrict the channels a fresh session starts with."""
+    if name == "EU868":
+        from .region_eu868 import make
+    elif name in ("US915", "AU915"):
+        from .region_fixed import make
+    elif name.startswith("AS923"):
+        from .region_as923 import make
+    elif name == "IN865":
+        from .region_in865 import make
+    elif name == "KR920":
+        from .region_kr920 import make
+    else:
+        raise ValueError("unsupported region")
+    r = make(name)
+    if sub_bands or channels:
+        r.restrict(sub_bands, channels)
+    return r
 
 
 def eu868():
-    return Region(
-        "EU868",
-        freq_min=863000000,
-        freq_max=870000000,
-        default_channels=_EU_CHANNELS,
-        default_dr_min=0,
-        default_dr_max=5,
-        max_channels=16,
-        dr_sf=_EU_DR_SF,
-        dr_bw=_EU_DR_BW,
-        max_mac_payload=_EU_MAX_M,
-        max_app_payload=_EU_MAX_N,
-        rx2_frequency=869525000,
-        rx2_dr=0,
-        # RP002 2.4.7: RX1 DR = max(uplink DR - RX1DROffset, 0), offsets 0..5.
-        rx1_dr_table=tuple(tuple(max(up - off, 0) for off in range(6)) for up in range(8)),
-        max_eirp=16,  # RP002 2.4.3 table 15: TXPower n = MaxEIRP - 2n dB, n = 0..7
-        tx_power_step=2,
-        max_tx_power=7,
-        default_tx_power=0,
-        subbands=_EU_SUBBANDS,
-        cflist_type=0,
-        sync_word=0x34,  # public-network LoRa sync word on SX127x
-        preamble=8,
-    )
-
-
-def region(name):
-    """The plan called ``name`` (only "EU868" so far)."""
-    if name == "EU868":
-        return eu868()
-    raise ValueError("unsupported region")
+    """EU868 (the host's default; ``region("EU868")``)."""
+    return region("EU868")

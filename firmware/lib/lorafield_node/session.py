@@ -10,6 +10,10 @@ Records (one Store key each; every write is one small appended record):
   NbTrans, MaxDutyCycle, ADR on/off). Rewritten only when one of them changes.
 * ``"ch"``:  channel plan: enabled mask u16, then per channel 0..15 uplink frequency,
   downlink (RX1) frequency (both u24 in 100 Hz) and DR range (min | max << 4).
+  A fixed-grid region (US915, AU915) stores only its 72-bit enabled mask instead, as ``"cm"``
+  (9 bytes LE): the grid itself is the region's.
+* ``"tp"``:  TxParamSetupReq's settings (regions that have it): uplink dwell, downlink dwell
+  (0/1), MaxEIRP dBm; absent = the region's defaults.
 * ``"fu"``:  generation u16 and a FCntUp *reservation* u32: every counter below it may have
   been used. Before sending counter f >= reservation the device stores f + N first, so the
   flash is written once per N uplinks and any boot (power cut, watchdog, deep sleep) resumes
@@ -79,24 +83,42 @@ class Session:
         self.nb_trans = 1
         self.max_dcycle = 0
         self.adr = True
-        self.ch_freq = [0] * MAX_CHANNELS
-        self.ch_dl = [0] * MAX_CHANNELS
-        self.ch_drange = [0] * MAX_CHANNELS
+        self.uplink_dwell = r.uplink_dwell
+        self.downlink_dwell = r.downlink_dwell
+        self.max_eirp = -1  # TxParamSetupReq's MaxEIRP in dBm; -1: the region's
         self.ch_mask = 0
+        if r.fixed:  # the grid is the region's: read-only views, not 3 x 72 list entries
+            from .region_fixed import Grid
+
+            self.ch_freq = Grid(r, 0)
+            self.ch_dl = Grid(r, 1)
+            self.ch_drange = Grid(r, 2)
+        else:
+            self.ch_freq = [0] * MAX_CHANNELS
+            self.ch_dl = [0] * MAX_CHANNELS
+            self.ch_drange = [0] * MAX_CHANNELS
         self.default_channels()
 
     def default_channels(self):
-        """Define and enable the region's default channels (others keep their definition)."""
+        """Define the region's default channels and enable the default mask (other defined
+        channels keep their definition and are switched off: 1.0.4 ADR backoff, RP002 2.x)."""
         r = self._region
+        if r.fixed:
+            self.ch_mask = r.default_mask()
+            return
+        on = r.default_mask()
         for i in range(len(r.default_channels)):
             self.ch_freq[i] = r.default_channels[i]
             self.ch_dl[i] = r.default_channels[i]
             self.ch_drange[i] = r.default_dr_min | (r.default_dr_max << 4)
-            self.ch_mask |= 1 << i
+            if (on >> i) & 1:
+                self.ch_mask |= 1 << i
+            else:
+                self.ch_mask &= ~(1 << i)
 
     def defined_mask(self):
         m = 0
-        for i in range(MAX_CHANNELS):
+        for i in range(len(self.ch_freq)):
             if self.ch_freq[i]:
                 m |= 1 << i
         return m
@@ -114,7 +136,17 @@ class Session:
         self.rx1_dr_offset, self.rx2_dr, self.rx2_freq, self.rx1_delay = f[6], f[7], f[8], f[9]
         self.dr, self.tx_power, self.nb_trans, self.max_dcycle = f[10], f[11], f[12], f[13]
         self.adr = bool(f[14])
-        ch = self._store.get("ch")
+        tp = self._store.get("tp")
+        if tp is not None and len(tp) == 3:
+            self.uplink_dwell, self.downlink_dwell = tp[0] == 1, tp[1] == 1
+            self.max_eirp = -1 if tp[2] == 0xFF else tp[2]
+        if self._region.fixed:
+            cm = self._store.get("cm")
+            if cm is not None and len(cm) == 9:
+                self.ch_mask = int.from_bytes(cm, "little")
+            ch = None
+        else:
+            ch = self._store.get("ch")
         if ch is not None and len(ch) == 2 + 7 * MAX_CHANNELS:
             self.ch_mask = ch[0] | (ch[1] << 8)
             for i in range(MAX_CHANNELS):
@@ -191,6 +223,14 @@ class Session:
             1 if self.adr else 0,
         )
         self._put("ses", raw)
+        if self._region.tx_param_setup:
+            up = 1 if self.uplink_dwell else 0
+            tp = bytes((up, 1 if self.downlink_dwell else 0, self.max_eirp & 0xFF))
+            if self.max_eirp >= 0 or self._store.get("tp") is not None:
+                self._put("tp", tp)
+        if self._region.fixed:
+            self._put("cm", self.ch_mask.to_bytes(9, "little"))
+            return
         ch = bytearray(2 + 7 * MAX_CHANNELS)
         ch[0] = self.ch_mask & 0xFF
         ch[1] = self.ch_mask >> 8

@@ -278,7 +278,11 @@ def test_an_uplink_boot_that_hears_nothing_leaves_the_receive_path_in_flash():
         "mac",
         "phy",
         "region",
+        "region_eu868",
         "session",
         "sx127x",
     ], loaded
-    assert held <= 38000, held  # 6 KB less
+    # 6 KB less than before the split; issue 20 (regions: the table interface, the region
+    # module of its own, dwell-time and MaxEIRP state, FPort 0 answer frames) added ~3 KB:
+    # 35,264 -> 38,352 B here. tests/regions measures every region against this one.
+    assert held <= 39000, held

@@ -190,6 +190,7 @@ JOIN_UPLINK = (
 # the MAC loads these on first use (aes_py where there is no cryptolib, as in this VM):
 # code, not the MAC's objects
 from lorafield_node import aes_py, join, maccmd, macjoin, macrx, phyrx  # noqa: F401
+from lorafield_node import region_eu868  # noqa: F401  (Mac() loads the default region)
 from lorafield_node.mac import Mac
 
 
@@ -253,6 +254,14 @@ class Region:  # the defaults Session needs (EU868), without importing the whole
     default_dr_max = 5
     default_tx_power = 0
     default_channels = (868100000, 868300000, 868500000)
+    max_channels = 16
+    fixed = False
+    tx_param_setup = False
+    uplink_dwell = False
+    downlink_dwell = False
+
+    def default_mask(self):
+        return 0b111
 
 
 class DictStore:
