@@ -11,6 +11,7 @@ from lorafield_tools.bench.mac_programs import (
     JOIN_UPLINK,
     LOGIC,
     PER_UPLINK,
+    REGIONS,
     host_join_accept,
 )
 
@@ -286,3 +287,12 @@ def test_an_uplink_boot_that_hears_nothing_leaves_the_receive_path_in_flash():
     # module of its own, dwell-time and MaxEIRP state, FPort 0 answer frames) added ~3 KB:
     # 35,264 -> 38,352 B here. tests/regions measures every region against this one.
     assert held <= 39000, held
+
+
+def test_every_region_joins_and_applies_a_channel_mask_block_as_on_cpython(micropython_factory):
+    """The region modules and the fixed plan's 72-bit masks (a long int on MicroPython)."""
+    want = cpython(REGIONS, "main()")
+    vm = micropython_factory(heap_kib=None)  # every region compiled from source: logic only
+    got = vm.run(REGIONS + "\nmain()\n")
+    assert got == want
+    assert "mask 0x2000000000000ff00 2 ['0307', '0307']" in got

@@ -344,3 +344,50 @@ def main(n):
     print("per_uplink", total // n)
 """
 )
+
+
+# Every region's plan through the Mac: join attempts (channel, SF), the windows' settings, a
+# US915 LinkADRReq block and the channel masks it leaves. Printed lines compared with CPython.
+REGIONS = (
+    FAKES
+    + """
+from lorafield_node import maccmd as mc
+from lorafield_node.mac import Mac, DutyCycleWait
+from lorafield_node.region import NAMES, region
+
+
+class LogRadio(Radio):
+    def set_modulation(self, sf, bw, cr=5, crc=True, preamble=8):
+        self.log.append((self.freq, sf, bw, crc))
+
+
+def attempts(name, n, **opts):
+    board = Board()
+    radio = LogRadio(board.clock(), [])
+    radio.log = []
+    mac = Mac(board, region=region(name, **opts), radio=radio, store=Store(RamFlash()),
+              dev_eui=bytes(8), join_eui=bytes(8), app_key=bytes(16))
+    for _ in range(n):
+        while True:
+            try:
+                mac.join()
+                break
+            except DutyCycleWait as e:
+                board.lightsleep(e.wait_ms)
+    return mac, radio.log
+
+
+def main():
+    for name in NAMES:
+        mac, log = attempts(name, 3)
+        print(name, log)
+    mac, log = attempts("US915", 9, sub_bands=(2,))
+    print("fsb2", [f for f, sf, bw, crc in log if crc])
+    from lorafield_node import macrx
+
+    s = mac.session
+    cmds = [(mc.LINK_ADR, (15, 15, 2, 7, 0)), (mc.LINK_ADR, (2, 15, 0xFF00, 0, 1))]
+    macrx._link_adr(mac, cmds)
+    print("mask", hex(s.ch_mask), s.dr, [bytes(c).hex() for c in mac._once])
+"""
+)
