@@ -1,6 +1,7 @@
 """`lorafield bench firmware`: the LoRaWAN stack's footprint and costs.
 
 * .mpy size of every module of firmware/lib/lorafield_node (mpy-cross);
+* per region: the region module's .mpy and the heap a joined node's quiet boot holds;
 * MicroPython heap (the real VM): the stack's bytecode when compiled from source on the device,
   and the MAC's data during a join and an uplink through the whole Mac on a scripted radio
   (everything allocated with the GC off: an upper bound of the peak), and per warm uplink;
@@ -62,6 +63,7 @@ def run(args):
         raise UsageError("run it in a lorafield checkout")
     _mpy_sizes()
     _heap()
+    _region_heaps()
     for n in reserves:
         _flash_writes(n)
     _mac_flash_writes(16)
@@ -106,6 +108,89 @@ def _heap():
         "(pure-Python AES: the VM has no cryptolib)"
     )
     print(f"MicroPython heap allocated per uplink (warm, no downlink, mean of 20): {per_uplink} B")
+
+
+# A joined node's ordinary boot (one uplink, nothing heard) in each region, the deployed .mpy
+# files in the VM: the heap the stack holds after it (code and state, GC collected). Each
+# step is a VM run of its own: the WebAssembly VM frees garbage only in a collection made
+# between runs (as the heap tests do).
+_REGION_BOOT = (
+    """
+from lorafield_node.mac import Mac
+from lorafield_node.region import region
+import lorafield_node.sx127x  # what Mac() builds from board.radio() on a device
+""",
+    """
+mac = Mac(board, region=region(NAME), radio=Radio(board.clock(), []), store=store,
+          dev_eui=bytes(8), join_eui=bytes(8), app_key=bytes(16), fcnt_reserve=1)
+board.lightsleep(mac.time_until_send_ms())
+r = mac.send(1, bytes(4))
+assert r.transmissions == 1
+""",
+)
+
+
+def region_boot_heap(name, vm_factory):
+    """Heap (B) held after a joined node's quiet boot in region ``name`` (see _REGION_BOOT);
+    the node joined and sent once on CPython first, its flash handed to the VM."""
+    from lorafield_node.mac import Mac
+    from lorafield_node.region import region
+
+    from lorafield_tools.mpcheck import heap
+
+    from .mac_programs import FAKES, host_join_accept
+
+    ns = {}
+    exec(FAKES, ns)  # noqa: S102 - our own fakes
+    board, flash = ns["Board"](), ns["RamFlash"]()
+    radio = ns["Radio"](board.clock(), [host_join_accept(bytes(16))[0]])
+    mac = Mac(
+        board, region=region(name), radio=radio, store=ns["Store"](flash),
+        dev_eui=bytes(8), join_eui=bytes(8), app_key=bytes(16), fcnt_reserve=1,
+    )  # fmt: skip
+    if not mac.join():
+        raise RuntimeError("the scripted join failed in " + name)
+    board.lightsleep(mac.time_until_send_ms())
+    mac.send(1, bytes(4))
+    with vm_factory() as vm:
+        vm.write_files(heap.mpy_files())
+        vm.write_file("/lib/cryptolib.py", heap.FAKE_CRYPTOLIB)  # a device's C AES
+        vm.run(FAKES + f"\nflash = RamFlash()\nflash.data[:] = {bytes(flash.data)!r}\n")
+        vm.run(f"import gc\nboard = Board()\nstore = Store(flash)\nNAME = {name!r}\n")
+        vm.run("gc.collect()")
+        base = int(vm.run("print(gc.mem_alloc())"))
+        for step in _REGION_BOOT:
+            vm.run(step)
+        vm.run("gc.collect()")
+        return int(vm.run("print(gc.mem_alloc())")) - base
+
+
+def _region_heaps():
+    from lorafield_node.region import NAMES
+
+    from lorafield_tools.cli import UsageError
+    from lorafield_tools.mpcheck.mpy import compile_sources
+    from lorafield_tools.mpcheck.sources import repo_root
+    from lorafield_tools.mpvm import MicroPythonUnavailable, MicroPythonVM
+
+    package = repo_root() / "firmware" / "lib" / "lorafield_node"
+    modules = {"EU868": "region_eu868", "US915": "region_fixed", "AU915": "region_fixed"}
+    with tempfile.TemporaryDirectory() as tmp:
+        report = compile_sources(sorted(package.glob("region*.py")), Path(tmp), repo_root())
+    sizes = {f.source.stem: f.size for f in report.files}
+    print("per region: the region module's .mpy, heap held after a joined node's quiet boot")
+    base = None
+    for name in NAMES:
+        module = modules.get(name, "region_" + name.split("-")[0].lower())
+        try:
+            held = region_boot_heap(name, lambda: MicroPythonVM(heap_kib=256))
+        except MicroPythonUnavailable as exc:
+            raise UsageError(str(exc)) from None
+        base = held if base is None else base
+        print(
+            f"  {name:8} {module}.mpy {sizes[module]} B (+ region.mpy {sizes['region']} B), "
+            f"heap {held} B ({held - base:+d} B against EU868)"
+        )
 
 
 def _flash_writes(reserve):
