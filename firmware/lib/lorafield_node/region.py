@@ -56,6 +56,20 @@ class Region:
 
     # Defaults of the attributes most regions share; a region module's subclass sets the
     # rest as class attributes (immutable tables: one copy, nothing per instance).
+    name = ""
+    freq_min = 0
+    freq_max = 0
+    dr_sf = b""
+    dr_bw = ()
+    max_uplink_dr = 0
+    max_mac_payload = b""
+    max_app_payload = b""
+    rx2_frequency = 0
+    rx2_dr = 0
+    rx1_dr_table = ()
+    max_eirp = 0
+    max_tx_power = 0
+    subbands = ((0, 0, 1),)  # (low Hz, high Hz exclusive, 1/duty); a region sets its own
     fixed = False
     max_channels = 16
     default_dr_min = 0

@@ -33,6 +33,9 @@ class Grid:
             raise IndexError("channel index")
         return self._region.channel(i)[self._column]
 
+    def __setitem__(self, i, value):
+        raise TypeError("the fixed grid's channels cannot be changed")
+
 
 class FixedRegion(Region):
     """US915 / AU915. Extra attributes: ``up125_first`` (Hz of channel 0), ``up500_first``
@@ -40,6 +43,11 @@ class FixedRegion(Region):
     500 kHz channels' DR), ``min_125_channels`` (a LinkADRReq mask for 125 kHz rates must keep
     at least this many 125 kHz channels on: 2 in US915, FCC 15.247 frequency hopping)."""
 
+    up125_first = 0
+    up500_first = 0
+    dr125 = (0, 0)
+    dr500 = 0
+    min_125_channels = 1
     fixed = True
     max_channels = 72
     cflist_type = 1  # 2.5.4 / 2.7.4: the Join-accept's CFList is a channel mask
