@@ -112,6 +112,8 @@ BAD = [
     ("lorafield bench soak", ["bench", "soak", "--kind", "parking", "--days", "0"]),
     ("lorafield bench soak", ["bench", "soak", "--kind", "lamp"]),
     ("lorafield bench soak", ["bench", "soak", "--kind", "parking", "--heap-kib", "8"]),
+    ("lorafield bench conformance", ["bench", "conformance", "--region", "XX"]),
+    ("lorafield bench conformance", ["bench", "conformance", "--seed", "x"]),
     ("lorafield gateway", ["gateway"]),
     ("lorafield gateway run", ["gateway", "run", "--config", "{missing}"]),
     ("lorafield gateway run", ["gateway", "run", "--config", "{dir}"]),

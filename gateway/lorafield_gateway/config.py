@@ -8,7 +8,7 @@ key, e.g. ``radio.sf: must be an integer in 7..12, got 13``.
 
 import textwrap
 import tomllib
-from dataclasses import MISSING, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 
 from .toml_text import toml_value
 
@@ -52,6 +52,30 @@ def _port(value):
     return _int_range(1, 65535)(value)
 
 
+def _region_name(value):
+    from lorafield_node.region import NAMES
+
+    if value not in NAMES:
+        return "must be one of " + ", ".join(repr(n) for n in NAMES)
+    return None
+
+
+def _channel_list(value):
+    if any(isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= 71 for k in value):
+        return "must be a list of channels 0..71, e.g. [8]"
+    if len(set(value)) != len(value):
+        return "must not name a channel twice"
+    return None
+
+
+def _sub_band_list(value):
+    if any(isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 8 for k in value):
+        return "must be a list of sub-bands 1..8, e.g. [2]"
+    if len(set(value)) != len(value):
+        return "must not name a sub-band twice"
+    return None
+
+
 @dataclass(frozen=True)
 class GatewaySection:
     id: str = _key(
@@ -66,6 +90,28 @@ class GatewaySection:
         30, "Seconds between stats messages and stats log lines.", _int_range(1, 86400)
     )
     log_level: str = _key("info", "Log level.", _one_of("debug", "info", "warning", "error"))
+    region: str = _key(
+        "EU868",
+        "LoRaWAN region (RP002-1.0.4): EU868, US915, AU915, AS923-1..AS923-4, IN865 or KR920."
+        " The local network server runs it; the radio's frequency, SF and TX band and the"
+        " ChirpStack topic prefix default to it (see gateway/README.md, Regions). The fleet"
+        " file's region must be the same.",
+        _region_name,
+    )
+    sub_bands: tuple = _key(
+        (),
+        "US915/AU915: the sub-bands 1..8 this gateway (and so the local server's devices) use,"
+        " e.g. [2] for FSB2 (channels 8-15 and 65, what TTN and most ChirpStack installs"
+        " use); [] = [2]. Other regions: leave empty.",
+        _sub_band_list,
+    )
+    channels: tuple = _key(
+        (),
+        "US915/AU915: the only channels (0..71) the local server keeps its devices on, instead"
+        " of whole sub-bands: a single-channel gateway's own, e.g. [8] in AU915 (US915 needs at"
+        " least 2 of 125 kHz). Give the devices the same (fleet [defaults] settings.channels).",
+        _channel_list,
+    )
 
 
 @dataclass(frozen=True)
@@ -331,7 +377,7 @@ SECTION_DOCS = {
 
 
 def _type_name(kind):
-    return {bool: "true or false", int: "an integer", str: "a string"}[kind]
+    return {bool: "true or false", int: "an integer", str: "a string", tuple: "a list"}[kind]
 
 
 def _section(cls, name, table):
@@ -345,6 +391,8 @@ def _section(cls, name, table):
         spec = known[key]
         kind = type(spec.default)
         got = "a value not shown (a secret)" if spec.metadata["secret"] else repr(value)
+        if kind is tuple and type(value) is list:
+            value = tuple(value)
         if type(value) is not kind:
             raise ConfigError(f"{name}.{key}: must be {_type_name(kind)}, got {got}")
         check = spec.metadata["check"]
@@ -365,11 +413,13 @@ def from_dict(data):
     chirpstack = sections.get("chirpstack")
     if chirpstack is not None and chirpstack.tls and "port" not in data["chirpstack"]:
         sections["chirpstack"] = replace(chirpstack, port=8883)  # MQTT over TLS's port
-    config = Config(**sections)
+    config = _regional(Config(**sections), data)
     _check_chirpstack(config.chirpstack)
     radio = config.radio
     if radio.tx_freq_min_hz > radio.tx_freq_max_hz:
         raise ConfigError("radio.tx_freq_min_hz: greater than radio.tx_freq_max_hz")
+    gateway = config.gateway
+    _check_radio_in_region(radio, gateway.region, gateway.sub_bands, gateway.channels)
     if config.console.enabled and not config.local.enabled:
         raise ConfigError("console.enabled: needs the local network server ([local] enabled)")
     if config.sensorthings.enabled and not config.local.enabled:
@@ -379,6 +429,142 @@ def from_dict(data):
     if radio.kind == "replay" and not radio.replay_path:
         raise ConfigError("radio.replay_path: required when radio.kind is 'replay'")
     return config
+
+
+# The single-channel radio's default per region (keys not in the file). Dynamic plans: the
+# first default channel (RP002 .2) at SF7, the fastest default rate, which half of a device's
+# join attempts use (lorafield's and LoRaMac-node's join rotation) and where ADR ends, as in
+# EU868. US915/AU915: the first channel of the first sub-band (FSB2: channel 8, US915 903.9
+# MHz, AU915 916.8 MHz) at the slowest 125 kHz rate a join may use, SF10 (US915 DR0; AU915 DR2,
+# its default uplink dwell time rules out DR0/1): RP002 US915 .2 has devices join on the 125
+# kHz channels at DR0, so a single-channel gateway at SF7 would never hear a join there; the
+# local server then keeps its devices' ADR at the radio's rate (adr_max_dr).
+def regional_defaults(name, sub_bands=(), channels=()):
+    """RadioSection values for region `name` (and US915/AU915 `sub_bands`, default [2], or
+    `channels`: the first 125 kHz one) where they differ from the EU868 defaults:
+    frequency_hz, sf, tx_freq_min_hz, tx_freq_max_hz."""
+    if name == "EU868":
+        return {}
+    from lorafield_node.region import region
+
+    plan = region(name)
+    if plan.fixed:
+        narrow = [ch for ch in channels if ch < 64]
+        first = narrow[0] if narrow else 8 * ((sub_bands or DEFAULT_SUB_BANDS)[0] - 1)
+        frequency = plan.channel(first)[0]
+        dr = min(
+            d
+            for d in range(plan.num_dr())
+            if plan.uplink_dr(d, plan.uplink_dwell) and plan.dr_bw[d] == 125_000
+        )
+    else:
+        frequency = plan.default_channels[0]
+        dr = plan.default_dr_max
+    return dict(
+        frequency_hz=frequency,
+        sf=plan.dr_sf[dr],
+        tx_freq_min_hz=plan.freq_min,
+        tx_freq_max_hz=plan.freq_max,
+    )
+
+
+DEFAULT_SUB_BANDS = (2,)  # FSB2 (US915, AU915), as TTN and ChirpStack's us915_1 / au915_1
+
+
+def chirpstack_topic_prefix(name, sub_bands=()):
+    """ChirpStack v4's region id for the region (its example region files, e.g. us915_1 for
+    channels 8-15 + 65): the default MQTT topic prefix."""
+    if name in ("US915", "AU915"):
+        return f"{name.lower()}_{(sub_bands or DEFAULT_SUB_BANDS)[0] - 1}"
+    if name == "AS923-1":
+        return "as923"
+    return name.lower().replace("-", "_")
+
+
+def _regional(config, data):
+    """Fill the region's defaults into the keys the file leaves out, then check that the
+    radio and the region agree (one line naming the key otherwise)."""
+    gateway = config.gateway
+    name = gateway.region
+    from lorafield_node.region import region
+
+    plan = region(name)
+    if gateway.sub_bands and not plan.fixed:
+        raise ConfigError(f"gateway.sub_bands: {name} has no sub-bands (only US915 and AU915)")
+    if gateway.channels:
+        if not plan.fixed:
+            raise ConfigError(
+                f"gateway.channels: {name} takes its channels from the devices' defaults"
+                " (only US915 and AU915 have a channel mask to set)"
+            )
+        narrow = [ch for ch in gateway.channels if ch < 64]
+        if narrow and len(narrow) < plan.min_125_channels:
+            raise ConfigError(
+                f"gateway.channels: {name} needs at least {plan.min_125_channels} channels of"
+                " 125 kHz (FCC 15.247 frequency hopping)"
+            )
+    if plan.fixed and not gateway.sub_bands:
+        gateway = replace(gateway, sub_bands=DEFAULT_SUB_BANDS)
+        config = replace(config, gateway=gateway)
+    given_radio = data.get("radio", {})
+    radio_defaults = {
+        k: v
+        for k, v in regional_defaults(name, gateway.sub_bands, gateway.channels).items()
+        if k not in given_radio
+    }
+    if radio_defaults:
+        config = replace(config, radio=replace(config.radio, **radio_defaults))
+    if name != "EU868" and "topic_prefix" not in data.get("chirpstack", {}):
+        prefix = chirpstack_topic_prefix(name, gateway.sub_bands)
+        config = replace(config, chirpstack=replace(config.chirpstack, topic_prefix=prefix))
+    return config
+
+
+def _check_radio_in_region(radio, name, sub_bands, channels=()):
+    from lorafield_node.region import region
+
+    plan = region(name)
+    freq, sf, bw = radio.frequency_hz, radio.sf, radio.bw_hz
+    dr = plan.dr_of(sf, bw)
+    if dr < 0 or not plan.uplink_dr(dr):
+        raise ConfigError(
+            f"radio.sf: SF{sf} at {bw // 1000} kHz is no uplink data rate of {name}"
+            " (gateway.region)"
+        )
+    if plan.fixed:
+        from .lns.channelplan import channel_index
+
+        ch = channel_index(plan, freq, bw)
+        if ch < 0:
+            first = plan.channel(64 if bw == 500_000 else 0)[0]
+            step = "1.6 MHz" if bw == 500_000 else "200 kHz"
+            raise ConfigError(
+                f"radio.frequency_hz: {freq} Hz is no {name} uplink channel at {bw // 1000} kHz"
+                f" ({first} Hz + n x {step})"
+            )
+        band = ch // 8 + 1 if ch < 64 else ch - 63
+        wanted = sub_bands or DEFAULT_SUB_BANDS
+        if channels:
+            if ch not in channels:
+                raise ConfigError(
+                    f"radio.frequency_hz: {freq} Hz is channel {ch}, not in gateway.channels"
+                    f" {list(channels)}"
+                )
+        elif band not in wanted:
+            raise ConfigError(
+                f"radio.frequency_hz: {freq} Hz is channel {ch}, in sub-band {band}, not in"
+                f" gateway.sub_bands {list(wanted)}"
+            )
+    elif not plan.freq_min <= freq <= plan.freq_max:
+        raise ConfigError(
+            f"radio.frequency_hz: {freq} Hz is outside {name}"
+            f" ({plan.freq_min}..{plan.freq_max} Hz, gateway.region)"
+        )
+    if not radio.tx_freq_min_hz <= plan.rx2_frequency <= radio.tx_freq_max_hz:
+        raise ConfigError(
+            f"radio.tx_freq_min_hz: {radio.tx_freq_min_hz}..{radio.tx_freq_max_hz} Hz leaves out"
+            f" the {name} RX2 frequency {plan.rx2_frequency} Hz"
+        )
 
 
 def _check_chirpstack(section):
@@ -418,16 +604,22 @@ def load(path):
     return loads(text)
 
 
-def render_defaults():
-    """The annotated default configuration file (valid TOML that loads to `Config()`)."""
+def render_defaults(region="EU868", sub_bands=()):
+    """The annotated default configuration file (valid TOML that loads to `Config()`), or
+    with `region` (and US915/AU915 `sub_bands`) the one that loads to that region's defaults:
+    its radio frequency, SF and TX band and ChirpStack topic prefix written in."""
+    if region == "EU868" and not sub_bands:
+        config = Config()
+    else:
+        config = from_dict({"gateway": {"region": region, "sub_bands": list(sub_bands)}})
     lines = ["# lorafield gateway configuration (defaults). Every key is optional.", ""]
     for section in fields(Config):
+        values = getattr(config, section.name)
         lines.extend("# " + line for line in textwrap.wrap(SECTION_DOCS[section.name], 96))
         lines.append(f"[{section.name}]")
         for key in fields(section.default_factory):
             lines.extend("# " + line for line in textwrap.wrap(key.metadata["doc"], 96))
-            default = key.default if key.default is not MISSING else None
-            lines.append(f"{key.name} = {toml_value(default)}")
+            lines.append(f"{key.name} = {toml_value(getattr(values, key.name))}")
         lines.append("")
     return "\n".join(lines)
 

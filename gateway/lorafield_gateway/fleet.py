@@ -3,8 +3,12 @@
 Every tool reads the same file: the local network server (device registry), provisioning
 (`lorafield provision` appends to it), deploy (per-device config) and the ChirpStack sync.
 
+    region = "US915"                   # optional, before any table: the field's LoRaWAN
+    sub_bands = [2]                    # region (default EU868) and US915/AU915 sub-bands
+
     [defaults]
     join_eui = "70b3d57ed0000000"      # used by devices that name none
+    settings = { certification = true }  # optional, every device's settings (its own win)
 
     [[device]]
     dev_eui = "70b3d57ed0001001"
@@ -21,6 +25,12 @@ Every tool reads the same file: the local network server (device registry), prov
     dev_addr = "26011f00"
     nwk_s_key = "…"
     app_s_key = "…"
+
+The region is the fleet's, one for all its devices: the local network server must run the
+same (gateway.region) and the ChirpStack sync sets it in the device profile. A fleet file that
+names a region gives every device the settings `region` (and `sub_bands`) for deploy, so the
+devices start on the plan the server expects; a device's own settings may repeat them but not
+differ (one region per network server).
 
 Errors name the file, the device (by position and DevEUI) and the key, and never echo a
 key's value. The file holds secrets: it is written with mode 0600.
@@ -107,11 +117,16 @@ class FleetDevice:
         return f"FleetDevice({self.dev_eui_hex}, {mode}, kind={self.kind!r}, name={self.name!r})"
 
 
+DEFAULT_REGION = "EU868"
+
+
 class Fleet:
-    def __init__(self, devices, defaults=None, path=None):
+    def __init__(self, devices, defaults=None, path=None, region=DEFAULT_REGION, sub_bands=()):
         self.devices = list(devices)
         self.defaults = dict(defaults or {})
         self.path = path
+        self.region = region
+        self.sub_bands = tuple(sub_bands)
 
     def __iter__(self):
         return iter(self.devices)
@@ -161,15 +176,23 @@ def load_fleet(path):
 
 
 def parse_fleet(raw, source="fleet"):
-    unknown = set(raw) - {"defaults", "device"}
+    unknown = set(raw) - {"defaults", "device", "region", "sub_bands"}
     if unknown:
         raise FleetError(f"{source}: unknown top-level key {sorted(unknown)[0]!r}")
+    region, sub_bands = _region(raw, source)
     defaults = raw.get("defaults", {})
     if not isinstance(defaults, dict):
         raise FleetError(f"{source}: [defaults] must be a table")
     default_join_eui = None
     if "join_eui" in defaults:
         default_join_eui = _field(lambda: eui_bytes(defaults["join_eui"], "join_eui"), source)
+    default_settings = defaults.get("settings", {})
+    if not isinstance(default_settings, dict):
+        raise FleetError(f"{source}: [defaults] settings must be a table")
+    if "region" in raw:  # every device starts on the fleet's plan (its own settings first)
+        default_settings = dict(default_settings, region=region)
+        if sub_bands:
+            default_settings["sub_bands"] = list(sub_bands)
     entries = raw.get("device", [])
     if not isinstance(entries, list):
         raise FleetError(f"{source}: devices must be [[device]] tables")
@@ -177,14 +200,43 @@ def parse_fleet(raw, source="fleet"):
     seen = {}
     for index, entry in enumerate(entries, 1):
         where = f"{source}: device {index}"
-        device = _parse_device(entry, where, default_join_eui)
+        device = _parse_device(entry, where, default_join_eui, default_settings)
+        _check_device_region(device, region, f"{where} ({device.dev_eui_hex})")
         if device.dev_eui in seen:
             first = seen[device.dev_eui]
             raise FleetError(f"{where}: duplicate dev_eui (also device {first})")
         seen[device.dev_eui] = index
         devices.append(device)
     _check_unique_dev_addrs(devices, source)
-    return Fleet(devices, defaults, source)
+    return Fleet(devices, defaults, source, region, sub_bands)
+
+
+def _region(raw, source):
+    """(region, sub_bands) of the file's top-level keys: a name of lorafield_node.region.NAMES
+    (default EU868) and, for US915/AU915 only, a list of sub-bands 1..8."""
+    from lorafield_node.region import NAMES
+
+    region = raw.get("region", DEFAULT_REGION)
+    if region not in NAMES:
+        raise FleetError(f"{source}: region must be one of {', '.join(NAMES)}, got {region!r}")
+    sub_bands = raw.get("sub_bands", [])
+    if not isinstance(sub_bands, list) or any(
+        isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 8 for k in sub_bands
+    ):
+        raise FleetError(f"{source}: sub_bands must be a list of sub-bands 1..8, e.g. [2]")
+    if sub_bands and region not in ("US915", "AU915"):
+        raise FleetError(f"{source}: sub_bands: {region} has no sub-bands (only US915 and AU915)")
+    return region, tuple(sub_bands)
+
+
+def _check_device_region(device, region, where):
+    """A device's settings may name the fleet's region, never another."""
+    own = device.settings.get("region", region)
+    if own != region:
+        raise FleetError(
+            f"{where}: settings.region {own!r} differs from the fleet's region {region}"
+            " (one region per network server)"
+        )
 
 
 def _field(parse, where):
@@ -194,7 +246,7 @@ def _field(parse, where):
         raise FleetError(f"{where}: {exc}") from None
 
 
-def _parse_device(entry, where, default_join_eui):
+def _parse_device(entry, where, default_join_eui, default_settings=None):
     if not isinstance(entry, dict):
         raise FleetError(f"{where}: must be a table")
     unknown = set(entry) - set(_DEVICE_FIELDS)
@@ -237,10 +289,13 @@ def _parse_device(entry, where, default_join_eui):
         fields["location"] = _location(entry["location"], where)
     if "board" in entry:
         fields["board"] = _text(entry, "board", where)
+    settings = dict(default_settings or {})  # fleet-wide ([defaults] settings) first
     if "settings" in entry:
         if not isinstance(entry["settings"], dict):
             raise FleetError(f"{where}: settings must be a table")
-        fields["settings"] = entry["settings"]
+        settings.update(entry["settings"])
+    if settings:
+        fields["settings"] = settings
     return FleetDevice(dev_eui, kind, name, **fields)
 
 
@@ -310,9 +365,10 @@ def device_toml(device):
     return "\n".join(lines) + "\n"
 
 
-def append_devices(path, devices, defaults=None, note=None):
+def append_devices(path, devices, defaults=None, note=None, region=None, sub_bands=()):
     """Append devices to a fleet file (created 0600 with [defaults] if new, and `note` as a
-    comment under its first line: e.g. that its keys are test keys).
+    comment under its first line: e.g. that its keys are test keys; `region` and `sub_bands`
+    written as its top-level keys when given).
 
     The result is validated before it replaces the file, so a bad append (a duplicate
     DevEUI, say) leaves the existing file untouched. Returns the new Fleet.
@@ -324,6 +380,10 @@ def append_devices(path, devices, defaults=None, note=None):
         text = "# lorafield fleet file: device keys. Keep it private (mode 0600).\n"
         if note:
             text += "".join(f"# {line}\n" for line in textwrap.wrap(note, 90))
+        if region is not None:
+            text += f"\nregion = {toml_value(region)}\n"
+            if sub_bands:
+                text += f"sub_bands = {toml_value(list(sub_bands))}\n"
         if defaults:
             text += "\n[defaults]\n"
             text += "".join(f"{k} = {toml_value(v)}\n" for k, v in defaults.items())

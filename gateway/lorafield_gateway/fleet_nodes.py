@@ -6,7 +6,9 @@ Join-accept in RX1, uplinks decoded into readings by the local network server.
 
 Frames come from the firmware's builders (`lorafield_node.join`, `lorafield_node.phy`).
 A node sends on the gateway's one channel and SF (it is a single-channel gateway) and
-listens for downlinks (inverted IQ) there and on RX2. It keeps its next DevNonce in
+listens for downlinks (inverted IQ) in the region's RX1 (the uplink channel, or in US915/AU915
+its downlink channel at 500 kHz) and RX2, at the region's default data rates (RP002-1.0.4). It
+takes no MAC commands: it is a traffic source, not a LoRaWAN MAC. It keeps its next DevNonce in
 `state_path`, as a device keeps it in flash: the server refuses a DevNonce it has seen, also
 after the gateway restarts. Keys never leave the node objects (no repr, no log line).
 """
@@ -31,7 +33,9 @@ from lorafield_node.phy import (
     parse_data,
     parse_mhdr,
 )
-from lorafield_node.region import eu868
+from lorafield_node.region import region as region_by_name
+
+from .lns.channelplan import channel_index
 
 log = logging.getLogger("lorafield.gateway.emulation")
 
@@ -48,18 +52,38 @@ def reading(kind, count):
     return {"temperature_c": 18.0 + (count % 10) / 4}
 
 
+def receive_windows(plan, frequency_hz, sf, bw_hz):
+    """((frequency, SF, bandwidth) of RX1, of RX2) after an uplink on ``frequency_hz`` at
+    ``sf``/``bw_hz`` in region ``plan``, with its default settings (RX1DROffset 0, its
+    downlink dwell time, its RX2): what a device listens on before any MAC command."""
+    up_dr = plan.dr_of(sf, bw_hz)
+    if up_dr < 0:
+        raise ValueError(f"SF{sf} at {bw_hz} Hz is no {plan.name} data rate")
+    rx1_freq = frequency_hz
+    if plan.fixed:
+        ch = channel_index(plan, frequency_hz, bw_hz)
+        if ch < 0:
+            raise ValueError(f"{frequency_hz} Hz is no {plan.name} uplink channel")
+        rx1_freq = plan.rx1_frequency(ch, frequency_hz, frequency_hz)
+    rx1_dr = plan.rx1_dr(up_dr, 0, plan.downlink_dwell)
+    rx1 = (rx1_freq,) + plan.dr_params(rx1_dr)
+    rx2 = (plan.rx2_frequency,) + plan.dr_params(plan.rx2_dr)
+    return rx1, rx2
+
+
 class FleetNode(Gateway):
     """One emulated device on the air: a receiver for downlinks that also transmits."""
 
     def __init__(self, nodes, device, position):
-        region = eu868()
+        (f1, sf1, bw1), (f2, sf2, bw2) = nodes.windows
         super().__init__(
             nodes.world.air,
             device.name or device.dev_eui_hex,
             position,
-            channels_hz=(nodes.frequency_hz, region.rx2_frequency),
-            bw_hz=nodes.bw_hz,
-            sfs=(nodes.sf, region.dr_params(region.rx2_dr)[0]),
+            channels_hz=(f1,),
+            bw_hz=bw1,
+            sfs=(sf1,),
+            extra_channels=((f2, bw2, (sf2,)),),
             iq_inverted=True,
         )
         self.nodes = nodes
@@ -162,15 +186,28 @@ class FleetNode(Gateway):
 
 
 class FleetNodes:
-    """The first `count` devices of `fleet`, 10-40 m from the gateway, on the world's air."""
+    """The first `count` devices of `fleet`, 10-40 m from the gateway, on the world's air,
+    in `region` (a name; default the fleet's)."""
 
     def __init__(
-        self, world, fleet, count, interval_ms, *, frequency_hz, sf, bw_hz, state_path=None
+        self,
+        world,
+        fleet,
+        count,
+        interval_ms,
+        *,
+        frequency_hz,
+        sf,
+        bw_hz,
+        state_path=None,
+        region=None,
     ):
         self.world = world
         self.frequency_hz = frequency_hz
         self.sf = sf
         self.bw_hz = bw_hz
+        plan = region_by_name(region or getattr(fleet, "region", "EU868"))
+        self.windows = receive_windows(plan, frequency_hz, sf, bw_hz)
         self.interval_us = interval_ms * 1000
         self.state_path = state_path
         self.sent = 0

@@ -192,6 +192,7 @@ class GatewayService:
             rcfg.emulated_nodes,
             rcfg.emulated_interval_ms,
             state_path=state_path,
+            region=cfg.gateway.region,
             **radio,
         )
 

@@ -555,7 +555,13 @@ class Transmitter(Endpoint):
 
 
 class Gateway(Endpoint):
-    """A multi-channel, multi-SF receiver (SX1301/SX1302-style concentrator by default)."""
+    """A multi-channel, multi-SF receiver (SX1301/SX1302-style concentrator by default).
+
+    ``channels_hz`` at ``bw_hz`` are the multi-SF channels (any SF of ``sfs``);
+    ``extra_channels`` are further channels as ``(frequency_hz, bw_hz, sfs)``, such as a
+    concentrator's "LoRa standard" channel: one 250/500 kHz channel at one SF (an 8-channel
+    US915 gateway's 500 kHz channel at SF8, DR4). ``lorafield_hw.plans.gateway_channels``
+    gives both for a region."""
 
     def __init__(
         self,
@@ -566,6 +572,7 @@ class Gateway(Endpoint):
         channels_hz=(868_100_000, 868_300_000, 868_500_000),
         bw_hz=125_000,
         sfs=(7, 8, 9, 10, 11, 12),
+        extra_channels=(),
         sync_word=0x34,
         iq_inverted=False,
         demodulators=8,
@@ -575,6 +582,9 @@ class Gateway(Endpoint):
         self.channels_hz = tuple(channels_hz)
         self.bw_hz = int(bw_hz)
         self.sfs = frozenset(sfs)
+        self.extra_channels = tuple(
+            (frequency, int(bw), frozenset(sfs_of)) for frequency, bw, sfs_of in extra_channels
+        )
         self.sync_word = sync_word
         self.iq_inverted = iq_inverted
         self.demodulators = demodulators
@@ -588,10 +598,23 @@ class Gateway(Endpoint):
     def stop(self):
         self.air.stop_listening(self)
 
+    def all_channels_hz(self):
+        """Every centre frequency listened on (the multi-SF channels, then the extra ones)."""
+        return self.channels_hz + tuple(channel[0] for channel in self.extra_channels)
+
     def air_channel_match(self, frame):
-        if frame.bw_hz != self.bw_hz or frame.sf not in self.sfs:
-            return False
-        return any(same_channel(f, frame.frequency_hz, self.bw_hz) for f in self.channels_hz)
+        if frame.bw_hz == self.bw_hz and frame.sf in self.sfs:
+            bw = self.bw_hz
+            if any(same_channel(f, frame.frequency_hz, bw) for f in self.channels_hz):
+                return True
+        for frequency, bw, sfs in self.extra_channels:
+            if (
+                frame.bw_hz == bw
+                and frame.sf in sfs
+                and same_channel(frequency, frame.frequency_hz, bw)
+            ):
+                return True
+        return False
 
     def air_decodable(self, frame):
         return (

@@ -2,14 +2,17 @@
 server.
 
 `EmulatedGateway` is a concentrator (SX1301/SX1302 style): 8 demodulators listening on the
-EU868 default channels at every SF at once. Each frame that ends intact is timestamped on the
-gateway's 32-bit µs counter (`tmst`, taken at the end of the frame as the Semtech packet
-forwarder's "RX finished" timestamp), with RSSI and SNR, and handed to `on_uplink(phy,
-RxMetadata)`. `send(DownlinkFrame)` schedules a downlink for the exact counter value of the
-first item it can still make (RX1, else RX2), at that item's frequency/SF/bandwidth and power,
-with inverted IQ and no CRC; it answers TOO_LATE when every item is in the past (or closer
-than `min_lead_us`), and COLLISION_PACKET when the transmitter is already booked then. The
-concentrator is half-duplex: it stops listening while it transmits.
+EU868 default channels at every SF at once, or with `region=` (a name or a region object)
+and `sub_bands=` on that region's channels (`lorafield_hw.plans.gateway_channels`: US915
+FSB2's eight 125 kHz channels and its 500 kHz channel unless told). Each frame that ends
+intact is timestamped on the gateway's 32-bit µs counter (`tmst`, taken at the end of the
+frame as the Semtech packet forwarder's "RX finished" timestamp), with RSSI and SNR, and
+handed to `on_uplink(phy, RxMetadata)`. `send(DownlinkFrame)` schedules a downlink for the
+exact counter value of the first item it can still make (RX1, else RX2), at that item's
+frequency/SF/bandwidth and power, with inverted IQ and no CRC; it answers TOO_LATE when
+every item is in the past (or closer than `min_lead_us`), and COLLISION_PACKET when the
+transmitter is already booked then. The concentrator is half-duplex: it stops listening
+while it transmits.
 
 Test knobs: `backhaul_delay_us` (the downlink reaches the gateway that long after the uplink
 ended, e.g. 1_001_000 to miss RX1 by 1 ms and fall back to RX2) and `tx_late_us` (the
@@ -33,6 +36,7 @@ from lorafield_node.region import eu868
 
 from .air import Gateway
 from .airtime import time_on_air_us
+from .plans import gateway_channels
 
 # The three default channels (RP002 2.4.2), from the firmware's region table.
 EU868_DEFAULT_CHANNELS_HZ = eu868().default_channels
@@ -49,6 +53,10 @@ class EmulatedGateway(Gateway):
         *,
         channels_hz=EU868_DEFAULT_CHANNELS_HZ,
         sfs=(7, 8, 9, 10, 11, 12),
+        extra_channels=(),
+        region=None,
+        sub_bands=None,
+        bw_hz=125_000,
         demodulators=8,
         on_uplink=None,
         tmst_offset_us=0,
@@ -57,14 +65,10 @@ class EmulatedGateway(Gateway):
         tx_late_us=0,
         min_lead_us=0,
     ):
-        super().__init__(
-            air,
-            gateway_id,
-            position,
-            channels_hz=channels_hz,
-            sfs=sfs,
-            demodulators=demodulators,
-        )
+        listen = dict(channels_hz=channels_hz, bw_hz=bw_hz, sfs=sfs, extra_channels=extra_channels)
+        if region is not None:
+            listen = gateway_channels(region, sub_bands)
+        super().__init__(air, gateway_id, position, demodulators=demodulators, **listen)
         self.gateway_id = gateway_id
         self.scheduler = air.scheduler
         self.on_uplink = on_uplink

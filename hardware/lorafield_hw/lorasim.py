@@ -10,9 +10,12 @@ frame, and repeats. Placement:
 * "ring": all nodes at the same distance (half that radius), so all frames arrive equally
   strong and capture never helps: the pure-ALOHA case.
 
-With `sf=None` each node gets the smallest SF that reaches it (as ADR would) in a disc sized
-for SF12. With more than one channel each frame picks one of them at random (as LoRaWAN
-nodes do); `channels(n)` gives the first n of EU868's eight-channel plan.
+With `sf=None` each node gets the smallest SF of `adr_sfs` that reaches it (as ADR would) in
+a disc sized for the largest. With more than one channel each frame picks one of them at
+random (as LoRaWAN nodes do); `channels(n)` gives the first n of EU868's eight-channel plan,
+`region_channels(plan, sub_bands, bw_hz)` another region's (what an 8-channel gateway of
+that region listens on at that bandwidth, `lorafield_hw.plans`: US915 FSB2's eight 125 kHz
+channels or its 500 kHz one).
 
 `capture=False` judges collisions with LoRaSim's simple check (any overlap on the same
 channel and SF loses both frames) through the same air model (`Air(capture=False)`).
@@ -25,6 +28,7 @@ from lorafield_node.region import eu868
 
 from .air import Air, Gateway, PathLoss, Transmitter, sensitivity_dbm
 from .airtime import symbol_time_us, time_on_air_us
+from .plans import uplink_channels
 from .scheduler import US_PER_S, Scheduler
 
 # The three default channels (RP002 2.4.2), from the firmware's region table.
@@ -43,6 +47,11 @@ def channels(count):
     if not 1 <= count <= len(EU868_PLAN_HZ):
         raise ValueError(f"channels must be 1..{len(EU868_PLAN_HZ)}")
     return EU868_PLAN_HZ[:count]
+
+
+def region_channels(plan, sub_bands=None, bw_hz=125_000):
+    """The uplink channels (Hz) at `bw_hz` of an 8-channel gateway in region `plan`."""
+    return tuple(f for f, bw in uplink_channels(plan, sub_bands) if bw == bw_hz)
 
 
 def disc_radius_m(path_loss, power_dbm, sf, bw_hz):
@@ -70,6 +79,7 @@ def run(
     demodulators=8,
     path_loss=None,
     capture=True,
+    adr_sfs=(7, 8, 9, 10, 11, 12),
 ):
     if nodes < 1 or interval_s <= 0 or hours <= 0:
         raise ValueError("need at least one node, a positive interval and positive hours")
@@ -83,7 +93,7 @@ def run(
     air = Air(
         scheduler, path_loss if path_loss is not None else PathLoss(seed=seed), capture=capture
     )
-    sfs = (sf,) if sf is not None else (7, 8, 9, 10, 11, 12)
+    sfs = (sf,) if sf is not None else tuple(sorted(adr_sfs))
     gateway = Gateway(
         air, "gateway", (0.0, 0.0), channels_hz=channels_hz, bw_hz=bw_hz, sfs=sfs,
         demodulators=demodulators, on_receive=lambda reception: None,

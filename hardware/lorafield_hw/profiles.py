@@ -70,12 +70,11 @@ DEVICE_HEAP_SOURCE = {
 
 # gc.mem_alloc() on the 64-bit unix port over that on the 32-bit WebAssembly VM for what a
 # booted, joined node holds (its modules as .mpy, the MAC after a join and an uplink):
-# 1.440 measured (.venv/bin/python -m lorafield_tools.mpcheck.heap; 1.439 before the region
-# modules), rounded down: the
+# 1.439 measured (.venv/bin/python -m lorafield_tools.mpcheck.heap), rounded down: the
 # native heap never stands for
 # more than the device has. Not one factor for every object (README "Heap"): containers and
 # instances take 2.0x, byte buffers 1.3-1.5x, ints beyond 31 bits 0.3x (immediate on 64-bit).
-HEAP_SCALE_64BIT = 1.44
+HEAP_SCALE_64BIT = 1.43
 
 
 def native_pool(heapsize):

@@ -102,7 +102,7 @@ def test_first_sync_creates_profiles_application_devices_and_keys(capsys, cs, fi
         assert profile.tenant_id == TENANT
         assert profile.region == common_pb2.Region.EU868
         assert profile.mac_version == common_pb2.MacVersion.LORAWAN_1_0_4
-        assert profile.reg_params_revision == common_pb2.RegParamsRevision.RP002_1_0_3
+        assert profile.reg_params_revision == common_pb2.RegParamsRevision.RP002_1_0_4
         assert profile.supports_otaa == (name == "lorafield-otaa")
         assert not profile.supports_class_b and not profile.supports_class_c
         assert profile.payload_codec_runtime == device_profile_pb2.CodecRuntime.JS
@@ -148,6 +148,38 @@ def test_first_sync_creates_profiles_application_devices_and_keys(capsys, cs, fi
     )
     assert "created 9, updated 0" in out.splitlines()[-1]
     assert "device 70b3d57ed0001001 (bay-01): created" in out
+
+
+@pytest.mark.parametrize(
+    "region, enum, rx2",
+    [
+        # RP002-1.0.4 2.5.7 / 2.8.7: RX2 923.3 MHz DR8; 2.10.7: 923.2 MHz - 1.8 MHz
+        # (AS923-2) DR2; ChirpStack's common.Region names.
+        ("US915", common_pb2.Region.US915, (8, 923_300_000)),
+        ("AU915", common_pb2.Region.AU915, (8, 923_300_000)),
+        ("AS923-2", common_pb2.Region.AS923_2, (2, 921_400_000)),
+        ("KR920", common_pb2.Region.KR920, (0, 921_900_000)),
+    ],
+)
+def test_the_fleets_region_makes_its_own_profiles(capsys, cs, files, region, enum, rx2):
+    assert sync(capsys, cs, files)[0] == 0  # an EU868 fleet first, in the same tenant
+    files[0].write_text(f'region = "{region}"\n' + fleet_text())
+    status, out, err = sync(capsys, cs, files)
+    assert status == 0, err
+    profiles = {p.name: p for p in cs.state.profiles.values()}
+    suffix = "-" + region.lower()
+    assert set(profiles) == {
+        "lorafield-otaa",
+        "lorafield-abp",
+        "lorafield-otaa" + suffix,
+        "lorafield-abp" + suffix,
+    }
+    assert profiles["lorafield-otaa"].region == common_pb2.Region.EU868  # left alone
+    assert profiles["lorafield-otaa" + suffix].region == enum
+    abp = profiles["lorafield-abp" + suffix]
+    assert (abp.region, abp.abp_rx1_delay, abp.abp_rx2_dr, abp.abp_rx2_freq) == (enum, 1, *rx2)
+    d1 = cs.state.devices["70b3d57ed0001001"]
+    assert d1.device_profile_id == profiles["lorafield-otaa" + suffix].id
 
 
 def test_second_sync_changes_nothing_and_says_so(capsys, cs, files):

@@ -13,6 +13,12 @@ over all channels at most 1 % of the time in the first hour, 0.1 % in the next t
 0.01 % after that, counted from the first join attempt. After a Join-request of ``t`` ms
 every join waits ``t * (1/duty - 1)`` ms.
 
+``regional = False`` switches the sub-band limits off (only the LoRaWAN certification test
+app does, on the test tool's RegionalDutyCycleCtrlReq, testapp.py); DutyCycleReq's aggregate
+and the join back-off still hold, and silences are recorded all the same, so switching it
+on again restores what the frames sent meanwhile would have cost. Never persisted: a new
+boot starts with it on.
+
 Deep sleep: ``save(rtc_ms)`` packs the silences still running (and the join history)
 relative to the board's sleep-surviving clock (``Board.rtc_ms()``), ``restore(raw, rtc_ms)``
 resumes them in a new boot minus the time that clock says has passed. That clock never runs
@@ -50,6 +56,7 @@ class DutyCycle:
         self._agg_ready = 0
         self._agg_span = 0
         self.max_dcycle = 0  # DutyCycleReq MaxDutyCycle: aggregated duty 1 / 2**max_dcycle
+        self.regional = True  # False: sub-band limits off (certification test mode only)
         self._join_ready = 0
         self._join_span = 0
         self._join_start = 0
@@ -70,7 +77,7 @@ class DutyCycle:
         if band < 0:
             return -1
         now = self._clock.ticks_ms()
-        left = self._left(self._ready[band], self._span[band], now)
+        left = self._left(self._ready[band], self._span[band], now) if self.regional else 0
         agg = self._left(self._agg_ready, self._agg_span, now)
         if agg > left:
             left = agg

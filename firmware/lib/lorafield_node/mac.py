@@ -44,6 +44,7 @@ _FCTRL_ACK = const(0x20)  # phy.FCTRL_ACK
 _ABP = const(2)  # session.ABP
 _FPORT_MAC = const(0)  # FPort of a frame whose FRMPayload is MAC commands (1.0.4 4.3.2)
 _FOPTS_MAX = const(15)
+_FPORT_TEST = const(224)  # the TS009 test protocol's FPort (1.0.4 4.3.2)
 
 _MIN_RX_SYMBOLS = const(6)  # symbols a window must last to detect a preamble (Semtech AN1200.24)
 _RX_CR = const(5)
@@ -332,6 +333,11 @@ class Mac:
         if fport is None or not 1 <= fport <= 223:
             raise MacError("FPort must be 1..223")
         return self._send(fport, payload, confirmed)
+
+    def send_test(self, payload, confirmed=False):
+        """Send on FPort 224, the certification test protocol's port (LoRaWAN 1.0.4 4.3.2;
+        TS009): only the test application (testapp.py) does. Raises like send()."""
+        return self._send(_FPORT_TEST, payload, confirmed)
 
     @property
     def owes_uplink(self):

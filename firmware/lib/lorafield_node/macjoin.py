@@ -135,7 +135,7 @@ def _accept(mac, length, nonce, dr):
     s.rx1_delay = ja.rx1_delay
     s.dr = dr
     if ja.cflist_type == 1 and r.fixed:
-        # RP002 2.5.4 / 2.7.4: ChMask0..4 over channels 0..79 (72 used) replace the mask;
+        # RP002 2.5.4 / 2.8.4: ChMask0..4 over channels 0..79 (72 used) replace the mask;
         # a mask the device could not use (no channel for the join's DR) is ignored.
         m = 0
         for i in range(5):

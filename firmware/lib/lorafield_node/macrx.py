@@ -154,7 +154,7 @@ def _dynamic_mask(ch_mask, ch_mask_cntl, defined):
 
 
 def _fixed_mask(enabled, ch_mask, ch_mask_cntl):
-    """US915/AU915 (RP002 2.5.5 / 2.7.5), one request of a block: ChMaskCntl 0..3 set
+    """US915/AU915 (RP002 2.5.5 / 2.8.5), one request of a block: ChMaskCntl 0..3 set
     channels 16c..16c+15, 4 channels 64..71; 5 enables sub-bands: bit k of ChMask's low byte
     turns the 8 channels of sub-band k+1 and 500 kHz channel 64+k on, a clear bit turns them
     off (high byte RFU); 6 turns every 125 kHz channel on and 7 every one off, ChMask then
@@ -216,7 +216,7 @@ def _command(mac, cid, f, result):
         _answer(mac, mc.RX_TIMING_SETUP, ())
     elif cid == mc.DL_CHANNEL:
         if r.fixed:
-            return  # not defined for fixed channel plans (RP002 2.5.8, 2.7.8): no answer
+            return  # not defined for fixed channel plans (RP002 2.5.8, 2.8.8): no answer
         idx, freq = f
         exists = idx < len(s.ch_freq) and s.ch_freq[idx] != 0
         fr_ok = r.valid_frequency(freq)
@@ -239,7 +239,7 @@ def _new_channel(mac, idx, freq, min_dr, max_dr):
     s = mac.session
     r = mac.region
     if r.fixed:
-        return  # fixed channel plans have no NewChannelReq (RP002 2.5.8, 2.7.8): no answer
+        return  # fixed channel plans have no NewChannelReq (RP002 2.5.8, 2.8.8): no answer
     if idx < len(r.default_channels) or idx >= len(s.ch_freq):
         _answer(mac, mc.NEW_CHANNEL, (False, False))  # default channels are fixed
         return

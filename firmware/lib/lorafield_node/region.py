@@ -1,11 +1,12 @@
 """Regional parameters (LoRaWAN RP002-1.0.4): the table interface every region fills.
 
 ``region("US915", sub_bands=(2,))`` imports the one module that holds the named region's
-tables (``region_eu868``, ``region_us915``, ``region_au915``, ``region_as923``,
-``region_in865``, ``region_kr920``) and builds a fresh object, so a device loads only its own
-region and nothing lives in module state. ``Region`` here is the dynamic channel plan (up to 16
-channels defined by the default list, the CFList and NewChannelReq: EU868, AS923, IN865,
-KR920); ``region_fixed.FixedRegion`` is the fixed 64 + 8 channel grid of US915 and AU915.
+tables (``region_eu868``, ``region_us915`` and ``region_au915`` (both on ``region_fixed``),
+``region_as923``, ``region_in865``, ``region_kr920``) and builds a fresh object, so a device
+loads only its own region and nothing lives in module state. ``Region`` here is the dynamic
+channel plan (up to 16 channels defined by the default list, the CFList and NewChannelReq:
+EU868, AS923, IN865, KR920); ``region_fixed.FixedRegion`` is the fixed 64 + 8 channel grid
+of US915 and AU915.
 Frequencies are in Hz (they fit MicroPython's small ints), times in seconds, power in dBm.
 """
 
@@ -229,8 +230,10 @@ def region(name, sub_bands=None, channels=None):
     903.9 MHz) restrict the channels a fresh session starts with."""
     if name == "EU868":
         from .region_eu868 import make
-    elif name in ("US915", "AU915"):
-        from .region_fixed import make
+    elif name == "US915":
+        from .region_us915 import make
+    elif name == "AU915":
+        from .region_au915 import make
     elif name.startswith("AS923"):
         from .region_as923 import make
     elif name == "IN865":

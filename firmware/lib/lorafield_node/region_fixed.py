@@ -1,18 +1,17 @@
-"""Fixed channel grids: US902-928 (RP002-1.0.4 section 2.5) and AU915-928 (section 2.7).
+"""Fixed channel grids, the part US902-928 (RP002-1.0.4 section 2.5, ``region_us915``) and
+AU915-928 (section 2.8, ``region_au915``) share.
 
 64 uplink channels of 125 kHz 200 kHz apart (0..63), 8 of 500 kHz 1.6 MHz apart (64..71),
 8 downlink channels of 500 kHz 600 kHz apart from 923.3 MHz: the RX1 channel of an uplink on
-channel n is n mod 8 (2.5.7 / 2.7.7). Sub-band k (1..8) is channels 8(k-1)..8k-1 plus 500 kHz
+channel n is n mod 8 (2.5.7 / 2.8.7). Sub-band k (1..8) is channels 8(k-1)..8k-1 plus 500 kHz
 channel 64+k-1; FSB2 (channels 8-15 and 65) is what TTN and most ChirpStack installs use.
 Channel masks are bit masks over 0..71 (a Python int; MicroPython keeps it as a long int).
 No NewChannelReq, DlChannelReq or duty cycle (FCC 15.247 / ACMA: dwell time instead, which
 the data-rate and payload limits keep uplinks within).
 """
 
-from .region import RFU, Region, minus8
+from .region import Region
 
-_W = 125000
-_N = 500000
 _DL_FIRST = 923300000  # downlink channel 0 (both regions)
 _DL_STEP = 600000
 
@@ -50,8 +49,8 @@ class FixedRegion(Region):
     min_125_channels = 1
     fixed = True
     max_channels = 72
-    cflist_type = 1  # 2.5.4 / 2.7.4: the Join-accept's CFList is a channel mask
-    rx2_frequency = _DL_FIRST  # 2.5.7 / 2.7.7: 923.3 MHz, DR8
+    cflist_type = 1  # 2.5.4 / 2.8.4: the Join-accept's CFList is a channel mask
+    rx2_frequency = _DL_FIRST  # 2.5.7 / 2.8.7: 923.3 MHz, DR8
     rx2_dr = 8
     max_eirp = 30  # US915: conducted 30 dBm - 2n, n = 0..14 (2.5.3); AU915: MaxEIRP 30 dBm
     max_tx_power = 14
@@ -103,75 +102,3 @@ class FixedRegion(Region):
     def default_mask(self):
         """All 72 channels (2.5.2), or the sub-bands/channels the device was set up with."""
         return self._only or (1 << 72) - 1
-
-
-class US915(FixedRegion):
-    """RP002-1.0.4 2.5. DR0..3 SF10..7/125 kHz, DR4 SF8/500 kHz, DR5/6 LR-FHSS (RFU here),
-    DR8..13 SF12..7/500 kHz downlink only (2.5.3)."""
-
-    name = "US915"
-    freq_min = 902000000
-    up125_first = 902300000
-    up500_first = 903000000
-    dr125 = (0, 3)
-    dr500 = 4
-    min_125_channels = 2
-    default_dr_max = 3
-    max_uplink_dr = 4
-    dr_sf = bytes((10, 9, 8, 7, 8, RFU, RFU, RFU, 12, 11, 10, 9, 8, 7))
-    dr_bw = (_W, _W, _W, _W, _N, 0, 0, 0, _N, _N, _N, _N, _N, _N)
-    # Max MACPayload M per DR (2.5.6, no repeater; N = M - 8). 0: not usable.
-    max_mac_payload = bytes((19, 61, 133, 250, 250, 0, 0, 0, 61, 137, 250, 250, 250, 250))
-    max_app_payload = minus8(max_mac_payload)
-    max_mac_payload_repeater = bytes((19, 61, 133, 230, 230, 0, 0, 0, 41, 117, 230, 230, 230, 230))
-    # RX1 DR per uplink DR (rows) and RX1DROffset (columns), 2.5.7.
-    rx1_dr_table = (
-        bytes((10, 9, 8, 8)),
-        bytes((11, 10, 9, 8)),
-        bytes((12, 11, 10, 9)),
-        bytes((13, 12, 11, 10)),
-        bytes((13, 13, 12, 11)),
-    )
-    subbands = ((902000000, 928000001, 1),)  # no duty cycle (FCC: dwell time instead)
-
-
-class AU915(FixedRegion):
-    """RP002-1.0.4 2.7. DR0..5 SF12..7/125 kHz, DR6 SF8/500 kHz, DR7 LR-FHSS (RFU here),
-    DR8..13 as US915 (2.7.3). Uplink dwell time on by default (400 ms): DR0/1 unusable until
-    a TxParamSetupReq turns it off (2.7.9), joins at DR2."""
-
-    name = "AU915"
-    freq_min = 915000000
-    up125_first = 915200000
-    up500_first = 915900000
-    dr125 = (0, 5)
-    dr500 = 6
-    min_125_channels = 1
-    default_dr_max = 5
-    max_uplink_dr = 6
-    dr_sf = bytes((12, 11, 10, 9, 8, 7, 8, RFU, 12, 11, 10, 9, 8, 7))
-    dr_bw = (_W, _W, _W, _W, _W, _W, _N, 0, _N, _N, _N, _N, _N, _N)
-    max_mac_payload = bytes((59, 59, 59, 123, 250, 250, 250, 0, 61, 137, 250, 250, 250, 250))
-    max_app_payload = minus8(max_mac_payload)
-    max_mac_payload_dwell = bytes((0, 0, 19, 61, 133, 250, 250, 0, 61, 137, 250, 250, 250, 250))
-    max_app_payload_dwell = minus8(max_mac_payload_dwell)
-    max_mac_payload_repeater = bytes(
-        (59, 59, 59, 123, 230, 230, 230, 0, 41, 117, 230, 230, 230, 230)
-    )
-    rx1_dr_table = (  # 2.7.7
-        bytes((8, 8, 8, 8, 8, 8)),
-        bytes((9, 8, 8, 8, 8, 8)),
-        bytes((10, 9, 8, 8, 8, 8)),
-        bytes((11, 10, 9, 8, 8, 8)),
-        bytes((12, 11, 10, 9, 8, 8)),
-        bytes((13, 12, 11, 10, 9, 8)),
-        bytes((13, 13, 12, 11, 10, 9)),
-    )
-    subbands = ((915000000, 928000001, 1),)
-    tx_param_setup = True  # 2.7.9
-    uplink_dwell = True
-    dwell_dr_min = 2
-
-
-def make(name):
-    return US915() if name == "US915" else AU915()

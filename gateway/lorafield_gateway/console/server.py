@@ -80,7 +80,10 @@ class Console:
                 for channel in list(self.server._map.values()):
                     channel.close()
 
-            self.server.trigger.pull_trigger(close_all)
+            try:
+                self.server.trigger.pull_trigger(close_all)
+            except OSError:  # EBADF: the loop closed its trigger already and is ending
+                pass
             thread.join(5)
         else:
             self.server.close()

@@ -9,9 +9,28 @@ from ..radio import TxRequest
 from .base import Forwarder
 
 
+def server_options(config):
+    """The NetworkServer options a gateway configuration implies: its region and sub-bands
+    or channels (`gateway.region`, `gateway.sub_bands`, `gateway.channels`) and, since the
+    radio hears one data rate, ADR kept at or below it (`adr_max_dr`: EU868 SF7 is DR5, the
+    most ADR gives anyway)."""
+    from lorafield_node.region import region
+
+    gateway, radio = config.gateway, config.radio
+    plan = region(gateway.region)
+    options = {"region": plan, "sub_bands": gateway.sub_bands or None}
+    if gateway.channels:  # the only channels, instead of the sub-bands
+        options.update(sub_bands=None, channels=gateway.channels)
+    dr = plan.dr_of(radio.sf, radio.bw_hz)
+    if dr >= 0 and plan.uplink_dr(dr):
+        options["adr_max_dr"] = dr
+    return options
+
+
 def stored_network_server(config):
     """The server of `lorafield gateway run`: devices from `local.fleet`, state in SQLite at
-    `local.db` (default state_dir/lns.sqlite3). Problems are ConfigErrors naming the key."""
+    `local.db` (default state_dir/lns.sqlite3), the region of `gateway.region`, which the
+    fleet's must match. Problems are ConfigErrors naming the key."""
     from ..config import ConfigError
     from ..fleet import FleetError, load_fleet
     from ..lns.sqlite_store import SqliteStore, StoredNetworkServer, StoreError
@@ -19,14 +38,24 @@ def stored_network_server(config):
     local = config.local
     path = config.lns_path
     try:
-        registry = load_fleet(local.fleet).registry()
+        fleet = load_fleet(local.fleet)
+        registry = fleet.registry()
     except (FleetError, ValueError) as exc:
         raise ConfigError(f"local.fleet: {exc}") from None
+    if fleet.region != config.gateway.region:
+        raise ConfigError(
+            f"local.fleet: {local.fleet} is a {fleet.region} fleet, gateway.region is"
+            f" {config.gateway.region}: set the same region in both"
+        )
     try:
         store = SqliteStore(path)
     except (StoreError, OSError) as exc:
         raise ConfigError(f"local.db: {exc}") from None
-    return StoredNetworkServer(registry, store)
+    try:
+        return StoredNetworkServer(registry, store, **server_options(config))
+    except StoreError as exc:  # the database is another region's
+        store.close()
+        raise ConfigError(f"local.db: {exc}") from None
 
 
 class LocalForwarder(Forwarder):
@@ -34,7 +63,9 @@ class LocalForwarder(Forwarder):
 
     def __init__(self, service, network_server=None):
         super().__init__(service)
-        self.ns = network_server or NetworkServer(DeviceRegistry())
+        if network_server is None:
+            network_server = NetworkServer(DeviceRegistry(), **server_options(service.config))
+        self.ns = network_server
         self.gateway_id = service.config.gateway.id
 
     def run(self):

@@ -1,4 +1,5 @@
-"""The embedded local network server (LoRaWAN 1.0.4, Class A, EU868): protocol core.
+"""The embedded local network server (LoRaWAN 1.0.4, Class A; one RP002-1.0.4 region per
+server, EU868 by default): protocol core.
 
 Pure: no sockets, no threads, no wall clock. Frames and radio metadata go in, scheduled
 downlinks and events come out. ``server.NetworkServer`` ties the parts together; storage is

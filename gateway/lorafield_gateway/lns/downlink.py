@@ -1,5 +1,6 @@
 """Downlinks: the per-device application queue, frame building (FCntDown, ACK, FPending,
-MAC commands) and the choice of RX1/RX2 (LoRaWAN 1.0.4 section 3.3, RP002 2.4.7)."""
+MAC commands) and the choice of RX1/RX2 (LoRaWAN 1.0.4 section 3.3; RP002-1.0.4 2.x.7 of
+each region: RX1 data rate from the uplink's and RX1DROffset, RX2 frequency and data rate)."""
 
 import lorafield_codec
 from lorafield_codec import CodecError
@@ -17,7 +18,10 @@ from .errors import LnsError
 from .types import TMST_MASK, DownlinkItem
 
 # Downlink power: 14 dBm ERP in the 868.0-868.6 MHz sub-band (RX1 on the default channels),
-# 27 dBm (500 mW) in 869.4-869.65 MHz, the RX2 band (ETSI EN 300 220 / RP002 2.4).
+# 27 dBm (500 mW) in 869.4-869.65 MHz, the RX2 band (ETSI EN 300 220 / RP002 2.4). Other
+# regions: the region's default MaxEIRP (RP002 2.x.3: US915/AU915/IN865 30 dBm, AS923 16,
+# KR920 14), the legal ceiling; the gateway clamps it to what its radio may send
+# (radio.tx_power_max_dbm).
 RX1_POWER_DBM = 14.0
 RX2_POWER_DBM = 27.0
 RX2_BAND = (869_400_000, 869_650_000)
@@ -36,12 +40,20 @@ class QueuedDownlink:
         return f"QueuedDownlink(#{self.ref} fport={self.fport} {len(self.payload)} B)"
 
 
-def check_app_downlink(fport, payload, region):
-    if not isinstance(fport, int) or not 1 <= fport <= 223:
+# FPort 224: reserved for the LoRaWAN MAC layer test protocol (1.0.4 4.3.2), which the
+# certification test tool speaks (TS009); only NetworkServer.enqueue_test queues on it.
+TEST_FPORT = 224
+
+
+def check_app_downlink(fport, payload, region, test=False):
+    if test:
+        if fport != TEST_FPORT:
+            raise LnsError(f"test downlinks go on FPort {TEST_FPORT}")
+    elif not isinstance(fport, int) or not 1 <= fport <= 223:
         raise LnsError("application FPort must be 1..223")
     if not isinstance(payload, bytes | bytearray):
         raise LnsError("payload must be bytes")
-    largest = max(region.max_payload(dr) for dr in range(region.num_dr()))
+    largest = max(region.max_payload(dr) for dr in range(region.num_dr()) if region.lora_dr(dr))
     if len(payload) > largest:
         raise LnsError(f"payload longer than {largest} bytes, the most any data rate carries")
     return bytes(payload)
@@ -60,7 +72,10 @@ def encode_mac(commands):
     return b"".join(maccmd.encode(cid, fields, False) for cid, fields in commands)
 
 
-def power_for(frequency_hz):
+def power_for(frequency_hz, region=None):
+    """Downlink TX power in dBm on ``frequency_hz`` in ``region`` (None: EU868)."""
+    if region is not None and region.name != "EU868":
+        return float(region.max_eirp)
     return RX2_POWER_DBM if RX2_BAND[0] <= frequency_hz < RX2_BAND[1] else RX1_POWER_DBM
 
 
@@ -74,17 +89,19 @@ def window_items(
     rx2_freq,
     windows=("RX1", "RX2"),
     rx1_freq=None,
+    dwell=False,
 ):
     """The DownlinkItems for a reply to an uplink heard as ``uplink_meta`` at ``up_dr``.
 
-    RX1: ``rx1_freq`` (default: the uplink frequency) at DR = RX1 table[up_dr][offset],
-    ``rx1_delay_s`` after the end of the uplink; RX2: ``rx2_freq`` at ``rx2_dr``, one second
-    later (1.0.4 3.3.1, 3.3.2).
+    RX1: ``rx1_freq`` (default: the uplink frequency) at DR = the region's RX1 table
+    [up_dr][offset] (with downlink dwell time on: ``dwell``, AS923/AU915), ``rx1_delay_s``
+    after the end of the uplink; RX2: ``rx2_freq`` at ``rx2_dr``, one second later (1.0.4
+    3.3.1, 3.3.2). A window whose DR is not a LoRa rate the downlink may use is left out.
     """
     items = []
     for window in windows:
         if window == "RX1":
-            dr = region.rx1_dr(up_dr, rx1_dr_offset)
+            dr = region.rx1_dr(up_dr, rx1_dr_offset, dwell)
             freq = rx1_freq if rx1_freq is not None else uplink_meta.frequency_hz
             delay = rx1_delay_s * 1_000_000
         elif window == "RX2":
@@ -93,7 +110,7 @@ def window_items(
             delay = (rx1_delay_s + 1) * 1_000_000
         else:
             raise LnsError("window must be RX1 or RX2")
-        if dr < 0:
+        if not region.lora_dr(dr) or region.max_payload(dr, 0, dwell) < 0:
             continue
         sf, bw = region.dr_params(dr)
         items.append(
@@ -105,15 +122,25 @@ def window_items(
                 dr=dr,
                 sf=sf,
                 bw_hz=bw,
-                power_dbm=power_for(freq),
+                power_dbm=power_for(freq, region),
             )
         )
     return tuple(items)
 
 
-def max_app_payload(region, items, fopts_len):
-    """The FRMPayload room in the smallest data rate among the items."""
-    return min(region.max_payload(item.dr, fopts_len) for item in items)
+def max_app_payload(region, items, fopts_len, dwell=False):
+    """The FRMPayload room in the smallest data rate among the items (RP002 2.x.6, the
+    downlink dwell-time table with ``dwell``)."""
+    return min(region.max_payload(item.dr, fopts_len, dwell) for item in items)
+
+
+def _drop_last(mac):
+    """Take the last command off ``mac``; a LinkADRReq takes its whole block with it (a
+    device given part of a block would apply part of a channel mask)."""
+    cid = mac.pop()[0]
+    if cid == maccmd.LINK_ADR:
+        while mac and mac[-1][0] == maccmd.LINK_ADR:
+            mac.pop()
 
 
 class BuiltDownlink:
@@ -132,6 +159,7 @@ def build_downlink(session, queue, items, region, *, ack=False, mac=()):
     not fit there and no application data waits), the head of ``queue`` when it fits, ACK
     and FPending. Consumes one FCntDown; the caller decides whether a downlink is due."""
     mac = list(mac)
+    dwell = session.downlink_dwell
     fopts = encode_mac(mac)
     fport = None
     payload = b""
@@ -140,13 +168,13 @@ def build_downlink(session, queue, items, region, *, ack=False, mac=()):
         # Too long for FOpts: send them alone on FPort 0 (encrypted with NwkSKey, 4.3.1.6)
         # and leave the application queue for the next downlink.
         fport, payload, fopts = 0, fopts, b""
-        room = max_app_payload(region, items, 0)
+        room = max_app_payload(region, items, 0, dwell)
         while len(payload) > room and mac:
-            mac.pop()
+            _drop_last(mac)
             payload = encode_mac(mac)
     deferred = None
     if queue and fport is None:
-        room = max_app_payload(region, items, len(fopts))
+        room = max_app_payload(region, items, len(fopts), dwell)
         if len(queue[0].payload) <= room:
             queued = queue[0]
             fport, payload = queued.fport, queued.payload

@@ -8,6 +8,9 @@
 - NwkSKey/AppSKey from the 1.0.x derivation; DevAddr = NwkID (7 bits from NetID, type 0) |
   NwkAddr (25 bits), allocated sequentially and never shared by two live sessions.
 - The Join-accept is encrypted with AES *decrypt* (6.2.5), the only host-only crypto step.
+- CFList (RP002-1.0.4 2.x.4): dynamic plans (EU868, AS923, IN865, KR920) carry type 0, up to
+  five extra channel frequencies, only when the server is given some; US915/AU915 carry type 1,
+  the channel mask of the sub-bands the server's gateways listen on (``cflist_mask``).
 """
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -21,7 +24,8 @@ from lorafield_node.join import (
 )
 from lorafield_node.phy import FrameError
 
-from .errors import Rejected
+from .channelplan import ALL_FIXED, cflist_channel_mask
+from .errors import LnsError, Rejected
 from .session import Session
 
 _NWK_ADDR_BITS = 25
@@ -57,11 +61,16 @@ class JoinServer:
         rx2_dr=None,
         rx1_delay_s=1,
         extra_channels_hz=(),
+        cflist_mask=None,
     ):
         if not 0 <= net_id <= 0xFFFFFF:
             raise ValueError("NetID must be 24 bits")
         if not 1 <= rx1_delay_s <= 15:
             raise ValueError("RX1 delay must be 1..15 s")
+        if not 0 <= rx1_dr_offset <= 7 or region.rx1_dr(region.default_dr_min, rx1_dr_offset) < 0:
+            raise LnsError(f"RX1DROffset {rx1_dr_offset} is not defined in {region.name}")
+        if rx2_dr is not None and not region.lora_dr(rx2_dr):
+            raise LnsError(f"RX2 data rate {rx2_dr} is not a LoRa data rate of {region.name}")
         self.registry = registry
         self.store = store
         self.region = region
@@ -70,7 +79,21 @@ class JoinServer:
         self.rx2_dr = region.rx2_dr if rx2_dr is None else rx2_dr
         self.rx1_delay_s = rx1_delay_s
         self.extra_channels_hz = tuple(extra_channels_hz)
-        self._cflist = cflist_frequencies(self.extra_channels_hz) if extra_channels_hz else None
+        self._cflist = None
+        if region.fixed:
+            if extra_channels_hz:
+                raise LnsError(f"{region.name} has a fixed channel grid: no extra channels")
+            if cflist_mask is not None:
+                self._cflist = cflist_channel_mask(cflist_mask)
+        elif extra_channels_hz:
+            room = min(5, region.max_channels - len(region.default_channels))
+            if len(self.extra_channels_hz) > room:
+                raise LnsError(f"at most {room} extra channels in {region.name}")
+            for f in self.extra_channels_hz:
+                # 0 keeps a CFList slot undefined (RP002 2.4.4)
+                if f and (f in region.default_channels or not region.valid_frequency(f)):
+                    raise LnsError(f"extra channel {f} Hz is not a new channel in {region.name}")
+            self._cflist = cflist_frequencies(self.extra_channels_hz)
         self._next_nwk_addr = 1
 
     def nwk_id(self):
@@ -139,5 +162,10 @@ class JoinServer:
             rx1_delay_s=self.rx1_delay_s,
             channels_hz=channels,
         )
+        if self.region.fixed:
+            # Without a CFList the device starts on all 72 channels (RP002 2.5.2); with one it
+            # should be on its mask, but a device of older regional parameters ignores a type 1
+            # CFList: not known until it accepts a LinkADRReq block (the server sends one).
+            session.enabled_mask = None if self._cflist is not None else ALL_FIXED
         phy_out = encrypt_join_accept(device.app_key, plain)
         return JoinResult(device, session, phy_out, req.dev_nonce, join_nonce)

@@ -6,6 +6,11 @@ to transmit; copies of one frame are collected for ``dedup_window_us`` (server c
 metadata's ``time_us``), so the answer to a frame comes from the call -- or the ``flush(now)``
 -- that closes its window. Gateways report each transmission with ``handle_tx_ack``.
 State lives in a store (``MemoryStore``; SQLite in issue 7).
+
+One server serves one region (RP002-1.0.4; ``region=`` a name of ``lorafield_node.region.NAMES``
+or a region object, EU868 by default) and, in US915/AU915, the sub-bands its gateways listen on
+(``sub_bands=``): the Join-accept's CFList, the RX1 channel and data rate, RX2, the payload
+sizes, ADR and the channel mask it keeps its devices on all follow from them.
 """
 
 import contextlib
@@ -20,12 +25,20 @@ from lorafield_node.phy import (
     FrameError,
     parse_mhdr,
 )
-from lorafield_node.region import JOIN_ACCEPT_DELAY1, eu868
+from lorafield_node.region import JOIN_ACCEPT_DELAY1
 
 from . import downlink as dl
+from .channelplan import ALL_FIXED, check_fixed_mask, server_plan
 from .errors import LnsError, Rejected
 from .joinserver import JoinServer
-from .macanswers import STICKY_ANSWERS, adr_request, handle_commands
+from .macanswers import (
+    STICKY_ANSWERS,
+    adr_request,
+    awaiting_link_adr,
+    channel_mask_request,
+    handle_commands,
+    link_adr_commands,
+)
 from .registry import eui_bytes
 from .session import Session
 from .store import MemoryStore
@@ -34,6 +47,9 @@ from .uplink import Deduplicator, authenticate, best_copy, decode_application
 
 # The longest PHYPayload a LoRa frame carries (its length field is one byte).
 MAX_PHY_LEN = 255
+# Uplinks after a LinkADRReq without its answer before the server takes it for lost (the
+# device answers in its next uplink, 1.0.4 5.3; an answer may wait one uplink for room).
+LINK_ADR_PATIENCE = 3
 
 
 class _InFlight:
@@ -46,11 +62,14 @@ class _InFlight:
 
 
 class NetworkServer:
-    """LoRaWAN 1.0.4 Class A network server for one region (EU868).
+    """LoRaWAN 1.0.4 Class A network server for one region (EU868 unless ``region`` names
+    another; ``sub_bands``/``channels``: US915/AU915's channels its gateways listen on, see
+    ``channelplan.server_plan``).
 
     ``windows``: the receive windows offered for every downlink, in the order a gateway
     should try them (("RX1", "RX2") by default; ("RX2",) forces RX2). ``adr``: send
-    LinkADRReq to devices that set the ADR bit.
+    LinkADRReq to devices that set the ADR bit; ``adr_max_dr``: the fastest data rate ADR
+    gives (default the region's fastest 125 kHz rate; a single-channel gateway hears one).
     """
 
     def __init__(
@@ -59,6 +78,8 @@ class NetworkServer:
         *,
         store=None,
         region=None,
+        sub_bands=None,
+        channels=None,
         net_id=0x000000,
         dedup_window_us=200_000,
         rx1_dr_offset=0,
@@ -67,11 +88,17 @@ class NetworkServer:
         extra_channels_hz=(),
         windows=("RX1", "RX2"),
         adr=True,
+        adr_max_dr=None,
     ):
         self.registry = registry
         self.store = store if store is not None else MemoryStore()
-        self.region = region if region is not None else eu868()
+        self.region, self.channel_mask = server_plan(region, sub_bands, channels)
+        if adr_max_dr is not None and not self.region.uplink_dr(adr_max_dr):
+            name = self.region.name
+            raise LnsError(f"adr_max_dr {adr_max_dr} is not an uplink data rate of {name}")
+        self.adr_max_dr = adr_max_dr
         self.dedup = Deduplicator(dedup_window_us)
+        cflist_mask = self.channel_mask if self.channel_mask != ALL_FIXED else None
         self.joins = JoinServer(
             registry,
             self.store,
@@ -81,6 +108,7 @@ class NetworkServer:
             rx2_dr=rx2_dr,
             rx1_delay_s=rx1_delay_s,
             extra_channels_hz=extra_channels_hz,
+            cflist_mask=cflist_mask,
         )
         for w in windows:
             if w not in ("RX1", "RX2"):
@@ -122,6 +150,17 @@ class NetworkServer:
         self.store.queue(eui).append(dl.QueuedDownlink(fport, payload, bool(confirmed), ref))
         return ref
 
+    def enqueue_test(self, dev_eui, payload, confirmed=False):
+        """Queue a downlink on FPort 224, the LoRaWAN test protocol's port (TS009 commands, as
+        a certification test tool sends them; ``enqueue`` keeps to 1..223). Its reference."""
+        eui = self._known(dev_eui)
+        payload = dl.check_app_downlink(dl.TEST_FPORT, payload, self.region, test=True)
+        ref = next(self._refs)
+        self.store.queue(eui).append(
+            dl.QueuedDownlink(dl.TEST_FPORT, payload, bool(confirmed), ref)
+        )
+        return ref
+
     def enqueue_config(self, dev_eui, data, confirmed=False):
         """Queue a ``config`` command (dict) encoded with the shared codec."""
         fport, payload = dl.encode_config(data)
@@ -136,8 +175,61 @@ class NetworkServer:
             maccmd.encode(cid, tuple(fields), False)
         except maccmd.MacCommandError as e:
             raise LnsError("bad MAC command: " + e.reason) from None
+        self._check_for_region(cid, tuple(fields))
         session.mac_pending = [c for c in session.mac_pending if c[0] != cid]
         session.mac_pending.append((cid, tuple(fields)))
+
+    def request_link_adr(self, dev_eui, dr, tx_power, nb_trans=None, mask=None):
+        """Send LinkADRReq setting ``dr`` and ``tx_power`` (15: keep, LoRaWAN 1.0.4 5.3) and
+        NbTrans (None: as now) in the next downlink. Dynamic plans: one command, ChMaskCntl 0,
+        ``mask`` over channels 0..15 (None: every defined channel). US915/AU915: the block of
+        commands that leaves the device on ``mask`` (72 bits; None: the server's channel
+        mask), ``channelplan.link_adr_block``. Returns the fields sent."""
+        session = self.session(self._known(dev_eui))
+        if session is None:
+            raise LnsError("device has no session")
+        if nb_trans is None:
+            nb_trans = session.nb_trans
+        region = self.region
+        if region.fixed:
+            wanted = self.channel_mask if mask is None else mask
+            if not isinstance(wanted, int) or not 0 < wanted <= ALL_FIXED:
+                raise LnsError("a US915/AU915 channel mask is a 72-bit int with a channel on")
+            check_fixed_mask(region, wanted)
+            commands = link_adr_commands(session, region, dr, tx_power, nb_trans, wanted)
+        else:
+            commands = link_adr_commands(session, region, dr, tx_power, nb_trans)
+            if mask is not None:
+                commands = [(maccmd.LINK_ADR, (dr, tx_power, mask, 0, nb_trans))]
+        try:
+            for cid, fields in commands:
+                maccmd.encode(cid, fields, False)
+        except maccmd.MacCommandError as e:
+            raise LnsError("bad LinkADRReq: " + e.reason) from None
+        session.mac_pending = [c for c in session.mac_pending if c[0] != maccmd.LINK_ADR]
+        session.mac_pending.extend(commands)
+        return [fields for _, fields in commands]
+
+    def _check_for_region(self, cid, fields):
+        """MAC requests the region does not define are refused (the device would ignore them
+        without an answer, RP002-1.0.4): NewChannelReq and DlChannelReq in US915/AU915,
+        TxParamSetupReq outside AS923/AU915; frequencies and data rates must be the region's."""
+        region = self.region
+        name = region.name
+        if cid in (maccmd.NEW_CHANNEL, maccmd.DL_CHANNEL) and region.fixed:
+            raise LnsError(f"{name} has a fixed channel grid: no NewChannelReq/DlChannelReq")
+        if cid == maccmd.TX_PARAM_SETUP and not region.tx_param_setup:
+            raise LnsError(f"{name} has no TxParamSetupReq (only AS923 and AU915 do)")
+        if cid == maccmd.RX_PARAM_SETUP:
+            offset, rx2_dr, freq = fields
+            if not region.lora_dr(rx2_dr):
+                raise LnsError(f"RX2 data rate {rx2_dr} is not a LoRa data rate of {name}")
+            if not region.valid_rx_frequency(freq):
+                raise LnsError(f"{freq} Hz is not a receive frequency of {name}")
+            if region.rx1_dr(region.default_dr_min, offset) < 0:
+                raise LnsError(f"RX1DROffset {offset} is not defined in {name}")
+        if cid == maccmd.DL_CHANNEL and not region.valid_rx_frequency(fields[1]):
+            raise LnsError(f"{fields[1]} Hz is not a frequency of {name}")
 
     def request_dev_status(self, dev_eui):
         self.request_mac(dev_eui, maccmd.DEV_STATUS, ())
@@ -217,11 +309,13 @@ class NetworkServer:
         if built.queued is not None:
             self.store.queue(flight.dev_eui).insert(0, built.queued)
         if session is not None:
-            for cid, fields in built.mac:
-                if session.mac_awaiting.get(cid) == fields:
+            for cid, fields in _awaiting_of(built.mac).items():
+                if cid == maccmd.LINK_ADR and awaiting_link_adr(session) == fields:
                     del session.mac_awaiting[cid]
-                    if cid not in (maccmd.LINK_CHECK, maccmd.DEVICE_TIME):
-                        session.mac_pending.append((cid, fields))
+                    session.mac_pending.extend((cid, f) for f in fields)
+                elif session.mac_awaiting.get(cid) == fields:
+                    del session.mac_awaiting[cid]
+                    session.mac_pending.append((cid, fields))
 
     # -- processing -----------------------------------------------------------------------------
     def _event(self, time_us, kind, dev_eui, reason, **detail):
@@ -251,21 +345,27 @@ class NetworkServer:
 
     def _join(self, phy, metas, now):
         best = best_copy(metas)
-        up_dr = self._dr_of(best.sf, best.bw_hz)
+        up_dr = self._uplink_dr(best)
         if up_dr < 0:
             raise Rejected("uplink data rate unknown")
         result = self.joins.handle(phy)
         session = result.session
         self.store.put_session(session)
+        region = self.region
+        # before the accept arrives the device uses the region's defaults: RX1DROffset 0,
+        # downlink dwell time, RX2 data rate and frequency
+        rx1_freq = session.rx1_frequency(best.frequency_hz, region, best.bw_hz)
         items = dl.window_items(
-            self.region,
+            region,
             best,
             up_dr,
             JOIN_ACCEPT_DELAY1,  # RX2 follows one second later: 5 s / 6 s (1.0.4 6.2.6)
-            0,  # before the accept arrives the device uses the default RX1DROffset ...
-            self.region.rx2_dr,  # ... and the default RX2 data rate and frequency
-            self.region.rx2_frequency,
-            self.windows,
+            0,
+            region.rx2_dr,
+            region.rx2_frequency,
+            self._windows(rx1_freq),
+            rx1_freq,
+            region.downlink_dwell,
         )
         self._event(
             now,
@@ -284,8 +384,23 @@ class NetworkServer:
     def _dr_of(self, sf, bw_hz):
         dr = self._drs.get((sf, bw_hz))
         if dr is None:
-            dr = self._drs[(sf, bw_hz)] = self.region.dr_of(sf, bw_hz)
+            dr = self.region.dr_of(sf, bw_hz)
+            if dr >= 0 and not self.region.uplink_dr(dr):
+                dr = -1  # a downlink-only rate (US915 DR8..13 at 500 kHz)
+            self._drs[(sf, bw_hz)] = dr
         return dr
+
+    def _uplink_dr(self, meta):
+        """The region's uplink data rate of a copy's SF and bandwidth (its lowest, so the
+        uplink one where a downlink rate shares the setting), -1 for none."""
+        return self._dr_of(meta.sf, meta.bw_hz)
+
+    def _windows(self, rx1_freq):
+        """The server's windows, without RX1 when the uplink has no RX1 channel (a fixed
+        plan's uplink off the grid)."""
+        if rx1_freq is None:
+            return tuple(w for w in self.windows if w != "RX1")
+        return self.windows
 
     def _session_for(self, phy):
         if len(phy) < 5:
@@ -300,6 +415,8 @@ class NetworkServer:
                     break  # the device has joined since: its ABP address is no longer valid
                 addr, nwk, app = device.abp
                 session = Session(device.dev_eui_hex, addr, nwk, app, self.region)
+                if self.region.fixed:
+                    session.enabled_mask = ALL_FIXED  # an ABP device starts on all 72 (2.5.2)
                 self.store.put_session(session)
                 return session
         raise Rejected("unknown DevAddr", None, dev_addr=f"{dev_addr:08x}")
@@ -310,7 +427,7 @@ class NetworkServer:
         frame = auth.frame
         eui = session.dev_eui
         best = best_copy(metas)
-        up_dr = self._dr_of(best.sf, best.bw_hz)
+        up_dr = self._uplink_dr(best)
         if up_dr < 0:
             raise Rejected("uplink data rate unknown", eui)
         confirmed = frame.mtype == CONFIRMED_UP
@@ -342,6 +459,15 @@ class NetworkServer:
         )
         for kind, reason, detail in outcome.events:
             self._event(now, kind, eui, reason, **detail)
+        if (
+            maccmd.LINK_ADR in session.mac_awaiting
+            and session.uplinks - session.link_adr_sent_at >= LINK_ADR_PATIENCE
+        ):
+            # The device answers in its next uplink; none in three: the downlink was lost.
+            # Forget the request, so ADR and the channel mask are decided afresh.
+            del session.mac_awaiting[maccmd.LINK_ADR]
+            reason = f"LinkADR: no answer in {LINK_ADR_PATIENCE} uplinks"
+            self._event(now, "mac_error", eui, reason)
 
         device = self.registry.get(eui)
         self.store.add_frame(
@@ -387,9 +513,13 @@ class NetworkServer:
             gateway=best.gateway_id,
         )
         if self.adr and frame.adr:
-            req = adr_request(session, self.region)
-            if req is not None and all(c[0] != req[0] for c in session.mac_pending):
-                session.mac_pending.append(req)
+            block = adr_request(session, self.region, self.adr_max_dr, self.channel_mask)
+            if block is not None and all(c[0] != maccmd.LINK_ADR for c in session.mac_pending):
+                session.mac_pending.extend(block)
+        # US915/AU915: a device not known to be on the server's channels is moved there.
+        block = channel_mask_request(session, self.region, self.channel_mask)
+        if block is not None:
+            session.mac_pending.extend(block)
         due = (
             confirmed
             or outcome.answers
@@ -413,6 +543,7 @@ class NetworkServer:
         self._event(now, kind, session.dev_eui, None, fcnt_down=fcnt, ref=ref)
 
     def _reply(self, session, best, up_dr, now, ack, answers):
+        rx1_freq = session.rx1_frequency(best.frequency_hz, self.region, best.bw_hz)
         items = dl.window_items(
             self.region,
             best,
@@ -421,8 +552,9 @@ class NetworkServer:
             session.rx1_dr_offset,
             session.rx2_dr,
             session.rx2_frequency_hz,
-            self.windows,
-            session.rx1_frequency(best.frequency_hz),
+            self._windows(rx1_freq),
+            rx1_freq,
+            session.downlink_dwell,
         )
         if not items:
             raise Rejected("no receive window possible", session.dev_eui)
@@ -431,9 +563,10 @@ class NetworkServer:
         built = dl.build_downlink(session, queue, items, self.region, ack=ack, mac=mac)
         sent = set(built.mac)
         session.mac_pending = [c for c in session.mac_pending if c not in sent]
-        for cid, fields in built.mac:
-            if cid not in (maccmd.LINK_CHECK, maccmd.DEVICE_TIME):
-                session.mac_awaiting[cid] = fields
+        awaiting = _awaiting_of(built.mac)
+        session.mac_awaiting.update(awaiting)
+        if maccmd.LINK_ADR in awaiting:
+            session.link_adr_sent_at = session.uplinks
         if built.queued is not None:
             queue.remove(built.queued)
         if built.deferred is not None:
@@ -453,6 +586,24 @@ class NetworkServer:
             ref=built.queued.ref if built.queued is not None else None,
         )
         return [DownlinkFrame(frame_id, session.dev_eui, best.gateway_id, built.phy, items)]
+
+
+def _awaiting_of(mac):
+    """What a downlink's MAC commands leave awaiting an answer: cid -> fields (LinkADRReq:
+    the tuple of its block's fields); the network's answers (LinkCheckAns, DeviceTimeAns)
+    await nothing."""
+    out = {}
+    block = []
+    for cid, fields in mac:
+        if cid in (maccmd.LINK_CHECK, maccmd.DEVICE_TIME):
+            continue
+        if cid == maccmd.LINK_ADR:
+            block.append(fields)
+        else:
+            out[cid] = fields
+    if block:
+        out[maccmd.LINK_ADR] = tuple(block)
+    return out
 
 
 def _eui_hex(dev_eui):

@@ -4,9 +4,7 @@ from collections import deque
 
 from lorafield_node.phy import SessionCrypto
 
-# LoRaWAN channel plans use 100 Hz steps and channels at least 200 kHz apart, so a reported
-# uplink frequency within 5 kHz of a defined channel is that channel.
-CHANNEL_MATCH_HZ = 5_000
+from .channelplan import CHANNEL_MATCH_HZ, channel_index
 
 ADR_HISTORY = 20  # uplinks of SNR history an ADR decision needs (as ChirpStack's default)
 
@@ -18,7 +16,19 @@ class Session:
     FCntDown to use. Radio settings mirror what the device was told (join defaults, then what
     it acknowledged). The two keys are only reachable through ``keys()`` and are never
     printed.
+
+    Fixed channel plans (US915, AU915) keep no channel table: ``enabled_mask`` is the
+    72-channel mask the device is known to use (None: not known, e.g. before it answered the
+    first LinkADRReq after a join) and ``mask_rejected`` that it refused the server's mask.
     """
+
+    # Defaults for sessions stored before these existed (all EU868: no dwell time, no mask).
+    uplink_dwell = False
+    downlink_dwell = False
+    max_eirp = -1
+    enabled_mask = None
+    mask_rejected = False
+    link_adr_sent_at = 0
 
     def __init__(
         self,
@@ -51,10 +61,18 @@ class Session:
         # Channel index -> uplink frequency (0 = undefined), as the device's table: the
         # defaults, the CFList, then NewChannelReq the device accepted; DlChannelReq moves a
         # channel's RX1 frequency (``dl_frequencies``).
-        self.channels_hz = [0] * region.max_channels
+        self.channels_hz = [0] * (0 if region.fixed else region.max_channels)
         for i, f in enumerate(channels_hz or region.default_channels):
             self.channels_hz[i] = f
         self.dl_frequencies = {}
+        # TxParamSetupReq's settings once the device accepted them (AS923, AU915): dwell time
+        # on or off for uplinks and downlinks, MaxEIRP in dBm (-1: the region's).
+        self.uplink_dwell = region.uplink_dwell
+        self.downlink_dwell = region.downlink_dwell
+        self.max_eirp = -1
+        self.enabled_mask = None
+        self.mask_rejected = False
+        self.link_adr_sent_at = 0  # ``uplinks`` when the last LinkADRReq (block) went out
         self.max_duty_cycle = 0
         # What the network believes the device uses (updated by acknowledged LinkADRReq).
         self.dr = None
@@ -67,9 +85,14 @@ class Session:
         self.confirmed_down_fcnt = None  # FCntDown of a confirmed downlink awaiting its ACK
         self.uplinks = 0
 
-    def rx1_frequency(self, uplink_hz):
-        """RX1 frequency for an uplink heard on ``uplink_hz`` (RP002 2.4.7: the uplink
-        channel unless DlChannelReq moved it)."""
+    def rx1_frequency(self, uplink_hz, region=None, bw_hz=125_000):
+        """RX1 frequency for an uplink heard on ``uplink_hz`` (RP002 2.4.7 and alike: the
+        uplink channel unless DlChannelReq moved it); in a fixed plan (``region`` US915/AU915)
+        the downlink channel of the uplink's grid channel (2.5.7 / 2.7.7: 923.3 MHz + 600 kHz
+        * (channel mod 8)), None when the uplink is on no grid channel."""
+        if region is not None and region.fixed:
+            ch = channel_index(region, uplink_hz, bw_hz)
+            return None if ch < 0 else region.rx1_frequency(ch, uplink_hz, uplink_hz)
         # Radios report the frequency their synthesiser is on (61 Hz steps on an SX127x,
         # rounded to 1 Hz by gateways), so the uplink channel is the defined one nearby.
         for i, f in enumerate(self.channels_hz):

@@ -15,6 +15,10 @@ FCnt, same bytes), never a second reading.
 Another process (`lorafield lns queue`) asks for downlinks by inserting `requested` rows
 into `downlinks`; the server takes them into its queue at its next call (`intake()`).
 
+The database belongs to one region: `meta` records it (`region`, e.g. 'US915'; a file
+from before regions is EU868) and a server of another region refuses to open it, since its
+sessions' channels and data rates would not be the region's.
+
 Tables: devices, sessions, join_state, frames (raw PHYPayload hex and radio metadata),
 readings (decoded data with time and device), downlinks, events, pending, meta, and
 gateway_hours (frames each gateway received per hour, with the last one's time: a summary
@@ -37,6 +41,7 @@ import sqlite3
 from lorafield_node.phy import SessionCrypto
 
 from . import downlink as dl
+from .channelplan import server_plan
 from .errors import LnsError
 from .server import NetworkServer
 from .session import Session
@@ -133,6 +138,8 @@ def connect(path, *, durable=False, readonly=False):
 
 class SqliteStore(MemoryStore):
     def __init__(self, path, *, durable=False, region=None):
+        """``region``: the name of the server's region, checked against the file's (or given
+        to a new file) when set; StoredNetworkServer checks it itself."""
         super().__init__()
         self.path = path
         self.db = connect(path, durable=durable)
@@ -160,6 +167,28 @@ class SqliteStore(MemoryStore):
         self._pending_seq = itertools.count()
         self._data_version = None
         self._load()
+        if region is not None:
+            self.claim_region(region)
+
+    def region(self):
+        """The region whose sessions the file holds: its `meta` entry, else EU868 (a file from
+        before regions); None for a new file without sessions."""
+        row = self.db.execute("SELECT value FROM meta WHERE key='region'").fetchone()
+        if row is not None:
+            return row[0]
+        if self.db.execute("SELECT 1 FROM sessions LIMIT 1").fetchone() is not None:
+            return "EU868"
+        return None
+
+    def claim_region(self, name):
+        """Record `name` as the file's region, or raise StoreError if it holds another's."""
+        held = self.region()
+        if held is not None and held != name:
+            raise StoreError(
+                f"{self.path}: holds the sessions of a {held} network server, this server runs"
+                f" {name} (give it another database, or delete this one to start over)"
+            )
+        self.set_meta("region", name)
 
     # -- loading ------------------------------------------------------------------------------
     def _load(self):
@@ -571,12 +600,11 @@ def request_downlink(path, dev_eui, request):
             payload = bytes.fromhex(request.get("payload_hex", ""))
         except (TypeError, ValueError):
             raise LnsError("payload_hex must be hex") from None
-    from lorafield_node.region import eu868
-
-    dl.check_app_downlink(fport, payload, eu868())
     db = connect(path)
     try:
         db.executescript(SCHEMA)
+        row = db.execute("SELECT value FROM meta WHERE key='region'").fetchone()
+        dl.check_app_downlink(fport, payload, server_plan(row[0] if row else "EU868")[0])
         known = db.execute("SELECT 1 FROM devices WHERE dev_eui=?", (eui,)).fetchone()
         if known is None:
             raise LnsError(f"unknown DevEUI {eui} (not in the server's devices table)")
@@ -593,12 +621,14 @@ def request_downlink(path, dev_eui, request):
 
 
 class StoredNetworkServer(NetworkServer):
-    """A NetworkServer on a SqliteStore: state restored at start, one commit per call."""
+    """A NetworkServer on a SqliteStore: state restored at start, one commit per call; the
+    store must hold the server's region (StoreError otherwise)."""
 
     def __init__(self, registry, store, **options):
         if not isinstance(store, SqliteStore):
             raise LnsError("StoredNetworkServer needs a SqliteStore")
         super().__init__(registry, store=store, **options)
+        store.claim_region(self.region.name)
         self._depth = 0
         self._refs = itertools.count(store.max_ref() + 1)
         store.sync_devices(registry)

@@ -27,9 +27,16 @@ def test_bench_firmware_prints_figures(capsys):
     # (plus the session record when the ADR backoff steps: no downlink ever comes).
     assert re.search(r"whole Mac, N=16: \d+ store records \(dc 1000, fu 63, ses \d\)", out), out
     assert re.search(r"^CPU per uplink on CPython .*: \d+\.\d us$", out, re.M), out
-    regions = re.findall(r"^  (\S+) +region\w*\.mpy \d+ B .*heap (\d+) B \(([+-]\d+) B", out, re.M)
+    regions = re.findall(
+        r"^  (\S+) +region\w*\.mpy \d+ B.*heap (\d+) B \(qstr pools (\d+) B; "
+        r"without them (\d+) B, ([+-]\d+) B against EU868\)$",
+        out,
+        re.M,
+    )
     assert [r[0] for r in regions][:2] == ["EU868", "US915"] and len(regions) == 9, out
-    assert regions[0][2] == "+0" and all(int(r[1]) > 20000 for r in regions), out
+    for _, held, pools, own, _ in regions:
+        assert int(held) - int(pools) == int(own) > 20000, out
+    assert regions[0][4] == "+0", out
 
 
 def test_bench_firmware_rejects_bad_options(capsys):

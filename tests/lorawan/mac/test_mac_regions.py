@@ -164,7 +164,7 @@ def test_answers_over_15_bytes_go_in_an_fport_0_frame_of_their_own():
 
 
 def test_tx_param_setup_only_where_the_region_has_it():
-    """RP002 2.8.9 (AS923): answered, dwell time and MaxEIRP taken (table 20: 13 -> 30 dBm) and
+    """RP002 2.10.9 (AS923): answered, dwell time and MaxEIRP taken (table 20: 13 -> 30 dBm) and
     kept across boots; EU868 (2.4.9) does not implement it: no answer."""
     mac, board, radio = abp_mac(region=region("AS923-1"))
     assert mac.session.uplink_dwell
@@ -183,7 +183,7 @@ def test_tx_param_setup_only_where_the_region_has_it():
 
 
 def test_as923_dwell_time_limits_payload_and_data_rate():
-    """RP002 2.8.6: with uplink dwell time on, DR2 carries N = 11 bytes and DR0/1 none."""
+    """RP002 2.10.6: with uplink dwell time on, DR2 carries N = 11 bytes and DR0/1 none."""
     r = region("AS923-1")
     assert r.max_payload(2, dwell=True) == 11 and r.max_payload(2) == 115
     assert r.max_payload(0, dwell=True) < 0

@@ -12,9 +12,18 @@ from the first --channels of EU868's eight-channel plan (default 1); prints one
 
 --no-capture (both modes): LoRaSim's simple collision check (any overlap on the same channel
 and SF loses both frames) instead of the capture model.
+
+--region NAME [--sub-band K ...] (both modes): the channels and data rates of another region
+(lorafield_node.region.NAMES, RP002-1.0.4) instead of EU868's: what an 8-channel gateway of
+that region listens on (`lorafield_hw.plans`; US915/AU915: sub-band 2 unless told). The mixed
+field then uses its default or sub-band channels at 125 kHz and the SFs of its 125 kHz data
+rates (US915: SF7..SF10); the LoRaSim mode's --sf/--bw must be one of its uplink data rates
+(US915 --sf 8 --bw 500 is DR4, on the sub-band's 500 kHz channel) and --channels counts that
+region's channels at that bandwidth. The output then starts with `region:` (and `sub_bands:`).
 """
 
 from lorafield_hw import lorasim
+from lorafield_hw.plans import PlanError, plan_of, uplink_drs
 
 from ..cli import UsageError
 
@@ -38,6 +47,20 @@ def add_arguments(parser):
         f"{len(lorasim.EU868_PLAN_HZ)} channels (default 1)",
     )
     parser.add_argument(
+        "--region",
+        metavar="NAME",
+        help="channels and data rates of this region (EU868, US915, AU915, AS923-1..4, IN865, "
+        "KR920; default EU868)",
+    )
+    parser.add_argument(
+        "--sub-band",
+        type=int,
+        action="append",
+        dest="sub_bands",
+        metavar="K",
+        help="with --region US915/AU915: the gateway's sub-band 1..8 (repeatable; default 2)",
+    )
+    parser.add_argument(
         "--no-capture",
         action="store_true",
         help="LoRaSim's simple check: any overlap on the same channel and SF loses both frames",
@@ -55,18 +78,52 @@ def _check(args):
         raise UsageError("--payload-bytes must be 1..255")
     if not 0 < args.hours <= 10_000:
         raise UsageError("--hours must be in (0, 10000]")
-    most = len(lorasim.EU868_PLAN_HZ)
+    plan = _plan(args)
+    if plan is None:
+        plan_hz, what = lorasim.EU868_PLAN_HZ, "EU868's channel plan"
+    else:
+        plan_hz = lorasim.region_channels(plan, args.sub_bands, args.bw * 1000)
+        what = f"{plan.name}'s channels at {args.bw} kHz"
+        drs = uplink_drs(plan)
+        if args.nodes is not None and plan.dr_of(args.sf, args.bw * 1000) not in drs:
+            rates = ", ".join(f"DR{dr} SF{plan.dr_sf[dr]}/{plan.dr_bw[dr] // 1000}" for dr in drs)
+            raise UsageError(
+                f"--sf {args.sf} --bw {args.bw} is not an uplink data rate of {plan.name} ({rates})"
+            )
+    most = len(plan_hz)
     if args.channels is not None:
         if args.nodes is None:
             raise UsageError("--channels needs --nodes (the mixed field uses EU868's 3 channels)")
         if not 1 <= args.channels <= most:
-            raise UsageError(f"--channels must be 1..{most} (EU868's channel plan)")
+            raise UsageError(f"--channels must be 1..{most} ({what})")
+    return plan, plan_hz
+
+
+def _plan(args):
+    if args.region is None:
+        if args.sub_bands:
+            raise UsageError("--sub-band needs --region US915 or AU915")
+        return None
+    try:
+        plan = plan_of(args.region)
+        lorasim.region_channels(plan, args.sub_bands)  # sub-bands checked
+    except PlanError as exc:
+        raise UsageError(f"--region: {exc}") from None
+    return plan
+
+
+def _print_region(plan, args):
+    if plan is not None:
+        print(f"region: {plan.name}")
+        if plan.fixed:
+            print("sub_bands: " + " ".join(str(k) for k in (args.sub_bands or [2])))
 
 
 def run(args):
-    _check(args)
+    plan, plan_hz = _check(args)
+    _print_region(plan, args)
     if args.nodes is None:
-        return _throughput(args)
+        return _throughput(args, plan)
     result = lorasim.run(
         args.nodes,
         args.interval_s,
@@ -75,7 +132,7 @@ def run(args):
         payload_bytes=args.payload_bytes,
         hours=args.hours,
         seed=args.seed,
-        channels_hz=lorasim.channels(args.channels or 1),
+        channels_hz=plan_hz[: args.channels or 1],
         capture=not args.no_capture,
     )
     print(f"channels: {len(result['channels_hz'])}")
@@ -93,7 +150,11 @@ def run(args):
     return 0
 
 
-def _throughput(args):
+def _throughput(args, plan=None):
+    channels_hz, sfs = lorasim.EU868_CHANNELS_HZ, (7, 8, 9, 10, 11, 12)
+    if plan is not None:
+        channels_hz = lorasim.region_channels(plan, args.sub_bands)
+        sfs = tuple(sorted({plan.dr_sf[dr] for dr in uplink_drs(plan, 125_000)}))
     for nodes in DEFAULT_SIZES:
         result = lorasim.run(
             nodes,
@@ -102,8 +163,9 @@ def _throughput(args):
             payload_bytes=args.payload_bytes,
             hours=args.hours,
             seed=args.seed,
-            channels_hz=lorasim.EU868_CHANNELS_HZ,
+            channels_hz=channels_hz,
             capture=not args.no_capture,
+            adr_sfs=sfs,
         )
         print(f"transmitters_{nodes}_frames: {result['sent']}")
         print(

@@ -131,8 +131,9 @@ assert r.transmissions == 1
 
 
 def region_boot_heap(name, vm_factory):
-    """Heap (B) held after a joined node's quiet boot in region ``name`` (see _REGION_BOOT);
-    the node joined and sent once on CPython first, its flash handed to the VM."""
+    """(heap B held after a joined node's quiet boot in region ``name`` (see _REGION_BOOT),
+    B of it that the qstr pools grew by); the node joined and sent once on CPython first,
+    its flash handed to the VM."""
     from lorafield_node.mac import Mac
     from lorafield_node.region import region
 
@@ -157,12 +158,20 @@ def region_boot_heap(name, vm_factory):
         vm.write_file("/lib/cryptolib.py", heap.FAKE_CRYPTOLIB)  # a device's C AES
         vm.run(FAKES + f"\nflash = RamFlash()\nflash.data[:] = {bytes(flash.data)!r}\n")
         vm.run(f"import gc\nboard = Board()\nstore = Store(flash)\nNAME = {name!r}\n")
-        vm.run("gc.collect()")
+        vm.run("import micropython\ngc.collect()")
         base = int(vm.run("print(gc.mem_alloc())"))
+        pools = _qstr_bytes(vm)
         for step in _REGION_BOOT:
             vm.run(step)
         vm.run("gc.collect()")
-        return int(vm.run("print(gc.mem_alloc())")) - base
+        held = int(vm.run("print(gc.mem_alloc())")) - base
+        return held, _qstr_bytes(vm) - pools
+
+
+def _qstr_bytes(vm):
+    """Bytes of the interned-name pools (micropython.qstr_info()'s n_total_bytes)."""
+    out = vm.run("micropython.qstr_info()")
+    return int(out.split("n_total_bytes=")[1].split()[0].strip(","))
 
 
 def _region_heaps():
@@ -174,22 +183,28 @@ def _region_heaps():
     from lorafield_tools.mpvm import MicroPythonUnavailable, MicroPythonVM
 
     package = repo_root() / "firmware" / "lib" / "lorafield_node"
-    modules = {"EU868": "region_eu868", "US915": "region_fixed", "AU915": "region_fixed"}
+    modules = {"US915": "region_us915", "AU915": "region_au915"}
     with tempfile.TemporaryDirectory() as tmp:
         report = compile_sources(sorted(package.glob("region*.py")), Path(tmp), repo_root())
     sizes = {f.source.stem: f.size for f in report.files}
-    print("per region: the region module's .mpy, heap held after a joined node's quiet boot")
+    print(
+        "per region: the region module's .mpy; heap held after a joined node's quiet boot "
+        "(the interned-name pools' growth in it: they grow in steps of twice the last pool, "
+        "so a step falls on whichever module's names overflow a pool; without them)"
+    )
     base = None
     for name in NAMES:
         module = modules.get(name, "region_" + name.split("-")[0].lower())
+        extra = f" + region_fixed.mpy {sizes['region_fixed']} B" if name in modules else ""
         try:
-            held = region_boot_heap(name, lambda: MicroPythonVM(heap_kib=256))
+            held, pools = region_boot_heap(name, lambda: MicroPythonVM(heap_kib=256))
         except MicroPythonUnavailable as exc:
             raise UsageError(str(exc)) from None
-        base = held if base is None else base
+        own = held - pools
+        base = own if base is None else base
         print(
-            f"  {name:8} {module}.mpy {sizes[module]} B (+ region.mpy {sizes['region']} B), "
-            f"heap {held} B ({held - base:+d} B against EU868)"
+            f"  {name:8} {module}.mpy {sizes[module]} B{extra}, heap {held} B "
+            f"(qstr pools {pools} B; without them {own} B, {own - base:+d} B against EU868)"
         )
 
 

@@ -5,8 +5,13 @@ by field; only differences become create/update steps, so a second sync has noth
 Keys are compared but never shown: a step names the key set, not its value.
 
 What is created (names are fixed so a re-run finds them again):
-- device profile `lorafield-otaa` (and `lorafield-abp` if the fleet has ABP devices): EU868,
-  LoRaWAN 1.0.4, RP002-1.0.3, class A only, payload codec = the exported JavaScript codec;
+- device profile `lorafield-otaa` (and `lorafield-abp` if the fleet has ABP devices): the
+  fleet's region (EU868 unless its `region` says otherwise; another region's profiles are
+  `lorafield-otaa-us915` etc., so fleets of two regions in one tenant do not fight over one
+  profile), LoRaWAN 1.0.4, RP002-1.0.4 (the tables the firmware implements), class A only,
+  payload codec = the exported JavaScript codec; ABP devices' RX2 is the region's. The
+  profile's region configuration (`region_config_id`, e.g. ChirpStack's `us915_1` for
+  FSB2) is left as set in ChirpStack;
 - application `lorafield` in the tenant (or the one given with --application);
 - each device (DevEUI, name, JoinEUI, profile, tags kind/board/location) and its keys:
   OTAA AppKey in `nwk_key` (ChirpStack's field for the LoRaWAN 1.0.x AppKey), ABP session via
@@ -15,26 +20,49 @@ What is created (names are fixed so a re-run finds them again):
 
 from chirpstack_api.api import application_pb2, device_pb2, device_profile_pb2
 from chirpstack_api.common import common_pb2
-from lorafield_node.region import RECEIVE_DELAY1, eu868
+from lorafield_node.region import RECEIVE_DELAY1, eu868, region
 
 from .client import ChirpstackError, NotFound
 
 PROFILE_NAMES = {"otaa": "lorafield-otaa", "abp": "lorafield-abp"}
 APPLICATION_NAME = "lorafield"
 ZERO_KEY = "0" * 32  # DeviceKeys.app_key: only used by LoRaWAN 1.1 devices, must still parse
-# EU868 defaults (RP002-1.0.3 §2.4.2 / LoRaWAN 1.0.4 §5): RX1 delay 1 s, RX2 869.525 MHz DR0,
+# EU868 defaults (RP002-1.0.4 §2.4.2 / LoRaWAN 1.0.4 §5): RX1 delay 1 s, RX2 869.525 MHz DR0,
 # taken from the firmware's region table so the profile says what the devices do.
 _EU868 = eu868()
 EU868_RX2_FREQ_HZ = _EU868.rx2_frequency
 
 
-def profile_fields(mode, codec_script):
+# Fleet region (lorafield_node.region.NAMES) -> ChirpStack's common.Region.
+CHIRPSTACK_REGIONS = {
+    "EU868": common_pb2.Region.EU868,
+    "US915": common_pb2.Region.US915,
+    "AU915": common_pb2.Region.AU915,
+    "AS923-1": common_pb2.Region.AS923,
+    "AS923-2": common_pb2.Region.AS923_2,
+    "AS923-3": common_pb2.Region.AS923_3,
+    "AS923-4": common_pb2.Region.AS923_4,
+    "IN865": common_pb2.Region.IN865,
+    "KR920": common_pb2.Region.KR920,
+}
+
+
+def profile_name(mode, region_name="EU868"):
+    """`lorafield-otaa` / `lorafield-abp`, with the region after it outside EU868."""
+    name = PROFILE_NAMES[mode]
+    if region_name != "EU868":
+        name += "-" + region_name.lower()
+    return name
+
+
+def profile_fields(mode, codec_script, region_name="EU868"):
     """The device profile fields lorafield sets (other fields are left as the user set them)."""
+    plan = _EU868 if region_name == "EU868" else region(region_name)
     fields = {
         "description": "lorafield field sensors (managed by `lorafield chirpstack sync`)",
-        "region": common_pb2.Region.EU868,
+        "region": CHIRPSTACK_REGIONS[region_name],
         "mac_version": common_pb2.MacVersion.LORAWAN_1_0_4,
-        "reg_params_revision": common_pb2.RegParamsRevision.RP002_1_0_3,
+        "reg_params_revision": common_pb2.RegParamsRevision.RP002_1_0_4,
         "adr_algorithm_id": "default",
         "supports_otaa": mode == "otaa",
         "supports_class_b": False,
@@ -48,8 +76,8 @@ def profile_fields(mode, codec_script):
         fields.update(
             abp_rx1_delay=RECEIVE_DELAY1,
             abp_rx1_dr_offset=0,
-            abp_rx2_dr=_EU868.rx2_dr,
-            abp_rx2_freq=EU868_RX2_FREQ_HZ,
+            abp_rx2_dr=plan.rx2_dr,
+            abp_rx2_freq=plan.rx2_frequency,
         )
     return fields
 
@@ -144,7 +172,8 @@ class Plan:
 
 
 class Planner:
-    def __init__(self, client, tenant_id, codec_script, application_id=None):
+    def __init__(self, client, tenant_id, codec_script, application_id=None, region="EU868"):
+        self.region = region
         self.client = client
         self.tenant_id = tenant_id
         self.codec_script = codec_script
@@ -169,8 +198,8 @@ class Planner:
         return found[0] if found else None
 
     def plan_profile(self, mode):
-        name = PROFILE_NAMES[mode]
-        fields = profile_fields(mode, self.codec_script)
+        name = profile_name(mode, self.region)
+        fields = profile_fields(mode, self.codec_script, self.region)
         key = "profile:" + mode
         profile_id = self._find_profile(name)
         client = self.client
@@ -372,8 +401,9 @@ class Planner:
 
 
 def plan_sync(client, fleet, tenant_id, codec_script, application_id=None):
-    """The Plan for `fleet` (reads ChirpStack, writes nothing)."""
-    planner = Planner(client, tenant_id, codec_script, application_id)
+    """The Plan for `fleet` (reads ChirpStack, writes nothing), in the fleet's region."""
+    region_name = getattr(fleet, "region", "EU868")
+    planner = Planner(client, tenant_id, codec_script, application_id, region_name)
     modes = []
     if any(d.otaa for d in fleet):
         modes.append("otaa")

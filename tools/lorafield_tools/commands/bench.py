@@ -21,6 +21,7 @@ BENCHMARKS = {
     "soak": "soak",
     "console": "console",
     "sensorthings": "sensorthings",
+    "conformance": "conformance",
 }
 
 

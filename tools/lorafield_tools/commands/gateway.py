@@ -4,6 +4,7 @@ configuration.
     lorafield gateway run --config /etc/lorafield/gateway.toml
     lorafield gateway run --config gw.toml --radio replay --replay-path frames.jsonl
     lorafield gateway print-config > gateway.toml
+    lorafield gateway print-config --region US915 --sub-band 2 > gateway.toml
     lorafield gateway check-backhaul --config /etc/lorafield/gateway.toml
 """
 
@@ -27,7 +28,23 @@ def add_arguments(parser):
         help="override radio.kind (emulated/replay: tests and demos without a radio)",
     )
     run.add_argument("--replay-path", metavar="FILE", help="override radio.replay_path")
-    sub.add_parser("print-config", help="print the annotated default configuration")
+    printing = sub.add_parser("print-config", help="print the annotated default configuration")
+    printing.add_argument(
+        "--region",
+        default="EU868",
+        metavar="NAME",
+        help="with this region's defaults (radio channel and SF, TX band, ChirpStack topic"
+        " prefix): EU868 (default), US915, AU915, AS923-1..AS923-4, IN865, KR920",
+    )
+    printing.add_argument(
+        "--sub-band",
+        dest="sub_bands",
+        type=int,
+        action="append",
+        default=[],
+        metavar="K",
+        help="US915/AU915: a sub-band 1..8 the gateway uses (repeat for more; default 2)",
+    )
     check = sub.add_parser(
         "check-backhaul",
         help="connect once to every enabled forwarder's server and report (TLS, CONNACK,"
@@ -73,9 +90,12 @@ def _config_error(path, exc):
 
 def run(args):
     if args.gateway_command == "print-config":
-        from lorafield_gateway.config import render_defaults
+        from lorafield_gateway.config import ConfigError, render_defaults
 
-        sys.stdout.write(render_defaults())
+        try:
+            sys.stdout.write(render_defaults(args.region, tuple(args.sub_bands)))
+        except ConfigError as exc:
+            raise UsageError(str(exc)) from None
         return 0
     if args.gateway_command == "check-backhaul":
         return _check_backhaul(args)

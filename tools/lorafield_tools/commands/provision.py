@@ -5,6 +5,7 @@ import os
 
 from lorafield_gateway.fleet import KINDS, FleetError, append_devices
 from lorafield_node.pinmaps import MCU
+from lorafield_node.region import NAMES
 
 from ..cli import UsageError
 from ..workbench import provision
@@ -53,6 +54,22 @@ def add_arguments(parser):
         metavar="KEY",
         help="board recorded for deploy: " + ", ".join(sorted(MCU)),
     )
+    new.add_argument(
+        "--region",
+        metavar="NAME",
+        help="a new fleet's LoRaWAN region, written at its top (default EU868): "
+        + ", ".join(NAMES)
+        + "; for an existing fleet it must be the fleet's",
+    )
+    new.add_argument(
+        "--sub-band",
+        dest="sub_bands",
+        type=int,
+        action="append",
+        metavar="K",
+        help="with --region US915/AU915 for a new fleet: a sub-band 1..8 its gateways use"
+        " (repeat for more), e.g. 2",
+    )
     new.add_argument("--show-keys", action="store_true", help="print the AppKeys (off by default)")
     listing = sub.add_parser("list", help="list the fleet's devices (never keys)")
     listing.add_argument("--fleet", required=True, metavar="FILE", help="fleet file")
@@ -77,6 +94,7 @@ def _new(args):
         join_eui = provision.parse_hex(args.join_eui, 8, "--join-eui")
     elif existing is not None and "join_eui" not in existing.defaults:
         raise FleetError(f"{args.fleet}: no [defaults] join_eui; give --join-eui")
+    _check_region(args, existing)
     default_join_eui = existing is None and join_eui is None
     if default_join_eui:
         join_eui = DEFAULT_JOIN_EUI
@@ -97,7 +115,13 @@ def _new(args):
         for device in devices:
             device.join_eui = join_eui
     try:
-        append_devices(args.fleet, devices, defaults=defaults)
+        append_devices(
+            args.fleet,
+            devices,
+            defaults=defaults,
+            region=args.region if existing is None else None,
+            sub_bands=tuple(args.sub_bands or ()),
+        )
     except OSError as exc:
         raise UsageError(f"{args.fleet}: cannot write ({exc.strerror})") from None
     for device in devices:
@@ -113,6 +137,27 @@ def _new(args):
     hint = "" if args.show_keys else " (keys not shown: --show-keys)"
     print(f"{len(devices)} device(s) added to {args.fleet}{hint}")
     return 0
+
+
+def _check_region(args, existing):
+    """--region/--sub-band: a new fleet's, or the existing fleet's own (one region per fleet,
+    as per network server)."""
+    if args.region is None:
+        if args.sub_bands:
+            raise FleetError("--sub-band goes with --region US915 or AU915")
+        return
+    if args.region not in NAMES:
+        raise FleetError(f"--region must be one of {', '.join(NAMES)}, got {args.region!r}")
+    if existing is not None:
+        if args.region != existing.region or (
+            args.sub_bands and tuple(args.sub_bands) != existing.sub_bands
+        ):
+            raise FleetError(
+                f"{args.fleet} is a {existing.region} fleet: its region stays (one per fleet)"
+            )
+        return
+    if args.sub_bands and args.region not in ("US915", "AU915"):
+        raise FleetError(f"--sub-band: {args.region} has no sub-bands (only US915 and AU915)")
 
 
 def _board_eui(port):

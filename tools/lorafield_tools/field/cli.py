@@ -170,7 +170,7 @@ def run_field(spec, args, out=None):
     mix = ", ".join(f"{n} {k}" for k, n in kinds.items())
     print(
         f"{spec.name}: {count(len(spec.nodes), 'node')} ({mix}), "
-        f"{count(len(spec.gateways), 'gateway')}, {spec.hours:g} h emulated",
+        f"{count(len(spec.gateways), 'gateway')}, {spec.hours:g} h emulated{_region(spec)}",
         file=out,
     )
     for warning in spec.warnings():
@@ -372,3 +372,15 @@ def _battery_notes(results):
                 f"{fmt_days(shortest.battery.life_days)} ({shortest.name}, {shortest.setup})"
             )
     return notes
+
+
+def _region(spec):
+    """The header line's ", in US915 (sub-band 2)" for a field outside EU868 (EU868's line
+    stays as it was)."""
+    if spec.region == "EU868":
+        return ""
+    bands = spec.gateway_sub_bands()
+    if not bands:
+        return f", in {spec.region}"
+    label = "sub-band" if len(bands) == 1 else "sub-bands"
+    return f", in {spec.region} ({label} {', '.join(str(k) for k in bands)})"

@@ -5,10 +5,13 @@ What differs from a Pi, and why:
 
 * The radio is `ConcentratorRadio`, the service's radio interface (`poll_rx`, `prepare_tx`,
   `start_tx`, `tx_done`, `finish_tx`) on an emulated 8-demodulator concentrator
-  (`lorafield_hw.air.Gateway`, the three EU868 default channels at every SF): a field of
-  nodes hopping over channels and data rates needs one, the single-channel RFM95 would
-  hear a third of them. As on an SX1302, the receive timestamp is latched by the hardware
-  at the end of the frame, and an interrupt wakes the radio loop (no polling).
+  (`lorafield_hw.air.Gateway` on the field's region's channels, `lorafield_hw.plans`: the
+  three EU868 default channels at every SF; in US915/AU915 a sub-band's eight 125 kHz
+  channels and its 500 kHz channel): a field of nodes hopping over channels and data rates
+  needs one, the single-channel RFM95 would hear a third of them (in US915 one in 8 or 64).
+  The radio section's TX frequency range is the region's. As on an SX1302, the receive
+  timestamp is latched by the hardware at the end of the frame, and an interrupt wakes the
+  radio loop (no polling).
 * The radio loop runs as a scheduler process (`GatewayService.start` with a `world`), so
   its clock is virtual; `FieldClock.sleep_us` returns early when the radio or a new
   downlink wakes it (the loop then re-plans), `sleep_until` (the TX instant) is exact.
@@ -45,6 +48,7 @@ from lorafield_gateway.radio import RxFrame
 from lorafield_gateway.service import GatewayService
 from lorafield_hw.air import RECEIVED, Gateway
 from lorafield_hw.emulated_gateway import EMULATION_EPOCH_US
+from lorafield_hw.plans import gateway_channels, plan_of
 
 # The loop sleeps until a frame, a downlink or this long: with an interrupt-driven radio
 # the poll interval is only a fallback (the config check's 100 ms bound is for SPI polling).
@@ -96,8 +100,9 @@ class FieldClock:
 class ConcentratorRadio(Gateway):
     """An emulated concentrator behind the service's radio interface."""
 
-    def __init__(self, air, gateway_id, position, clock):
-        super().__init__(air, gateway_id, position)
+    def __init__(self, air, gateway_id, position, clock, region="EU868", sub_bands=None):
+        super().__init__(air, gateway_id, position, **gateway_channels(region, sub_bands))
+        self._centres = self.all_channels_hz()
         self.clock = clock
         self.frames = collections.deque()
         self.process = None  # the radio loop's scheduler process, woken on RX
@@ -116,7 +121,7 @@ class ConcentratorRadio(Gateway):
         now = self.clock.now_us()
         # The concentrator reports the centre of the channel it demodulated on (integer Hz),
         # not the sender's synthesizer step (an SX1276 lands within 61 Hz of it).
-        channel = min(self.channels_hz, key=lambda c: abs(c - frame.frequency_hz))
+        channel = min(self._centres, key=lambda c: abs(c - frame.frequency_hz))
         self.frames.append(
             RxFrame(
                 frame.payload,
@@ -368,9 +373,10 @@ class FieldNetwork:
             forwarder.stats.add(f"forwarded.{forwarder.name}", len(ids))
 
 
-def gateway_config(gateway_id, also_forward=()):
+def gateway_config(gateway_id, also_forward=(), region="EU868"):
     """The service config of one field gateway: in-memory queue (speed; a Pi uses a file),
-    the local server, and the remote forwarders asked for."""
+    the local server, the remote forwarders asked for, and the TX frequency range of the
+    region (a region name or object: its band, RP002-1.0.4)."""
     semtech = SemtechSection()
     chirpstack = ChirpstackSection()
     for kind, host, port in also_forward:
@@ -380,23 +386,37 @@ def gateway_config(gateway_id, also_forward=()):
             chirpstack = replace(chirpstack, enabled=True, host=host, port=port)
     return Config(
         gateway=GatewaySection(id=gateway_id, stats_interval_s=3600),
-        radio=replace(RadioSection(), poll_interval_us=IDLE_WAKE_US),
+        radio=replace(RadioSection(), poll_interval_us=IDLE_WAKE_US, **_tx_band(region)),
         queue=QueueSection(path=":memory:"),
         semtech=semtech,
         chirpstack=chirpstack,
     )
 
 
-class FieldGateway:
-    """A gateway of the field: the concentrator on the air and its gateway service."""
+def _tx_band(region):
+    """The radio section's TX frequency range for a region: EU868 keeps the section's
+    defaults (863-870 MHz, the same band), every other region its own band."""
+    plan = plan_of(region) if isinstance(region, str) else region
+    if plan.name == "EU868":
+        return {}
+    return dict(tx_freq_min_hz=plan.freq_min, tx_freq_max_hz=plan.freq_max)
 
-    def __init__(self, network, air, gateway_id, position, also_forward=()):
+
+class FieldGateway:
+    """A gateway of the field: the concentrator on the air and its gateway service, on the
+    channels of `region` (a name or a region object) and `sub_bands` (US915/AU915)."""
+
+    def __init__(
+        self, network, air, gateway_id, position, also_forward=(), region="EU868", sub_bands=None
+    ):
         self.gateway_id = gateway_id
         self.network = network
-        self.radio = ConcentratorRadio(air, gateway_id, position, network.clock)
+        self.radio = ConcentratorRadio(
+            air, gateway_id, position, network.clock, region=region, sub_bands=sub_bands
+        )
         self.radio.on_transmitted = self._transmitted
         self.service = FieldGatewayService(
-            gateway_config(gateway_id, also_forward),
+            gateway_config(gateway_id, also_forward, region),
             air.scheduler,
             self.radio,
             network.clock,

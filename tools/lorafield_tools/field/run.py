@@ -152,12 +152,29 @@ class Field:
         self.nodes = []
         self._write_fleet()
         self.fleet = load_fleet(self.fleet_path)
+        # as loaded: what `lorafield deploy` writes (the fleet's region in their settings)
+        self._devices = {device.name: device for device in self.fleet}
         self.store = SqliteStore(self.db_path)
         self.store.set_meta("clock", "emulated")
-        self.server = StoredNetworkServer(self.fleet.registry(), self.store)
+        # The field's region (FieldSpec.region); in US915/AU915 the gateways listen on the
+        # field's sub-bands, FSB2 unless told, and the server keeps its devices on them (a
+        # node without sub_bands of its own joins through the sub-band rotation).
+        self.plan = spec.plan()
+        self.sub_bands = spec.gateway_sub_bands()
+        self.server = StoredNetworkServer(
+            self.fleet.registry(), self.store, region=spec.region, sub_bands=self.sub_bands
+        )
         self.network = FieldNetwork(self.scheduler, self.server, self.clock)
         self.gateways = [
-            FieldGateway(self.network, self.air, g.gateway_id, g.position, also_forward)
+            FieldGateway(
+                self.network,
+                self.air,
+                g.gateway_id,
+                g.position,
+                also_forward,
+                region=self.plan,
+                sub_bands=self.sub_bands,
+            )
             for g in spec.gateways
         ]
         self._build_nodes()
@@ -186,13 +203,21 @@ class Field:
                     app_key=app_key,
                     location=latlon(node.position),
                     board=node.setup.board,
-                    settings=node.device_settings(),  # what `lorafield deploy` would write
+                    settings=node.device_settings(),  # the fleet's region is added on load
                 )
             )
             self._devices[node.name] = devices[-1]
         if os.path.exists(self.fleet_path):  # a new field: new devices, new keys
             os.unlink(self.fleet_path)
-        append_devices(self.fleet_path, devices, {"join_eui": JOIN_EUI}, note=TEST_KEYS_NOTE)
+        spec = self.spec
+        append_devices(
+            self.fleet_path,
+            devices,
+            {"join_eui": JOIN_EUI},
+            note=TEST_KEYS_NOTE,
+            region=spec.region if spec.region != "EU868" else None,  # EU868 files as before
+            sub_bands=spec.sub_bands or (),
+        )
 
     def _build_nodes(self):
         for index, node in enumerate(self.spec.nodes):
@@ -206,7 +231,7 @@ class Field:
         dev_eui, app_key = self._keys[node.name]
         seed = spec.seed * 100_003 + index
         world, sensors = _site(node, spec, clock, seed)
-        settings = node.device_settings()
+        settings = spec.device_settings(node)
         settings.update(
             app=node.kind, dev_eui=dev_eui, join_eui=bytes.fromhex(JOIN_EUI), app_key=app_key
         )

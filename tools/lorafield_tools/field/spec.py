@@ -12,7 +12,9 @@ import tomllib
 from dataclasses import dataclass, field
 
 from lorafield_gateway.toml_text import toml_value
+from lorafield_hw.plans import DEFAULT_SUB_BANDS, PlanError, plan_of
 from lorafield_node.deploy import ConfigError
+from lorafield_node.region import NAMES
 from lorafield_node.settings import check_settings
 
 from . import setups
@@ -83,12 +85,41 @@ class FieldSpec:
     hours: float
     seed: int = 1
     start_hour: float = 0.0  # local time at t = 0 (temperature cycle, plots)
+    region: str = "EU868"  # lorafield_node.region.NAMES: nodes, gateways and the server
+    sub_bands: list | None = None  # US915/AU915: the gateways' (and nodes') sub-bands
     path_loss: dict = field(default_factory=lambda: dict(URBAN_PATH_LOSS))
     nodes: list = field(default_factory=list)
     gateways: list = field(default_factory=list)
     downlinks: list = field(default_factory=list)
     streets: list = field(default_factory=list)  # polylines for the map: [(x, y), ...]
     river: list = field(default_factory=list)
+
+    def radio_settings(self):
+        """The device settings every node gets from the field (`lorafield_node.settings`):
+        the region and sub-bands, none for EU868 (the firmware's default)."""
+        out = {}
+        if self.region != "EU868":
+            out["region"] = self.region
+        if self.sub_bands:
+            out["sub_bands"] = list(self.sub_bands)
+        return out
+
+    def device_settings(self, node):
+        """What `lorafield deploy` writes for `node`: the field's radio settings, the
+        setup's settings, then the node's own."""
+        return dict(self.radio_settings(), **node.device_settings())
+
+    def plan(self):
+        """The region object of the field (its sub-bands enabled)."""
+        return plan_of(self.region, self.sub_bands)
+
+    def gateway_sub_bands(self):
+        """The sub-bands the gateways listen on and the server keeps its devices on (US915,
+        AU915): the field's, else FSB2 (`lorafield_hw.plans.DEFAULT_SUB_BANDS`); None in the
+        other regions."""
+        if not self.plan().fixed:
+            return None
+        return list(self.sub_bands or DEFAULT_SUB_BANDS)
 
     def check(self, where="field"):
         if not self.gateways:
@@ -269,7 +300,8 @@ def _river_y(river, x):
 
 
 # -- SCENARIO.toml ----------------------------------------------------------------------------
-_FIELD_KEYS = {"name", "hours", "seed", "start_hour", "path_loss", "streets", "river"}
+_FIELD_KEYS = {"name", "hours", "seed", "start_hour", "region", "sub_bands", "path_loss"}
+_FIELD_KEYS |= {"streets", "river"}
 # What a [[node]] says about the node itself, and what it says about the world at the node.
 _NODE_OWN_KEYS = {
     "kind",
@@ -327,6 +359,7 @@ def parse_scenario(raw, source="scenario"):
         seed=_int(top.get("seed", 1), where, "seed"),
         start_hour=_number(top.get("start_hour", 0), where, "start_hour", 0, 24),
     )
+    _radio(top, spec, where)
     if "path_loss" in top:
         loss = top["path_loss"]
         _table(loss, f"{where} path_loss")
@@ -353,7 +386,7 @@ def parse_scenario(raw, source="scenario"):
             raise ScenarioError(f"{w} ({name}): id must be 16 hex digits (an EUI-64)")
         spec.gateways.append(GatewaySpec(name, _position(entry, f"{w} ({name})"), gid))
     for i, entry in enumerate(_list(raw.get("node", []), source, "node")):
-        spec.nodes.extend(_nodes(entry, f"{source}: node {i + 1}"))
+        spec.nodes.extend(_nodes(entry, f"{source}: node {i + 1}", spec.radio_settings()))
     for i, entry in enumerate(_list(raw.get("downlink", []), source, "downlink")):
         w = f"{source}: downlink {i + 1}"
         _table(entry, w)
@@ -373,7 +406,29 @@ def parse_scenario(raw, source="scenario"):
     return spec.check(source)
 
 
-def _nodes(entry, where):
+def _radio(top, spec, where):
+    """[field] region (one of lorafield_node.region.NAMES) and sub_bands (US915/AU915: a
+    list of 1..8, the gateways' sub-bands and the nodes' channels)."""
+    name = top.get("region", "EU868")
+    if name not in NAMES:
+        raise ScenarioError(f"{where}: region must be one of {', '.join(NAMES)}, got {name!r}")
+    spec.region = name
+    if "sub_bands" in top:
+        bands = top["sub_bands"]
+        if not (
+            isinstance(bands, list)
+            and bands
+            and all(isinstance(b, int) and not isinstance(b, bool) for b in bands)
+        ):
+            raise ScenarioError(f"{where}: sub_bands must be a list of sub-band numbers 1..8")
+        spec.sub_bands = list(bands)
+    try:
+        spec.plan()
+    except PlanError as exc:
+        raise ScenarioError(f"{where}: sub_bands: {exc}") from None
+
+
+def _nodes(entry, where, radio=None):
     _table(entry, where)
     _known(entry, _NODE_KEYS, where)
     kind = entry.get("kind")
@@ -393,8 +448,10 @@ def _nodes(entry, where):
         raise ScenarioError(f"{where}: board {exc}") from None
     settings = entry.get("settings", {})
     _table(settings, f"{where} settings")
+    if "region" in settings and settings["region"] != (radio or {}).get("region", "EU868"):
+        raise ScenarioError(f"{where}: settings: region is the field's ([field] region)")
     try:  # the device's own check (lorafield_node.deploy), as `lorafield deploy` runs it
-        check_settings(kind, dict(setup.settings, **settings))
+        check_settings(kind, dict(radio or {}, **dict(setup.settings, **settings)))
     except ConfigError as exc:
         raise ScenarioError(f"{where}: settings: {exc}") from None
     scenario = {k: entry[k] for k in _SCENARIO_KEYS if k in entry}
@@ -557,6 +614,10 @@ def scenario_toml(spec, comment=""):
     """SCENARIO.toml text that loads back to `spec` (one [[node]] table per node)."""
     lines = [f"# {line}".rstrip() for line in comment.splitlines()]
     top = {"name": spec.name, "hours": spec.hours, "seed": spec.seed}
+    if spec.region != "EU868":
+        top["region"] = spec.region
+    if spec.sub_bands:
+        top["sub_bands"] = list(spec.sub_bands)
     top.update(start_hour=spec.start_hour, path_loss=spec.path_loss)
     if spec.streets:
         top["streets"] = spec.streets

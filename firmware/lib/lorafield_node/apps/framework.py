@@ -236,10 +236,15 @@ class Node:
     def mac(self):
         if self._mac is None:
             from ..mac import Mac
+            from ..region import region
 
             s = self.settings
+            # the device config's region (lorafield_node.settings; EU868 unless told) and the
+            # channels a fresh session starts with (sub-bands, or a single-channel setup)
+            plan = region(s.get("region", "EU868"), s.get("sub_bands"), s.get("channels"))
             self._mac = Mac(
                 _Fed(self.board, self.wdt),
+                region=plan,
                 store=self.store,
                 dev_eui=s.get("dev_eui"),
                 join_eui=s.get("join_eui"),
@@ -423,10 +428,23 @@ class Node:
         self.board.deepsleep(ms)
 
 
+def _certification(node, cycles):
+    """The LoRaWAN certification test app (TS009, ../testapp.py) for this boot, imported only
+    where the device setting ``certification`` is on; False when it has been switched off."""
+    from ..testapp import run as test_mode
+
+    return test_mode(node, FW_VERSION, cycles)
+
+
 def run(node, app, cycles=None):
     """The wake loop. Cycle apps do one wake and deep sleep; continuous apps wake every
     app.sleep_ms() in light sleep and deep sleep only to reboot. `cycles` bounds the loop
-    (tests under the VM); None runs forever."""
+    (tests under the VM); None runs forever. With ``certification`` on, the test app's
+    test mode takes the boot instead (the app pauses) until FPort 224 is disabled."""
+    if node.settings.get("certification"):
+        if _certification(node, cycles):
+            return
+        unload("lorafield_node.testapp")
     n = 0
     while cycles is None or n < cycles:
         n += 1
