@@ -321,15 +321,29 @@ def test_cflist_channels_and_join_settings_reach_the_device():
     assert (dl.items[0].dr, dl.items[1].dr) == (4, 3)  # RX1 DR5 - 1, RX2 DR3
 
 
-def test_payload_too_long_for_the_windows_waits_for_a_faster_data_rate(joined):
+def test_payload_too_long_for_rx2_goes_in_rx1_alone(joined):
     dev, ns = joined
     with pytest.raises(LnsError, match="222"):
         ns.enqueue(dev.dev_eui, 5, bytes(223))
-    ref = ns.enqueue(dev.dev_eui, 5, bytes(60))  # RX2 at DR0 carries 51 bytes
-    frame, _ = _up(ns, dev, 1_000_000, fport=2, payload=b"a", confirmed=True)
-    assert frame.ack and frame.fport is None and frame.fpending
+    ns.enqueue(dev.dev_eui, 5, bytes(60))  # RX2 at DR0 carries 51 bytes, RX1 at DR5 222
+    frame, dl = _up(ns, dev, 1_000_000, fport=2, payload=b"a")
+    assert (frame.fport, len(frame.payload)) == (5, 60)
+    assert [i.window for i in dl.items] == ["RX1"]
+
+
+def test_payload_too_long_for_every_window_waits_unannounced(joined):
+    """At SF12 both windows carry 51 bytes: a 60-byte head waits for a faster data rate, and
+    no downlink is sent just to announce it (FPending would only make the device uplink
+    again, to no avail); an ACK still goes, without FPending."""
+    dev, ns = joined
+    ref = ns.enqueue(dev.dev_eui, 5, bytes(60))
+    assert ns.handle_uplink(dev.uplink(fport=2, payload=b"a"), meta(t=1_000_000, sf=12)) == []
     ev = [e for e in ns.events if e.kind == "downlink_deferred"][-1]
     assert ev.detail == {"ref": ref, "room": 51}
+    frame, _ = _up(
+        ns, dev, 2_000_000, meta=meta(t=2_000_000, sf=12), fport=2, payload=b"a", confirmed=True
+    )
+    assert frame.ack and frame.fport is None and not frame.fpending
 
 
 def test_rx1_only_server_sends_long_payload_at_a_fast_rate():

@@ -275,13 +275,13 @@ def test_downlink_payload_fits_the_slowest_window(name, freq, sf, room):
     join(ns, dev, rx(freq, sf))
     ns.enqueue(dev.dev_eui, 5, bytes(room + 1))
     ns.enqueue(dev.dev_eui, 6, bytes(room))
-    frame, _ = up(ns, dev, rx(freq, sf, t=MHZ), fport=2)
-    assert frame.fport is None and frame.fpending  # the longer one waits for a faster DR
-    assert [e.detail["room"] for e in ns.events if e.kind == "downlink_deferred"] == [room]
-    # RX1 alone at the fastest rate carries it.
-    ns.windows = ("RX1",)
-    frame, _ = up(ns, dev, rx(freq, sf, t=2 * MHZ), fport=2)
-    assert (frame.fport, len(frame.payload)) == (5, room + 1)
+    # RX1 at the uplink's fast rate carries the longer one: it goes in RX1 alone.
+    frame, dl = up(ns, dev, rx(freq, sf, t=MHZ), fport=2)
+    assert (frame.fport, len(frame.payload)) == (5, room + 1) and frame.fpending
+    assert [i.window for i in dl.items] == ["RX1"]
+    frame, dl = up(ns, dev, rx(freq, sf, t=2 * MHZ), fport=2)
+    assert (frame.fport, len(frame.payload)) == (6, room)
+    assert [i.window for i in dl.items] == ["RX1", "RX2"]
 
 
 # -- US915/AU915 channel mask: LinkADRReq blocks -----------------------------------------------

@@ -144,8 +144,9 @@ def _drop_last(mac):
 
 
 class BuiltDownlink:
-    def __init__(self, phy, fcnt_down, queued, mac, confirmed, fpending, deferred=None):
+    def __init__(self, phy, fcnt_down, queued, mac, confirmed, fpending, deferred=None, items=None):
         self.deferred = deferred  # (ref, room) when the queue head was too long for now
+        self.items = items  # the windows that carry this frame (None: all that were offered)
         self.phy = phy
         self.fcnt_down = fcnt_down
         self.queued = queued  # the QueuedDownlink sent, or None
@@ -173,15 +174,24 @@ def build_downlink(session, queue, items, region, *, ack=False, mac=()):
             _drop_last(mac)
             payload = encode_mac(mac)
     deferred = None
+    carriers = None
     if queue and fport is None:
-        room = max_app_payload(region, items, len(fopts), dwell)
-        if len(queue[0].payload) <= room:
+        need = len(queue[0].payload)
+        # The windows whose data rate carries the head: RX1 at a fast rate often does where
+        # RX2 at DR0 does not (EU868: 222 and 51 bytes); the frame is then offered in those.
+        carriers = tuple(i for i in items if region.max_payload(i.dr, len(fopts), dwell) >= need)
+        if carriers:
             queued = queue[0]
             fport, payload = queued.fport, queued.payload
         else:
-            # Too long for this data rate: it waits (FPending) for a faster one (ADR).
-            deferred = (queue[0].ref, room)
-    fpending = len(queue) > (1 if queued is not None else 0)
+            # Too long for every window at this data rate: it waits for a faster one (ADR),
+            # unannounced (FPending would only make the device send sooner, to no avail).
+            deferred = (queue[0].ref, max_app_payload(region, items, len(fopts), dwell))
+            carriers = None
+    if queued is not None:
+        fpending = len(queue) > 1
+    else:
+        fpending = bool(queue) and deferred is None
     confirmed = queued is not None and queued.confirmed
     fctrl = (FCTRL_ACK if ack else 0) | (FCTRL_FPENDING if fpending else 0)
     fcnt = session.fcnt_down
@@ -196,4 +206,4 @@ def build_downlink(session, queue, items, region, *, ack=False, mac=()):
         payload,
     )
     session.fcnt_down = fcnt + 1
-    return BuiltDownlink(phy, fcnt, queued, mac, confirmed, fpending, deferred)
+    return BuiltDownlink(phy, fcnt, queued, mac, confirmed, fpending, deferred, carriers)

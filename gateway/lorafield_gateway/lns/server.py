@@ -520,18 +520,19 @@ class NetworkServer:
         block = channel_mask_request(session, self.region, self.channel_mask)
         if block is not None:
             session.mac_pending.extend(block)
-        due = (
+        needed = (
             confirmed
             or outcome.answers
             or outcome.need_downlink
             or session.mac_pending
-            or self.store.queue(eui)
             or frame.adr_ack_req
             or any(c[0] in STICKY_ANSWERS for c in commands)
         )
-        if not due:
+        if not needed and not self.store.queue(eui):
             return []
-        return self._reply(session, best, up_dr, now, ack=confirmed, answers=outcome.answers)
+        return self._reply(
+            session, best, up_dr, now, ack=confirmed, answers=outcome.answers, needed=needed
+        )
 
     def _confirmed_down_outcome(self, session, ack, now):
         pending = session.confirmed_down_fcnt
@@ -542,7 +543,7 @@ class NetworkServer:
         kind = "downlink_acked" if ack else "downlink_nacked"
         self._event(now, kind, session.dev_eui, None, fcnt_down=fcnt, ref=ref)
 
-    def _reply(self, session, best, up_dr, now, ack, answers):
+    def _reply(self, session, best, up_dr, now, ack, answers, needed=True):
         rx1_freq = session.rx1_frequency(best.frequency_hz, self.region, best.bw_hz)
         items = dl.window_items(
             self.region,
@@ -572,6 +573,10 @@ class NetworkServer:
         if built.deferred is not None:
             ref, room = built.deferred
             self._event(now, "downlink_deferred", session.dev_eui, "too long", ref=ref, room=room)
+            if not needed and not built.mac:
+                return []  # only a queue head no window carries: nothing worth the airtime
+        if built.items:
+            items = built.items
         frame_id = next(self._ids)
         self._inflight[frame_id] = _InFlight(session.dev_eui, built, False)
         self._event(
