@@ -3,8 +3,16 @@
 from .region import RFU, minus8
 from .region_fixed import FixedRegion
 
-_W = 125000
-_N = 500000
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):
+        return x
+
+
+_W = const(125000)
+_N = const(500000)
 
 
 class AU915(FixedRegion):

@@ -12,8 +12,16 @@ the data-rate and payload limits keep uplinks within).
 
 from .region import Region
 
-_DL_FIRST = 923300000  # downlink channel 0 (both regions)
-_DL_STEP = 600000
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):
+        return x
+
+
+_DL_FIRST = const(923300000)  # downlink channel 0 (both regions)
+_DL_STEP = const(600000)
 
 
 class Grid:
