@@ -188,10 +188,8 @@ def build_downlink(session, queue, items, region, *, ack=False, mac=()):
             # unannounced (FPending would only make the device send sooner, to no avail).
             deferred = (queue[0].ref, max_app_payload(region, items, len(fopts), dwell))
             carriers = None
-    if queued is not None:
-        fpending = len(queue) > 1
-    else:
-        fpending = bool(queue) and deferred is None
+    # FPending: more that a next downlink can carry (not a head waiting for a faster rate)
+    fpending = len(queue) > 1 if queued is not None else bool(queue) and deferred is None
     confirmed = queued is not None and queued.confirmed
     fctrl = (FCTRL_ACK if ack else 0) | (FCTRL_FPENDING if fpending else 0)
     fcnt = session.fcnt_down
