@@ -14,7 +14,12 @@ from lorafield_node.deploy import parse
 from lorafield_tools.mpcheck.mpy import mpy_cross_binary
 from lorafield_tools.mpcheck.sources import repo_root
 from lorafield_tools.workbench.build import loads, mpy_header, sources
-from lorafield_tools.workbench.deploy import DeployError, check_compatible
+from lorafield_tools.workbench.deploy import (
+    REGION_MODULES,
+    DeployError,
+    check_compatible,
+    unused_files,
+)
 from lorafield_tools.workbench.device import DeviceInfo
 
 
@@ -39,7 +44,11 @@ def test_deploy_compiles_verifies_and_the_node_joins(board, tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert APP_KEY not in proc.stdout + proc.stderr
     expected = {dest[:-3] + ".mpy" if dest != "/main.py" else dest for _, dest in sources(ROOT)}
-    expected.add("/lorafield.json")
+    skipped = set(unused_files(expected, {}))  # an EU868 device without certification
+    assert "/lib/lorafield_node/region_us915.mpy" in skipped
+    assert "/lib/lorafield_node/testapp.mpy" in skipped
+    assert "/lib/lorafield_node/region_eu868.mpy" not in skipped
+    expected = (expected - skipped) | {"/lorafield.json"}
     assert f"{len(expected)} written" in proc.stdout
     assert "soft reset: main.py is running" in proc.stdout
 
@@ -51,7 +60,7 @@ def test_deploy_compiles_verifies_and_the_node_joins(board, tmp_path):
     board.mpremote("exec", "pass")  # Ctrl-C: the node stops; the board saves its files
     board.mpremote("soft-reset")
     files = fs_files(board.fs)
-    assert expected <= set(files)
+    assert expected <= set(files) and not skipped & set(files)
     assert files["/main.py"] == (ROOT / "firmware" / "main.py").read_bytes()
     settings = parse(files["/lorafield.json"].decode())
     assert settings["app_key"] == bytes.fromhex(APP_KEY)
@@ -168,3 +177,26 @@ def test_a_port_where_nothing_answers_fails_in_one_line():
     finally:
         os.close(master)
         os.close(slave)
+
+
+def test_each_region_deploys_the_modules_region_imports():
+    """REGION_MODULES (what a device of a region gets) against what region() imports."""
+    import sys
+
+    from lorafield_node import region
+
+    saved = {m: sys.modules[m] for m in sys.modules if m.startswith("lorafield_node.region_")}
+    try:
+        for name in region.NAMES:
+            for mod in [m for m in sys.modules if m.startswith("lorafield_node.region_")]:
+                del sys.modules[mod]
+            region.region(name)
+            loaded = {m[len("lorafield_node.") :] for m in sys.modules if ".region_" in m}
+            assert loaded == set(REGION_MODULES[name]), name
+            files = [f"/lib/lorafield_node/{m}.mpy" for m in ("region_eu868", *sorted(loaded))]
+            kept = set(files) - set(unused_files(files, {"region": name}))
+            assert {f.rsplit("/", 1)[1][:-4] for f in kept} == loaded, name
+    finally:
+        for mod in [m for m in sys.modules if m.startswith("lorafield_node.region_")]:
+            del sys.modules[mod]
+        sys.modules.update(saved)

@@ -76,6 +76,38 @@ def check_compatible(info, board):
         raise DeployError(f"{board} expected ({name}), the board says {info.machine!r}")
 
 
+# The region modules `region.region(name)` imports (firmware/lib/lorafield_node/region.py):
+# a device gets its own region's only (tests/workbench/test_deploy.py checks this table
+# against what region() really imports), and the TS009 test app only with certification.
+REGION_MODULES = {
+    "EU868": ("region_eu868",),
+    "US915": ("region_us915", "region_fixed"),
+    "AU915": ("region_au915", "region_fixed"),
+    "AS923-1": ("region_as923",),
+    "AS923-2": ("region_as923",),
+    "AS923-3": ("region_as923",),
+    "AS923-4": ("region_as923",),
+    "IN865": ("region_in865",),
+    "KR920": ("region_kr920",),
+}
+
+
+def unused_files(files, settings):
+    """The device paths of `files` this device never imports: the other regions' modules,
+    testapp without `certification` (saves ~7 KB of flash)."""
+    keep = REGION_MODULES.get(settings.get("region", "EU868"), ())
+    out = []
+    for path in files:
+        folder, name = posixpath.split(path)
+        if folder != "/lib/lorafield_node":
+            continue
+        stem = name.rsplit(".", 1)[0]
+        other_region = stem.startswith("region_") and stem not in keep
+        if other_region or (stem == "testapp" and not settings.get("certification")):
+            out.append(path)
+    return out
+
+
 def _sha(data):
     return hashlib.sha256(data).hexdigest()
 
@@ -88,6 +120,8 @@ def deploy(device, fleet_device, board=None, compile=True, out=print, root=None,
     board = report.board = choose_board(board, fleet_device, info)
     check_compatible(info, board)
     files = build(info if compile else None, root)
+    for path in unused_files(files, fleet_device.settings or {}):
+        del files[path]
     if main is not None:
         files["/main.py"] = main
     files[CONFIG_PATH] = device_config(fleet_device, board).encode()
