@@ -378,13 +378,16 @@ class Mac:
             self._send(_FPORT_MAC, b"", False)
             result = self._send(fport, payload, confirmed)
             return result
-        if fport == _FPORT_MAC:
+        if fport == _FPORT_MAC:  # rare: a buffer of its own, the answers as FRMPayload
+            buf = bytearray(r.max_payload(dr, 0, dwell))
+            payload = bytes(memoryview(buf)[: self._pack_answers(buf)])
             nfo = 0
-            payload = self._take_mac_payload(r.max_payload(dr, 0, dwell))
+            took = len(payload)
         else:
-            nfo = self._build_fopts()
+            nfo = self._pack_answers(self._fopts)
             if len(payload) > r.max_payload(dr, nfo, dwell):
                 nfo = 0  # MAC answers wait for a smaller uplink rather than lose the payload
+            took = nfo
         ch = self._pick_channel(dr)
         fctrl = 0
         if s.adr:
@@ -407,7 +410,7 @@ class Mac:
         n = build_data_into(
             self._tx, self._crypto, mtype, s.dev_addr, fcnt, fctrl, fopts, fport, payload
         )
-        if nfo and self._once_sent:
+        if took and self._once_sent:  # only now: a DutyCycleWait above keeps them owed
             self._once = self._once[self._once_sent :]
             self._answers_dirty = True
         self.stats.uplinks += 1
@@ -458,6 +461,7 @@ class Mac:
         return ok
 
     def _owed_len(self):
+        """Bytes of MAC answers owed (one-time and sticky)."""
         n = 0
         for cmd in self._once:
             n += len(cmd)
@@ -465,38 +469,21 @@ class Mac:
             n += len(cmd)
         return n
 
-    def _take_mac_payload(self, room):
-        """The owed answers as an FPort 0 FRMPayload (as many as ``room`` bytes hold); the
-        one-time ones leave the queue, the sticky ones stay until a downlink comes."""
-        out = bytearray()
-        sent = 0
-        for cmd in self._once:
-            if len(out) + len(cmd) > room:
-                break
-            out += cmd
-            sent += 1
-        for cmd in self._sticky:
-            if len(out) + len(cmd) > room:
-                break
-            out += cmd
-        if sent:
-            self._once = self._once[sent:]
-            self._answers_dirty = True
-        return bytes(out)
-
-    def _build_fopts(self):
-        """Copy queued MAC answers that fit into the FOpts buffer; returns their length."""
+    def _pack_answers(self, buf):
+        """Copy the queued MAC answers that fit into ``buf`` (the FOpts buffer, or an FPort 0
+        payload's); returns their length. ``_once_sent`` counts the one-time ones copied (they
+        leave the queue once the frame is built; sticky ones stay until a downlink comes)."""
         p = 0
-        buf = self._fopts
+        room = len(buf)
         self._once_sent = 0
         for cmd in self._once:
-            if p + len(cmd) > _FOPTS_MAX:
+            if p + len(cmd) > room:
                 break
             buf[p : p + len(cmd)] = cmd
             p += len(cmd)
             self._once_sent += 1
         for cmd in self._sticky:
-            if p + len(cmd) > _FOPTS_MAX:
+            if p + len(cmd) > room:
                 break
             buf[p : p + len(cmd)] = cmd
             p += len(cmd)

@@ -210,3 +210,18 @@ def test_us915_rx_param_setup_accepts_only_downlink_channels():
     exchange(mac, radio, net, enc((mc.RX_PARAM_SETUP, (1, 9, 868_100_000))))
     uplink(mac, radio)
     assert (mc.RX_PARAM_SETUP, (True, True, False)) in answers(radio)
+
+
+def test_answers_stay_owed_when_the_duty_cycle_refuses_their_frame():
+    mac, board, radio = abp_mac()
+    exchange(mac, radio, Net(), enc(*[(mc.DEV_STATUS, ())] * 6), wait=False)
+    n = len(radio.txs)
+    with pytest.raises(DutyCycleWait) as wait:  # the sub-band is still silent: nothing goes
+        mac.send(7, b"app")
+    assert len(radio.txs) == n
+    board.lightsleep(wait.value.wait_ms)
+    with pytest.raises(DutyCycleWait):
+        mac.send(7, b"app")  # the MAC frame went; the application's waits
+    frame = parse_data(radio.txs[n].phy)
+    plain = ref_uplink_decrypt(NWK, frame.dev_addr, frame.fcnt, frame.payload)
+    assert [c for c, _ in mc.parse_commands(plain, True)] == [mc.DEV_STATUS] * 6
