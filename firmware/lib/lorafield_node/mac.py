@@ -259,10 +259,10 @@ class Mac:
 
     def time_until_join_ms(self):
         """ms until a Join-request may start (duty cycle and join back-off); 0 = now."""
-        from .macjoin import pick_frequency
+        from .macjoin import pick_channel
 
         try:
-            pick_frequency(self)
+            pick_channel(self)
         except DutyCycleWait as e:
             return e.wait_ms
         return 0

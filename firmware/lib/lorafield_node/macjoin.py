@@ -55,9 +55,10 @@ def join_channels(r, attempt):
 
 
 def pick_channel(mac, dr=None):
-    """(frequency, DR) of the next Join-request: a random channel among those the region
-    allows for this attempt (RP002 2.x.2: default channels; US915/AU915: the next sub-band)
-    that may send now; raises DutyCycleWait with the shortest wait."""
+    """(uplink frequency, RX1 frequency, DR) of the next Join-request: a random channel
+    among those the region allows for this attempt (RP002 2.x.2: default channels;
+    US915/AU915: the next sub-band) that may send now; raises DutyCycleWait with the
+    shortest wait."""
     r = mac.region
     mask, join_dr_ = join_channels(r, mac.session.dev_nonce)
     cands = mac._cands
@@ -70,18 +71,15 @@ def pick_channel(mac, dr=None):
         f = r.channel(i)[0] if fixed else r.default_channels[i]
         wait = mac.duty.wait_ms(f, True)
         if wait == 0:
-            cands[count] = f
+            cands[count] = i
             count += 1
         elif wait > 0 and (best < 0 or wait < best):
             best = wait
     if count:
-        return cands[mac._random(count)], join_dr_ if dr is None else dr
+        i = cands[mac._random(count)]
+        f = r.channel(i)[0] if fixed else r.default_channels[i]
+        return f, r.rx1_frequency(i, f, f), join_dr_ if dr is None else dr
     raise DutyCycleWait(best)
-
-
-def pick_frequency(mac):
-    """The frequency ``pick_channel`` chooses (raises DutyCycleWait like it)."""
-    return pick_channel(mac)[0]
 
 
 def join(mac, dr=None):
@@ -91,7 +89,7 @@ def join(mac, dr=None):
     r = mac.region
     if dr is not None and not r.uplink_dr(dr, mac.session.uplink_dwell):
         raise MacError("join data rate not usable for uplinks in this region")
-    freq, dr = pick_channel(mac, dr)
+    freq, rx1, dr = pick_channel(mac, dr)
     nonce = mac.session.take_dev_nonce()
     req = build_join_request(mac._app_aes, mac._join_eui, mac._dev_eui, nonce)
     n = len(req)
@@ -99,23 +97,11 @@ def join(mac, dr=None):
     mac.stats.join_attempts += 1
     tx_end = mac._send_frame(n, freq, dr, r.default_tx_power, True)
     d1 = 5000000  # JOIN_ACCEPT_DELAY1, 1.0.4 section 6 table 17
-    ch = _channel_of(r, freq)
-    rx1 = r.rx1_frequency(ch, freq, freq)
     got = mac._window(tx_end, d1, rx1, r.rx1_dr(dr, 0, mac.session.downlink_dwell))
     if got and _accept(mac, got, nonce, dr):
         return True
     got = mac._window(tx_end, d1 + 1000000, r.rx2_frequency, r.rx2_dr)
     return bool(got) and _accept(mac, got, nonce, dr)
-
-
-def _channel_of(r, freq):
-    """The fixed grid's channel index of an uplink frequency (its RX1 channel follows)."""
-    if not r.fixed:
-        return 0
-    for i in range(r.max_channels):
-        if r.channel(i)[0] == freq:
-            return i
-    return 0
 
 
 def _accept(mac, length, nonce, dr):
