@@ -64,7 +64,7 @@ def receive_windows(plan, frequency_hz, sf, bw_hz):
         ch = channel_index(plan, frequency_hz, bw_hz)
         if ch < 0:
             raise ValueError(f"{frequency_hz} Hz is no {plan.name} uplink channel")
-        rx1_freq = plan.rx1_frequency(ch, frequency_hz, frequency_hz)
+        rx1_freq = plan.rx1_frequency(ch, frequency_hz)
     rx1_dr = plan.rx1_dr(up_dr, 0, plan.downlink_dwell)
     rx1 = (rx1_freq,) + plan.dr_params(rx1_dr)
     rx2 = (plan.rx2_frequency,) + plan.dr_params(plan.rx2_dr)

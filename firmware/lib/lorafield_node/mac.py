@@ -440,7 +440,7 @@ class Mac:
         tx_end = self._send_frame(n, s.ch_freq[ch], dr, s.tx_power)
         d1 = s.rx1_delay * 1000000
         rx1_dr = r.rx1_dr(dr, s.rx1_dr_offset, s.downlink_dwell)
-        rx1_freq = r.rx1_frequency(ch, s.ch_freq[ch], s.ch_dl[ch])
+        rx1_freq = r.rx1_frequency(ch, s.ch_dl[ch])
         got = self._window(tx_end, d1, rx1_freq, rx1_dr)
         if got and self._receive(got, 1, result):
             return True

@@ -78,7 +78,7 @@ def pick_channel(mac, dr=None):
     if count:
         i = cands[mac._random(count)]
         f = r.channel(i)[0] if fixed else r.default_channels[i]
-        return f, r.rx1_frequency(i, f, f), join_dr_ if dr is None else dr
+        return f, r.rx1_frequency(i, f), join_dr_ if dr is None else dr
     raise DutyCycleWait(best)
 
 

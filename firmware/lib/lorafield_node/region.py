@@ -211,9 +211,9 @@ class Region:
         """A channel mask (after LinkADRReq or a CFList) leaves some channel on."""
         return mask != 0
 
-    def rx1_frequency(self, ch, up_freq, dl_freq):
-        """RX1 frequency after an uplink on channel ``ch``: the channel's downlink frequency
-        (DlChannelReq may have moved it from ``up_freq``)."""
+    def rx1_frequency(self, ch, dl_freq):
+        """RX1 frequency after an uplink on channel ``ch`` whose downlink frequency is
+        ``dl_freq`` (its uplink frequency unless DlChannelReq moved it): that one."""
         return dl_freq
 
 

@@ -80,7 +80,7 @@ class FixedRegion(Region):
         d = f - _DL_FIRST
         return 0 <= d <= 7 * _DL_STEP and d % _DL_STEP == 0
 
-    def rx1_frequency(self, ch, up_freq, dl_freq):
+    def rx1_frequency(self, ch, dl_freq):
         return _DL_FIRST + _DL_STEP * (ch % 8)
 
     def restrict(self, sub_bands, channels):

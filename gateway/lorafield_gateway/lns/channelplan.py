@@ -8,10 +8,10 @@ channels when none are named. The rest is the network's own logic, written from 
 than taken from the device's code, so that the tests can hold one against the other:
 
 - ``channel_index``: which grid channel an uplink came on (from its frequency and bandwidth);
-  its RX1 channel follows from it (2.5.7 / 2.7.7: downlink channel ``index mod 8``);
-- ``cflist_channel_mask``: the Join-accept's CFList type 1 (2.5.4 / 2.7.4);
+  its RX1 channel follows from it (2.5.7 / 2.8.7: downlink channel ``index mod 8``);
+- ``cflist_channel_mask``: the Join-accept's CFList type 1 (2.5.4 / 2.8.4);
 - ``link_adr_block`` and ``apply_link_adr``: a channel mask as a block of LinkADRReq with
-  ChMaskCntl (2.5.5 / 2.7.5), and the mask a block leaves a device with.
+  ChMaskCntl (2.5.5 / 2.8.5), and the mask a block leaves a device with.
 
 Masks are Python ints with bit ``i`` for channel ``i`` (0..71).
 """
@@ -83,7 +83,7 @@ def check_fixed_mask(plan, mask):
 def channel_index(plan, frequency_hz, bw_hz):
     """The fixed grid's channel (0..71) of an uplink heard on ``frequency_hz`` at ``bw_hz``,
     or -1 when it is on none: 125 kHz channel n at first + 200 kHz * n, 500 kHz channel
-    64 + n at first + 1.6 MHz * n (RP002 2.5.2 / 2.7.2)."""
+    64 + n at first + 1.6 MHz * n (RP002 2.5.2 / 2.8.2)."""
     if bw_hz == _125:
         first, step, base, count = plan.channel(0)[0], 200_000, 0, 64
     elif bw_hz == _500:
@@ -99,7 +99,7 @@ def channel_index(plan, frequency_hz, bw_hz):
 
 
 def cflist_channel_mask(mask):
-    """CFList type 1 (RP002 2.5.4 / 2.7.4): ChMask0..ChMask3 (channels 0..63, 16 each, LE),
+    """CFList type 1 (RP002 2.5.4 / 2.8.4): ChMask0..ChMask3 (channels 0..63, 16 each, LE),
     ChMask4 (channels 64..71 in its low byte), RFU to byte 14, CFListType 1 in byte 15."""
     out = bytearray(16)
     for i in range(5):
@@ -111,7 +111,7 @@ def cflist_channel_mask(mask):
 
 
 def apply_ch_mask_cntl(mask, ch_mask, ch_mask_cntl):
-    """The mask after one LinkADRReq of a fixed-plan block (RP002 2.5.5 / 2.7.5), or None when
+    """The mask after one LinkADRReq of a fixed-plan block (RP002 2.5.5 / 2.8.5), or None when
     the result depends on channels not known (``mask`` None) or the command is RFU.
 
     ChMaskCntl 0..3: ChMask is channels 16c..16c+15; 4: channels 64..71; 5: bit k of the low

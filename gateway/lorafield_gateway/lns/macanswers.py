@@ -119,7 +119,7 @@ def handle_commands(session, commands, metas, sf, uplink_end_time_us, region):
                 session.max_duty_cycle = req[0]
             _ack_event(out, "DutyCycle", (True,), req)
         elif cid == maccmd.TX_PARAM_SETUP:
-            # The answer carries no status: the device applied it (RP002 2.8.9 / 2.7.9).
+            # No status in the answer: the device applied it (RP002 AS923 2.10.9, AU915 2.8.9).
             req = session.mac_awaiting.pop(maccmd.TX_PARAM_SETUP, None)
             if req is not None:
                 session.downlink_dwell, session.uplink_dwell = bool(req[0]), bool(req[1])

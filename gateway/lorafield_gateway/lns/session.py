@@ -88,11 +88,11 @@ class Session:
     def rx1_frequency(self, uplink_hz, region=None, bw_hz=125_000):
         """RX1 frequency for an uplink heard on ``uplink_hz`` (RP002 2.4.7 and alike: the
         uplink channel unless DlChannelReq moved it); in a fixed plan (``region`` US915/AU915)
-        the downlink channel of the uplink's grid channel (2.5.7 / 2.7.7: 923.3 MHz + 600 kHz
+        the downlink channel of the uplink's grid channel (2.5.7 / 2.8.7: 923.3 MHz + 600 kHz
         * (channel mod 8)), None when the uplink is on no grid channel."""
         if region is not None and region.fixed:
             ch = channel_index(region, uplink_hz, bw_hz)
-            return None if ch < 0 else region.rx1_frequency(ch, uplink_hz, uplink_hz)
+            return None if ch < 0 else region.rx1_frequency(ch, uplink_hz)
         # Radios report the frequency their synthesiser is on (61 Hz steps on an SX127x,
         # rounded to 1 Hz by gateways), so the uplink channel is the defined one nearby.
         for i, f in enumerate(self.channels_hz):
