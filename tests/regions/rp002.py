@@ -89,8 +89,7 @@ MAX_M_DWELL = {
 # 2.4.6: EU868 has two tables, repeater compatible and not. lorafield's EU868 has always used
 # the repeater-compatible one (the project's reference facts, lorawan-facts.md); every other
 # region's table in the firmware is the not repeater compatible one.
-EU868_M_REPEATER = [59, 59, 59, 123, 230, 230, 230, 230]
-EU868_M_NO_REPEATER = [59, 59, 59, 123, 250, 250, 250, 250]
+EU868_M_REPEATER = [59, 59, 59, 123, 230, 230, 230, 230]  # (not compatible: 250 at DR4..7)
 # 2.5.6, repeater compatible: DR0..4 as without a repeater (their limits are the 400 ms dwell
 # time's), DR8 41, DR9 117, DR10..13 230.
 US915_M_REPEATER = [19, 61, 133, 250, 250, None, None, None, 41, 117, 230, 230, 230, 230]

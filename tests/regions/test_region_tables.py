@@ -19,7 +19,6 @@ from rp002 import (
     AS923_RX1_DWELL,
     DATA_RATES,
     DEFAULT_CHANNELS,
-    EU868_M_NO_REPEATER,
     EU868_M_REPEATER,
     FSK,
     MAX_M,
@@ -104,14 +103,10 @@ def test_max_payload(name):
 
 
 def test_eu868_max_payload_is_the_repeater_compatible_table():
+    # By decision (issue 20): EU868 keeps RP002 2.4.6's repeater-compatible M (230 at DR4..7,
+    # N 222, as TTN and ChirpStack in Europe and lorawan-facts.md); the other regions use their
+    # not-repeater-compatible tables.
     assert _m(rg.region("EU868")) == EU868_M_REPEATER
-
-
-def test_eu868_keeps_the_repeater_compatible_table_by_decision():
-    # EU868 uses RP002 2.4.6's repeater-compatible M (230 at DR4..7, N 222: what TTN and
-    # ChirpStack use in Europe and lorawan-facts.md records); the other regions use their
-    # not-repeater-compatible tables (their networks' defaults). Decided in issue 20.
-    assert _m(rg.region("EU868")) != EU868_M_NO_REPEATER
 
 
 def test_us915_repeater_table():
