@@ -78,3 +78,4 @@ def load(path="/lorafield.json"):
         from . import unload
 
         unload("lorafield_node.settings")
+        unload("lorafield_node.radiosettings")
