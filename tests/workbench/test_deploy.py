@@ -47,7 +47,7 @@ def test_deploy_compiles_verifies_and_the_node_joins(board, tmp_path):
     skipped = set(unused_files(expected, {}))  # an EU868 device without certification
     assert "/lib/lorafield_node/region_us915.mpy" in skipped
     assert "/lib/lorafield_node/testapp.mpy" in skipped
-    assert "/lib/lorafield_node/region.mpy" not in skipped
+    assert "/lib/lorafield_node/region_eu868.mpy" not in skipped
     expected = (expected - skipped) | {"/lorafield.json"}
     assert f"{len(expected)} written" in proc.stdout
     assert "soft reset: main.py is running" in proc.stdout
@@ -193,7 +193,7 @@ def test_each_region_deploys_the_modules_region_imports():
             region.region(name)
             loaded = {m[len("lorafield_node.") :] for m in sys.modules if ".region_" in m}
             assert loaded == set(REGION_MODULES[name]), name
-            files = [f"/lib/lorafield_node/{m}.mpy" for m in ("region_kr920", *sorted(loaded))]
+            files = [f"/lib/lorafield_node/{m}.mpy" for m in ("region_eu868", *sorted(loaded))]
             kept = set(files) - set(unused_files(files, {"region": name}))
             assert {f.rsplit("/", 1)[1][:-4] for f in kept} == loaded, name
     finally:

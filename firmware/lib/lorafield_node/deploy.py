@@ -78,4 +78,3 @@ def load(path="/lorafield.json"):
         from . import unload
 
         unload("lorafield_node.settings")
-        unload("lorafield_node.radiosettings")

@@ -1,14 +1,12 @@
 """Regional parameters (LoRaWAN RP002-1.0.4): the table interface every region fills.
 
 ``region("US915", sub_bands=(2,))`` imports the one module that holds the named region's
-tables (``region_us915`` and ``region_au915`` (both on ``region_fixed``), ``region_as923``,
-``region_in865``, ``region_kr920``) and builds a fresh object, so a device loads only its own
-region's module and nothing lives in module state. ``Region`` here is the dynamic channel
-plan (up to 16 channels defined by the default list, the CFList and NewChannelReq: EU868,
-AS923, IN865, KR920) and its own tables are EU868's, the default region: an EU868 device
-loads no table module at all (a module of its own cost such a device 2.4 KB of heap on the
-64-bit VM, 1.3 KB on the 32-bit one), every other region's class overrides them.
-``region_fixed.FixedRegion`` is the fixed 64 + 8 channel grid of US915 and AU915.
+tables (``region_eu868``, ``region_us915`` and ``region_au915`` (both on ``region_fixed``),
+``region_as923``, ``region_in865``, ``region_kr920``) and builds a fresh object, so a device
+loads only its own region and nothing lives in module state. ``Region`` here is the dynamic
+channel plan (up to 16 channels defined by the default list, the CFList and NewChannelReq:
+EU868, AS923, IN865, KR920); ``region_fixed.FixedRegion`` is the fixed 64 + 8 channel grid
+of US915 and AU915.
 Frequencies are in Hz (they fit MicroPython's small ints), times in seconds, power in dBm.
 """
 
@@ -39,11 +37,6 @@ MAX_EIRP_TABLE = b"\x08\x0a\x0c\x0d\x0e\x10\x12\x14\x15\x18\x1a\x1b\x1d\x1e\x21\
 NAMES = ("EU868", "US915", "AU915", "AS923-1", "AS923-2", "AS923-3", "AS923-4", "IN865", "KR920")
 
 
-def minus8(table):
-    """The N table (max FRMPayload) of an M table: N = M - 8 (FHDR without FOpts, FPort)."""
-    return bytes(m - 8 if m >= 8 else 0 for m in table)
-
-
 class Region:
     """One regional channel plan (the dynamic kind; see the module doc).
 
@@ -62,38 +55,27 @@ class Region:
     with uplink dwell time on); ``sync_word``; ``preamble``.
     """
 
-    # EU863-870 (RP002-1.0.4 section 2.4), the default region; another region's subclass
-    # overrides what differs, as class attributes (immutable tables: one copy, nothing per
-    # instance).
-    name = "EU868"
-    freq_min = 863000000
-    freq_max = 870000000
-    default_channels = (868100000, 868300000, 868500000)  # 2.4.2: default and join channels
-    dr_sf = bytes((12, 11, 10, 9, 8, 7, 7, FSK))  # DR0..DR7 (2.4.3 table 14)
-    dr_bw = (125000, 125000, 125000, 125000, 125000, 125000, 250000, 0)
-    max_uplink_dr = 7
-    max_mac_payload = bytes((59, 59, 59, 123, 230, 230, 230, 230))  # M per DR (2.4.6)
-    max_app_payload = minus8(max_mac_payload)  # N: 51 51 51 115 222 ...
-    rx2_frequency = 869525000  # 2.4.7
+    # Defaults of the attributes most regions share; a region module's subclass sets the
+    # rest as class attributes (immutable tables: one copy, nothing per instance).
+    name = ""
+    freq_min = 0
+    freq_max = 0
+    dr_sf = b""
+    dr_bw = ()
+    max_uplink_dr = 0
+    max_mac_payload = b""
+    max_app_payload = b""
+    rx2_frequency = 0
     rx2_dr = 0
-    # 2.4.7: RX1 DR = max(uplink DR - RX1DROffset, 0), offsets 0..5.
-    rx1_dr_table = tuple(bytes(max(up - off, 0) for off in range(6)) for up in range(8))
-    max_eirp = 16  # 2.4.3 table 15: TXPower n = MaxEIRP - 2n dB, n = 0..7
-    max_tx_power = 7
-    # Duty-cycle sub-bands (ETSI EN 300 220, as applied in RP002 2.4): (low Hz, high Hz,
-    # 1/duty; 1 = no limit). The upper edge is exclusive: 868.0 MHz is in 868.0-868.6.
-    subbands = (
-        (863000000, 865000000, 1000),
-        (865000000, 868000000, 100),
-        (868000000, 868600000, 100),
-        (868700000, 869200000, 1000),
-        (869400000, 869650000, 10),
-        (869700000, 870000000, 100),
-    )
+    rx1_dr_table = ()
+    max_eirp = 0
+    max_tx_power = 0
+    subbands = ((0, 0, 1),)  # (low Hz, high Hz exclusive, 1/duty); a region sets its own
     fixed = False
     max_channels = 16
     default_dr_min = 0
     default_dr_max = 5
+    default_channels = ()
     cflist_type = 0
     tx_power_step = 2
     default_tx_power = 0
@@ -141,15 +123,18 @@ class Region:
                 return dr
         return -1
 
+    def payload_table(self, dwell=False):
+        """The M table (max MACPayload per DR) for uplink dwell time on or off."""
+        if dwell and self.max_mac_payload_dwell is not None:
+            return self.max_mac_payload_dwell
+        return self.max_mac_payload
+
     def max_payload(self, dr, fopts_len=0, dwell=False):
         """Max FRMPayload bytes at ``dr`` with ``fopts_len`` bytes of FOpts (M - 8 - FOpts);
         negative where the DR is not allowed (dwell time on, DR0/1 in AS923)."""
         if not self.valid_dr(dr):
             raise ValueError("data rate not defined in this region")
-        table = self.max_mac_payload
-        if dwell and self.max_mac_payload_dwell is not None:
-            table = self.max_mac_payload_dwell
-        m = table[dr]
+        m = self.payload_table(dwell)[dr]
         if m == 0:
             return -1
         return m - 8 - fopts_len
@@ -232,6 +217,11 @@ class Region:
         return dl_freq
 
 
+def minus8(table):
+    """The N table (max FRMPayload) of an M table: N = M - 8 (FHDR without FOpts, FPort)."""
+    return bytes(m - 8 if m >= 8 else 0 for m in table)
+
+
 def region(name, sub_bands=None, channels=None):
     """The plan called ``name`` (one of ``NAMES``; "AS923" means AS923-1).
 
@@ -239,21 +229,20 @@ def region(name, sub_bands=None, channels=None):
     (any plan: the only channel indices to enable, e.g. (8,) for a single-channel gateway on
     903.9 MHz) restrict the channels a fresh session starts with."""
     if name == "EU868":
-        r = Region()  # the class's own tables
+        from .region_eu868 import make
+    elif name == "US915":
+        from .region_us915 import make
+    elif name == "AU915":
+        from .region_au915 import make
+    elif name.startswith("AS923"):
+        from .region_as923 import make
+    elif name == "IN865":
+        from .region_in865 import make
+    elif name == "KR920":
+        from .region_kr920 import make
     else:
-        if name == "US915":
-            from .region_us915 import make
-        elif name == "AU915":
-            from .region_au915 import make
-        elif name.startswith("AS923"):
-            from .region_as923 import make
-        elif name == "IN865":
-            from .region_in865 import make
-        elif name == "KR920":
-            from .region_kr920 import make
-        else:
-            raise ValueError("unsupported region")
-        r = make(name)
+        raise ValueError("unsupported region")
+    r = make(name)
     if sub_bands or channels:
         r.restrict(sub_bands, channels)
     return r

@@ -57,7 +57,6 @@ class FixedRegion(Region):
     min_125_channels = 1
     fixed = True
     max_channels = 72
-    default_channels = ()  # the grid, not a default list (Region's are EU868's)
     cflist_type = 1  # 2.5.4 / 2.8.4: the Join-accept's CFList is a channel mask
     rx2_frequency = _DL_FIRST  # 2.5.7 / 2.8.7: 923.3 MHz, DR8
     rx2_dr = 8

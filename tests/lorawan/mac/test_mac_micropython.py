@@ -279,6 +279,7 @@ def test_an_uplink_boot_that_hears_nothing_leaves_the_receive_path_in_flash():
         "mac",
         "phy",
         "region",
+        "region_eu868",
         "session",
         "sx127x",
     ], loaded

@@ -183,22 +183,19 @@ def _region_heaps():
     from lorafield_tools.mpvm import MicroPythonUnavailable, MicroPythonVM
 
     package = repo_root() / "firmware" / "lib" / "lorafield_node"
-    # EU868's tables are region.py's own (no table module); region.py loads in every region
-    modules = {"EU868": "region", "US915": "region_us915", "AU915": "region_au915"}
+    modules = {"US915": "region_us915", "AU915": "region_au915"}
     with tempfile.TemporaryDirectory() as tmp:
         report = compile_sources(sorted(package.glob("region*.py")), Path(tmp), repo_root())
     sizes = {f.source.stem: f.size for f in report.files}
     print(
-        "per region: the region module's .mpy (EU868: region.mpy, which every region loads); "
-        "heap held after a joined node's quiet boot (the interned-name pools' growth in it: "
-        "they grow in steps of twice the last pool, so a step falls on whichever module's "
-        "names overflow a pool; without them)"
+        "per region: the region module's .mpy; heap held after a joined node's quiet boot "
+        "(the interned-name pools' growth in it: they grow in steps of twice the last pool, "
+        "so a step falls on whichever module's names overflow a pool; without them)"
     )
     base = None
     for name in NAMES:
         module = modules.get(name, "region_" + name.split("-")[0].lower())
-        fixed = name in ("US915", "AU915")
-        extra = f" + region_fixed.mpy {sizes['region_fixed']} B" if fixed else ""
+        extra = f" + region_fixed.mpy {sizes['region_fixed']} B" if name in modules else ""
         try:
             held, pools = region_boot_heap(name, lambda: MicroPythonVM(heap_kib=256))
         except MicroPythonUnavailable as exc:

@@ -190,6 +190,7 @@ JOIN_UPLINK = (
 # the MAC loads these on first use (aes_py where there is no cryptolib, as in this VM):
 # code, not the MAC's objects
 from lorafield_node import aes_py, join, maccmd, macjoin, macrx, phyrx  # noqa: F401
+from lorafield_node import region_eu868  # noqa: F401  (Mac() loads the default region)
 from lorafield_node.mac import Mac
 
 

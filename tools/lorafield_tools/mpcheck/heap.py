@@ -94,15 +94,14 @@ def module_name(device_path: str) -> str:
 
 def _optional(name: str) -> bool:
     leaf = name.rsplit(".", 1)[-1]
-    return leaf.startswith("region_") or leaf == "testapp"
+    return (leaf.startswith("region_") and leaf != "region_eu868") or leaf == "testapp"
 
 
 def device_modules(root: Path | None = None) -> list[str]:
     """Every module `lorafield deploy` puts on a device, in BOOT_ORDER, then by name."""
     names = [module_name(dest) for _, dest in build.sources(root) if dest != "/main.py"]
-    # a device imports one region module (region.region(name)) or, in EU868, none (its tables
-    # are region.py's): the report stands for EU868 (`lorafield bench firmware` measures each
-    # region); the TS009 test app only with certification
+    # a device imports one region module (region.region(name)): the default's stands for all
+    # (`lorafield bench firmware` measures each); the TS009 test app only with certification
     names = [n for n in names if not _optional(n)]
     first = [n for n in BOOT_ORDER if n in names]
     return first + sorted(set(names) - set(first))

@@ -80,7 +80,7 @@ def check_compatible(info, board):
 # a device gets its own region's only (tests/workbench/test_deploy.py checks this table
 # against what region() really imports), and the TS009 test app only with certification.
 REGION_MODULES = {
-    "EU868": (),  # Region's own tables
+    "EU868": ("region_eu868",),
     "US915": ("region_us915", "region_fixed"),
     "AU915": ("region_au915", "region_fixed"),
     "AS923-1": ("region_as923",),
